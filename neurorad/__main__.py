@@ -1,0 +1,5 @@
+import sys
+
+from neurorad.cli import main
+
+sys.exit(main())

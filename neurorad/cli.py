@@ -1,0 +1,47 @@
+"""The ``neurorad`` command line.
+
+Each subcommand lives in the module that owns its logic; the module exposes
+``register(subparsers)``, which adds its parser and sets ``func`` (called with the parsed
+arguments, returning an exit code). This file only assembles them.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from neurorad import __version__
+
+# Modules providing subcommands, in the order `neurorad --help` lists them.
+COMMAND_MODULES = [
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neurorad",
+        description="IBSI-compliant neuro-radiomics: validate manifests, extract features, "
+        "generate synthetic cohorts, run study notebooks and render reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"neurorad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
