@@ -14,6 +14,9 @@ from neurorad import __version__
 
 # Modules providing subcommands, in the order `neurorad --help` lists them.
 COMMAND_MODULES = [
+    "neurorad.io.cli",
+    "neurorad.reports.cli",
+    "neurorad.settings.cli",
 ]
 
 

@@ -1,0 +1,186 @@
+"""``neurorad run-study``, ``neurorad report`` and ``neurorad run-all``.
+
+run-study NAME [-p KEY VALUE ...]
+    Execute the study notebook (papermill) with parameters; NAME is nf2, pet, dai, glioma
+    or all. The executed notebook and its tables go to ``<output>/<study>/``.
+report [STUDY ...] [--all] [--no-code]
+    Render executed notebooks to self-contained HTML (``<output>/<study>.html``) and write
+    ``<output>/index.html``.
+run-all
+    Generate the synthetic cohorts if missing, run and render all four studies, write the
+    index: what ``python3 run.py main`` calls.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from neurorad.reports.run import NOTEBOOKS, TITLES, executed_path, run_study
+
+STUDY_CHOICES = (*NOTEBOOKS, "all")
+
+
+def parse_parameter_value(text: str):
+    """A ``-p`` value as YAML (``8`` -> int, ``[8, 16]`` -> list, ``true`` -> bool), else str."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _study_name(text: str) -> str:
+    if text not in STUDY_CHOICES:
+        raise argparse.ArgumentTypeError(
+            f"unknown study {text!r}; choose from {', '.join(STUDY_CHOICES)}")
+    return text
+
+
+def _parameters(pairs) -> dict:
+    return {key: parse_parameter_value(value) for key, value in (pairs or [])}
+
+
+def _studies(names) -> list[str]:
+    if not names or "all" in names:
+        return list(NOTEBOOKS)
+    return list(dict.fromkeys(names))
+
+
+def render_reports(studies, output: Path, *, hide_code: bool = False,
+                   quiet: bool = False) -> list[Path]:
+    """Render the executed notebooks of ``studies`` and rebuild the index page."""
+    from neurorad.reports.index import build_index
+    from neurorad.reports.render import render_html
+
+    written = []
+    for study in studies:
+        html = render_html(executed_path(study, output), output / f"{study}.html",
+                           hide_code=hide_code, title=TITLES[study])
+        written.append(html)
+        if not quiet:
+            print(f"[{study}] report -> {html}", flush=True)
+    index = build_index(output)
+    if not quiet:
+        print(f"index -> {index}", flush=True)
+    return written
+
+
+def _cmd_run_study(args) -> int:
+    params = _parameters(args.parameter)
+    if args.quick:
+        params["quick"] = True
+    output = Path(args.output)
+    for study in _studies([args.name]):
+        run_study(study, params, output, progress=not args.quiet)
+    if args.render:
+        render_reports(_studies([args.name]), output, hide_code=args.no_code,
+                       quiet=args.quiet)
+    return 0
+
+
+def _cmd_report(args) -> int:
+    output = Path(args.output)
+    studies = _studies(args.studies if not args.all else ["all"])
+    if not args.all and not args.studies:
+        # Without names: every study that has been executed.
+        studies = [s for s in NOTEBOOKS if executed_path(s, output).is_file()]
+        if not studies:
+            print(f"no executed notebooks under {output}; run `neurorad run-study` first",
+                  file=sys.stderr)
+            return 1
+    render_reports(studies, output, hide_code=args.no_code)
+    return 0
+
+
+def ensure_cohort(study: str, cohorts_dir: Path, *, null: bool = False, seed: int = 0,
+                  quiet: bool = False, **size) -> Path:
+    """The manifest of the synthetic cohort of ``study`` in ``cohorts_dir``, generated if missing.
+
+    The cohort folder is ``<cohorts_dir>/<study>`` (``<study>-null`` for the null cohort);
+    a folder holding a ``manifest.yaml`` is reused as it is.
+    """
+    from neurorad.synth import make_cohort
+
+    folder = cohorts_dir / (f"{study}-null" if null else study)
+    manifest = folder / "manifest.yaml"
+    if manifest.is_file():
+        return manifest
+    if not quiet:
+        print(f"[{study}] generating synthetic cohort in {folder} ...", flush=True)
+    started = time.time()
+    path = Path(make_cohort(study, folder, seed=seed, null=null, **size))
+    if not quiet:
+        print(f"[{study}] cohort ready in {time.time() - started:.0f} s", flush=True)
+    return path
+
+
+def _cmd_run_all(args) -> int:
+    started = time.time()
+    work = Path(args.work)
+    output = Path(args.output)
+    studies = _studies(args.studies)
+    params = _parameters(args.parameter)
+    if args.quick:
+        params["quick"] = True
+    for i, study in enumerate(studies, 1):
+        print(f"== [{i}/{len(studies)}] {TITLES[study]} ==", flush=True)
+        manifest = ensure_cohort(study, work / "cohorts", null=args.null, seed=args.seed)
+        suffix = "-null" if args.null else ""
+        study_params = {"manifest": str(manifest),
+                        "work_dir": str(work / "features" / f"{study}{suffix}"),
+                        **params}
+        run_study(study, study_params, output, progress=True)
+        render_reports([study], output, hide_code=args.no_code)
+    print(f"all done in {time.time() - started:.0f} s; open {output / 'index.html'}",
+          flush=True)
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``run-study``, ``report`` and ``run-all`` to the ``neurorad`` command."""
+    p = subparsers.add_parser(
+        "run-study", help="execute a study notebook with papermill",
+        description="Execute a study notebook (papermill) with parameters; the executed "
+        "notebook, tables (CSV/Parquet) and provenance go to OUTPUT/<study>/.")
+    p.add_argument("name", choices=STUDY_CHOICES, help="study to run (all: the four)")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
+                   help="notebook parameter (value parsed as YAML: 8, [8, 16], true); "
+                   "repeatable, e.g. -p manifest data_manifests/my.yaml -p repeats 20")
+    p.add_argument("--quick", action="store_true", help="set the notebook's quick switch")
+    p.add_argument("--output", default="reports", help="report folder (default: reports)")
+    p.add_argument("--render", action="store_true", help="also render the HTML report")
+    p.add_argument("--no-code", action="store_true", help="with --render: hide code cells")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_run_study)
+
+    r = subparsers.add_parser(
+        "report", help="render executed study notebooks to offline HTML + index",
+        description="Render executed study notebooks to self-contained HTML (images "
+        "embedded, no network resources) and write OUTPUT/index.html.")
+    r.add_argument("studies", nargs="*", type=_study_name, metavar="STUDY",
+                   help="studies to render (default: every executed one)")
+    r.add_argument("--all", action="store_true", help="render all four studies")
+    r.add_argument("--no-code", action="store_true", help="hide code cells")
+    r.add_argument("--output", default="reports", help="report folder (default: reports)")
+    r.set_defaults(func=_cmd_report)
+
+    a = subparsers.add_parser(
+        "run-all", help="synthetic cohorts -> all four studies -> reports/index.html",
+        description="Generate the synthetic cohorts if missing (WORK/cohorts), run the four "
+        "study notebooks and render their reports and the index page.")
+    a.add_argument("studies", nargs="*", type=_study_name, metavar="STUDY",
+                   help="subset of nf2, pet, dai, glioma (default: all)")
+    a.add_argument("--work", default="work", help="work folder (default: work)")
+    a.add_argument("--output", default="reports", help="report folder (default: reports)")
+    a.add_argument("--null", action="store_true",
+                   help="use the null cohorts (no planted effects): every headline must be "
+                   "at chance")
+    a.add_argument("--seed", type=int, default=0, help="cohort seed (default 0)")
+    a.add_argument("--quick", action="store_true", help="quick mode (smoke test)")
+    a.add_argument("--no-code", action="store_true", help="hide code cells in the reports")
+    a.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
+                   help="notebook parameter for every study (repeatable)")
+    a.set_defaults(func=_cmd_run_all)

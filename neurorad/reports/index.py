@@ -1,0 +1,134 @@
+"""The index page linking the four study reports with their headline metrics.
+
+Each notebook ends by writing ``headline.json`` into its report folder (:func:`write_headline`):
+the grouped-validation headline metric with its interval, the leaky estimate beside it, and
+the published number it is compared with. :func:`build_index` reads those files, so the index
+always shows what the last run actually measured.
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from neurorad.reports.run import NOTEBOOKS, TITLES
+
+HEADLINE_FILE = "headline.json"
+
+
+@dataclass
+class Headline:
+    """A study's headline result.
+
+    ``estimate``/``ci_low``/``ci_high`` come from subject-grouped validation; ``leaky`` is
+    the same metric under ROI-level (leaky) splitting when the study has several ROIs per
+    subject; ``published`` is the number the original study reported (None: none
+    published); ``chance`` is the value of a predictor without information (0.5 for
+    ROC AUC, 0 for Spearman rho); ``notes`` is free text (e.g. cohort kind, quick mode).
+    """
+
+    study: str
+    metric: str
+    model: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    task: str = ""
+    target_class: str = ""
+    leaky: float | None = None
+    published: float | None = None
+    published_text: str = ""
+    chance: float | None = None
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def contains_chance(self) -> bool | None:
+        """Whether the interval contains the chance level (None when chance is unknown)."""
+        if self.chance is None or any(map(math.isnan, (self.ci_low, self.ci_high))):
+            return None
+        return self.ci_low <= self.chance <= self.ci_high
+
+
+def write_headline(headline: Headline, out_dir: str | os.PathLike) -> Path:
+    """Save ``headline`` as ``<out_dir>/headline.json``."""
+    path = Path(out_dir) / HEADLINE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(headline), indent=2, default=float))
+    return path
+
+
+def read_headline(study_dir: str | os.PathLike) -> Headline | None:
+    """The headline saved in ``study_dir`` (None when the study has not been run)."""
+    path = Path(study_dir) / HEADLINE_FILE
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    return Headline(**data)
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "&ndash;"
+    return f"{value:.3f}"
+
+
+def _row(study: str, reports_dir: Path) -> str:
+    title = html.escape(TITLES[study])
+    report = reports_dir / f"{study}.html"
+    link = (f'<a href="{study}.html">{title}</a>' if report.is_file()
+            else f"{title} <em>(report not rendered)</em>")
+    head = read_headline(reports_dir / study)
+    if head is None:
+        return f"<tr><td>{link}</td><td colspan='5'><em>not run yet</em></td></tr>"
+    what = " / ".join(html.escape(x) for x in (head.task, head.target_class, head.model,
+                                               head.metric) if x)
+    grouped = f"{_fmt(head.estimate)} [{_fmt(head.ci_low)}; {_fmt(head.ci_high)}]"
+    chance = head.contains_chance
+    verdict = "" if chance is None else (" (interval contains chance)" if chance
+                                         else " (interval excludes chance)")
+    published = (_fmt(head.published) if head.published is not None else "none published")
+    if head.published_text:
+        published += f"<br><small>{html.escape(head.published_text)}</small>"
+    notes = html.escape(head.notes)
+    return (f"<tr><td>{link}</td><td>{what}</td><td>{grouped}{verdict}</td>"
+            f"<td>{_fmt(head.leaky)}</td><td>{published}</td><td>{notes}</td></tr>")
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>neurorad study reports</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; max-width: 75em; }}
+table {{ border-collapse: collapse; }}
+td, th {{ border: 1px solid #bbb; padding: 0.4em 0.6em; vertical-align: top; }}
+th {{ background: #eee; }}
+</style></head>
+<body>
+<h1>neurorad study reports</h1>
+<p>Reproductions of four neuro-radiomics studies. The headline metric is estimated with
+validation grouped by subject (all ROIs of a subject in the same fold), with its 95%
+interval; the leaky column splits at ROI level, as the original studies did, and shows how
+much of a published number such splitting can explain.</p>
+<table>
+<tr><th>Study</th><th>Headline</th><th>Grouped estimate [95% CI]</th><th>Leaky</th>
+<th>Published</th><th>Notes</th></tr>
+{rows}
+</table>
+<p><small>Generated {when} UTC.</small></p>
+</body></html>
+"""
+
+
+def build_index(reports_dir: str | os.PathLike, studies=tuple(NOTEBOOKS)) -> Path:
+    """Write ``<reports_dir>/index.html`` linking every study report with its headline."""
+    reports_dir = Path(reports_dir)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    rows = "\n".join(_row(s, reports_dir) for s in studies)
+    page = _PAGE.format(rows=rows, when=time.strftime("%Y-%m-%d %H:%M", time.gmtime()))
+    path = reports_dir / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,159 @@
+"""A methods paragraph generated from the parameters a study actually ran with.
+
+The text is built from the run's values (settings dict, cohort counts, validation design,
+package versions), never from defaults, so what a user pastes into a paper matches what was
+computed. Wording follows the IBSI reporting guidelines (Zwanenburg et al., Radiology 2020,
+"reporting guidelines" table): software and version, preprocessing (interpolation,
+re-segmentation, discretisation), feature families and aggregation, then the statistics.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MODEL_LABELS = {
+    "null": "a model without predictors (null model)",
+    "lasso": "logistic/linear regression with LASSO penalty",
+    "svm": "a support vector machine",
+    "rf": "a random forest",
+}
+
+
+@dataclass
+class ValidationDesign:
+    """How the models were validated.
+
+    ``scheme`` is ``grouped_cv`` (repeated k-fold grouped by subject) or ``random_splits``
+    (repeated random train/test splits by subject, ``test_fraction`` held out);
+    ``inner`` describes hyper-parameter tuning / feature selection inside the training folds.
+    """
+
+    scheme: str
+    outer_folds: int = 5
+    repeats: int = 1
+    test_fraction: float | None = None
+    inner: str = ""
+    models: tuple[str, ...] = ()
+    permutations: int = 0
+    ci_method: str = "bootstrap over subjects"
+    extra: list[str] = field(default_factory=list)
+
+
+def describe_discretisation(entries: list[dict]) -> str:
+    """'fixed bin number (FBN) with 8, 16 and 32 grey levels; ...' from settings entries."""
+    names = {"fbn": "fixed bin number (FBN)", "ep": "equal-probability (quantile)",
+             "fbs": "fixed bin size (FBS)", "fbs_aligned": "fixed bin size aligned at zero",
+             "none": "none (intensities used as grey levels)"}
+    grouped: dict[str, list] = {}
+    for e in entries:
+        grouped.setdefault(e["method"], []).append(e.get("n_bins", e.get("bin_width")))
+    parts = []
+    for method, values in grouped.items():
+        values = [v for v in values if v is not None]
+        if not values:
+            parts.append(names[method])
+            continue
+        unit = "grey levels" if method in ("fbn", "ep") else "units bin width"
+        parts.append(f"{names[method]} with {_join([f'{v:g}' for v in values])} {unit}")
+    return "; ".join(parts) if parts else "none"
+
+
+def _join(items: list[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def describe_preprocessing(settings: dict) -> str:
+    """One sentence on interpolation, re-segmentation and discretisation."""
+    r = settings.get("resample")
+    if r is None:
+        interp = "Images were not resampled"
+    else:
+        spacing = " x ".join(f"{s:g}" for s in r["spacing_xyz"])
+        interp = (f"Images were resampled to {spacing} mm "
+                  f"({'in-plane' if r['in_plane'] else '3-D'} {r['interpolator']} "
+                  f"interpolation; masks {r['mask_interpolator']}, threshold "
+                  f"{r['mask_threshold']:g})")
+    reseg = settings.get("resegment") or {}
+    low, high = (reseg.get("range") or [None, None])
+    bits = []
+    if low is not None or high is not None:
+        bits.append(f"re-segmented to [{'-inf' if low is None else f'{low:g}'}, "
+                    f"{'inf' if high is None else f'{high:g}'}]")
+    if reseg.get("outliers_sd") is not None:
+        bits.append(f"outliers beyond mean +/- {reseg['outliers_sd']:g} SD removed")
+    reseg_text = ("; intensities were " + " and ".join(bits)) if bits else ""
+    return (f"{interp}{reseg_text}. Discretisation: "
+            f"{describe_discretisation(settings.get('discretisation') or [])}, each relative "
+            "to the ROI's own intensity range where the method requires it.")
+
+
+def methods_paragraph(*, study_sentence: str, n_subjects: int, n_groups: int, n_rois: int,
+                      images: list[str], settings: dict, settings_id: str,
+                      validation: ValidationDesign, packages: dict[str, str | None],
+                      seed: int, fdr_alpha: float | None = None,
+                      extra_sentences: list[str] | None = None) -> str:
+    """The methods paragraph of one study run.
+
+    Parameters
+    ----------
+    study_sentence : str
+        What was studied (cohort and targets), one sentence supplied by the study module.
+    n_subjects, n_groups, n_rois : int
+        Subjects (manifest entries), patients (groups) and ROI rows actually analysed.
+    images : list of str
+        Image / parametric-map names features were computed on.
+    settings : dict
+        ``Settings.to_dict()`` of the extraction that ran.
+    settings_id : str
+        ``Settings.settings_id``.
+    validation : ValidationDesign
+    packages : dict
+        Distribution -> version (``provenance.package_versions()``).
+    seed : int
+    fdr_alpha : float, optional
+        Benjamini-Hochberg false discovery rate of the univariate tests (omitted: no tests).
+    extra_sentences : list of str, optional
+        Study-specific additions (embeddings, SUV definition, ...).
+    """
+    v = packages
+    families = settings.get("families") or []
+    aggregations = settings.get("aggregations") or []
+    models = _join([MODEL_LABELS.get(m, m) for m in validation.models])
+    if validation.scheme == "grouped_cv":
+        design = (f"{validation.repeats} repeat(s) of {validation.outer_folds}-fold "
+                  "cross-validation with folds grouped by patient (all ROIs of a patient in "
+                  "the same fold)")
+    elif validation.scheme == "random_splits":
+        design = (f"{validation.repeats} random train/test splits by patient "
+                  f"({100 * (1 - validation.test_fraction):.0f}/"
+                  f"{100 * validation.test_fraction:.0f})")
+    else:
+        raise ValueError(f"unknown validation scheme {validation.scheme!r}")
+    text = [
+        study_sentence,
+        f"Radiomic features were computed with neurorad {v.get('neurorad')} (Python; IBSI "
+        f"definitions, settings id {settings_id}) on {_join(images)} for {n_rois} ROIs of "
+        f"{n_subjects} subjects from {n_groups} patients.",
+        describe_preprocessing(settings),
+        f"Feature families: {_join(families)}; texture matrices aggregated as "
+        f"{_join(aggregations)}.",
+        f"Models were {models}, fitted with scikit-learn {v.get('scikit-learn')}; "
+        "feature standardisation and selection were fitted inside each training fold only"
+        + (f" ({validation.inner})" if validation.inner else "") + ".",
+        f"Performance was estimated by {design}; metrics are reported with 95% intervals "
+        f"({validation.ci_method}).",
+    ]
+    if validation.permutations:
+        text.append(f"As a leakage control the whole procedure was repeated on "
+                    f"{validation.permutations} label permutations (labels permuted "
+                    "between patients), whose performance must be at chance.")
+    if fdr_alpha is not None:
+        text.append("Univariate associations were tested per feature and corrected for "
+                    f"multiple testing with the Benjamini-Hochberg procedure (FDR "
+                    f"{fdr_alpha:g}; statsmodels {v.get('statsmodels')}).")
+    text.extend(extra_sentences or [])
+    text.append(f"Random seed {seed}; NumPy {v.get('numpy')}, pandas {v.get('pandas')}, "
+                f"SciPy {v.get('scipy')}.")
+    return " ".join(text)
