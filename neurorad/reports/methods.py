@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 MODEL_LABELS = {
     "null": "a model without predictors (null model)",
-    "lasso": "logistic/linear regression with LASSO penalty",
-    "svm": "a support vector machine",
+    "lasso_lr": "logistic regression with LASSO penalty",
+    "lasso": "linear regression with LASSO penalty",
+    "svm": "a support vector machine (RBF kernel)",
+    "svr": "support vector regression (RBF kernel)",
     "rf": "a random forest",
 }
 

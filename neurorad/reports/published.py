@@ -4,9 +4,10 @@ Source: ``shared/studies.md`` (G. Danilov et al., 2022-2023, computed with R/RIA
 is what the authors reported; none is derived here. The reproduction notebooks print these
 next to their own estimates so a reader sees both in one table.
 
-Model names follow :data:`MODEL_NAMES` (the names our modelling layer uses): ``lasso``
-(logistic / linear regression with LASSO penalty, the studies' "LR"), ``svm``, ``rf`` and
-``null`` (no predictors).
+Model and metric names are those of ``neurorad.modeling``: ``lasso_lr`` (logistic regression
+with LASSO penalty, the studies' "LR"), ``lasso`` (LASSO linear regression, the PET study),
+``svm``, ``rf``, ``null``; metrics ``acc``, ``bacc``, ``sens``, ``spec``, ``f1``, ``roc_auc``,
+``pr_auc``, ``spearman_rho``.
 """
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ import pandas as pd
 STUDIES = ("nf2", "pet", "dai", "glioma")
 
 #: Published abbreviation -> model name used by ``neurorad.modeling``.
-MODEL_NAMES = {"LR": "lasso", "SVM": "svm", "RF": "rf", "null": "null"}
+MODEL_NAMES = {"LR": "lasso_lr", "SVM": "svm", "RF": "rf", "null": "null"}
 
 #: Metric abbreviations of the studies -> metric names in our tables.
 METRIC_NAMES = {
-    "ACC": "accuracy",
-    "BACC": "balanced_accuracy",
-    "SENS": "sensitivity",
-    "SPEC": "specificity",
+    "ACC": "acc",
+    "BACC": "bacc",
+    "SENS": "sens",
+    "SPEC": "spec",
     "F1": "f1",
     "ROC AUC": "roc_auc",
     "PR AUC": "pr_auc",
@@ -85,7 +86,7 @@ def _glioma() -> list[PublishedValue]:
     }
     out = []
     for cls, (bacc, auc) in values.items():
-        out.append(PublishedValue("glioma", "one_vs_rest", "svm", "balanced_accuracy", bacc,
+        out.append(PublishedValue("glioma", "one_vs_rest", "svm", "bacc", bacc,
                                   target_class=cls, source="journal"))
         out.append(PublishedValue("glioma", "one_vs_rest", "svm", "roc_auc", auc,
                                   target_class=cls, source="journal"))

@@ -47,7 +47,7 @@ def test_paragraph_states_the_run_parameters():
     assert "neurorad 9.9" in text and "settings id 0123abcd" in text
     assert "40 ROIs of 40 subjects from 40 patients" in text
     assert "300 random train/test splits by patient (70/30)" in text
-    assert "a model without predictors (null model) and logistic/linear regression" in text
+    assert "a model without predictors (null model) and linear regression with LASSO" in text
     assert "20 label permutations" in text and "FDR 0.05" in text and "seed 7" in text
     assert "morphology and glcm" in text and "scikit-learn 1.2.3" in text
 

@@ -29,29 +29,29 @@ def test_glioma_values_appear_as_percentages_in_source(studies_text):
         rows = table[table["class"] == cls].set_index("metric").value
         # "...; <type> BACC 99.3 %, AUC 99.8 %" (the first type writes "ROC AUC").
         pattern = (rf"(?:^|[;:]\s)\s*{cls.replace('_', ' ')} BACC "
-                   rf"{rows['balanced_accuracy'] * 100:.1f} %, (?:ROC )?AUC "
+                   rf"{rows['bacc'] * 100:.1f} %, (?:ROC )?AUC "
                    rf"{rows['roc_auc'] * 100:.1f} %")
         assert re.search(pattern, published), (cls, published)
 
 
 def test_dai_outcome_values_match_source(studies_text):
     line = studies_text.split("(b) SVM", 1)[1][:200]
-    for metric, abbrev in [("accuracy", "ACC"), ("sensitivity", "SENS"),
-                           ("specificity", "SPEC"), ("f1", "F1"), ("roc_auc", "ROC AUC"),
+    for metric, abbrev in [("acc", "ACC"), ("sens", "SENS"),
+                           ("spec", "SPEC"), ("f1", "F1"), ("roc_auc", "ROC AUC"),
                            ("pr_auc", "PR AUC")]:
         value = published_value("dai", "outcome", "svm", metric).value
         assert f"{abbrev} {value:.3f}" in line
     assert "RF ACC 0.918" in studies_text and published_value(
-        "dai", "outcome", "rf", "accuracy").value == 0.918
+        "dai", "outcome", "rf", "acc").value == 0.918
     assert "LR ACC 0.906, ROC AUC 0.971" in studies_text
-    assert published_value("dai", "outcome", "lasso", "roc_auc").value == 0.971
+    assert published_value("dai", "outcome", "lasso_lr", "roc_auc").value == 0.971
 
 
 def test_dai_diagnosis_is_perfect_for_three_models(studies_text):
     assert "all 1.000 on every metric" in studies_text
     table = published_table("dai")
     diag = table[table.task == "diagnosis"]
-    assert set(diag.model) == {"lasso", "svm", "rf"}
+    assert set(diag.model) == {"lasso_lr", "svm", "rf"}
     assert (diag.value == 1.0).all()
 
 

@@ -1,0 +1,190 @@
+"""Steps shared by the four study notebooks: manifest -> features -> model table -> tables.
+
+A notebook calls, in order, :func:`load_checked_manifest`, :func:`study_settings`,
+:func:`extract`, :func:`model_table`, then its study module, and finally
+:func:`save_tables`. Everything here is plain data in, plain data out.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: Suffix a discretisation adds to texture/histogram/IVH tags (``_fbn32``, ``_ep8``,
+#: ``_fbs25``, ``_fbsa2p5``); features without it (morphology, statistics, local intensity,
+#: fractal) do not depend on the discretisation.
+DISCRETISATION_SUFFIX = re.compile(r"_(fbn|ep|fbs|fbsa)(\d+(?:p\d+)?)$")
+
+
+class StudyInputError(ValueError):
+    """The study's inputs (manifest, data, parameters) cannot be analysed as asked."""
+
+
+def load_checked_manifest(manifest_path, data_root=None):
+    """Validate the manifest and load it; stop with every problem listed if it has errors.
+
+    Returns the loaded ``Manifest`` and the validation report (warnings are kept there and
+    shown by the notebook).
+    """
+    from neurorad.io import load_manifest, validate_manifest
+
+    path = Path(manifest_path)
+    if not path.is_file():
+        raise StudyInputError(f"{path}: manifest not found (set the `manifest` parameter)")
+    report = validate_manifest(path, data_root=data_root)
+    if not report.ok:
+        raise StudyInputError(f"{path}: the manifest has errors:\n{report}")
+    return load_manifest(path, data_root=data_root), report
+
+
+def study_settings(preset, levels, methods=("fbn",)):
+    """Extraction settings: ``preset`` with its discretisations restricted to ``levels``.
+
+    Parameters
+    ----------
+    preset : str, path or dict
+        Anything ``neurorad.load_settings`` accepts (``seed-protocol`` in the studies).
+    levels : list of int
+        Grey-level counts to compute (e.g. ``[8, 32]``); the published design used
+        2, 4, ..., 128 with two binnings. Computing fewer is what makes the default run fit
+        in minutes; the notebooks say which were used.
+    methods : tuple of str
+        Binning methods with a bin number to keep (``fbn``, ``ep``).
+    """
+    from neurorad import load_settings
+
+    base = load_settings(preset).to_dict()
+    levels = sorted({int(n) for n in levels})
+    if not levels:
+        raise StudyInputError("levels: give at least one number of grey levels")
+    entries = [{"method": m, "n_bins": n} for m in methods for n in levels]
+    base["discretisation"] = entries
+    return load_settings(base)
+
+
+def extract(manifest, settings, work_dir, *, data_root=None, scheduler=None, workers=None,
+            device=None, progress=True):
+    """Run (or resume: finished cases are cached in ``work_dir``) the batch extraction.
+
+    Raises StudyInputError when every case failed (nothing to analyse), naming the first
+    failures; partial failures are returned in ``result.failures`` for the notebook to show.
+    """
+    from neurorad.batch import extract_manifest
+
+    result = extract_manifest(manifest, settings, work_dir, data_root=data_root,
+                              scheduler=scheduler, workers=workers, device=device,
+                              progress=progress)
+    if result.features.empty:
+        raise StudyInputError(
+            f"no features were extracted; first failures:\n"
+            f"{result.failures.head().to_string()}")
+    return result
+
+
+@dataclass
+class ModelTable:
+    """Features and targets aligned row by row (one row per subject/ROI).
+
+    ``X``: features (index subject, group, roi); ``targets``: the manifest's targets per row;
+    ``groups``: patient id per row (the unit of grouped validation).
+    """
+
+    X: pd.DataFrame
+    targets: pd.DataFrame
+    groups: pd.Series
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.X)
+
+
+def model_table(wide: pd.DataFrame, target_table: pd.DataFrame) -> ModelTable:
+    """Join the wide feature table with the targets of its subjects.
+
+    Columns that are entirely NaN or constant carry no information and are dropped (they
+    arise from features IBSI leaves undefined for some ROI shapes).
+    """
+    subjects = wide.index.get_level_values("subject")
+    missing = sorted(set(subjects) - set(target_table.index))
+    if missing:
+        raise StudyInputError(f"subjects with features but no targets: {missing[:5]}")
+    targets = target_table.loc[subjects].drop(columns=["group"], errors="ignore")
+    targets.index = wide.index
+    X = wide.loc[:, wide.notna().any() & (wide.nunique(dropna=True) > 1)]
+    groups = pd.Series(wide.index.get_level_values("group"), index=wide.index, name="group")
+    return ModelTable(X=X, targets=targets, groups=groups)
+
+
+def discretisation_of(column: str) -> str | None:
+    """``'fbn32'`` for ``'T1__cm_joint_max_3D_avg_fbn32'``; None for a level-free feature."""
+    m = DISCRETISATION_SUFFIX.search(column)
+    return None if m is None else m.group(1) + m.group(2)
+
+
+def columns_for_discretisation(columns, discretisation: str) -> list[str]:
+    """The columns a model at one discretisation sees: that level's features plus every
+    feature that does not depend on the discretisation."""
+    return [c for c in columns if discretisation_of(c) in (None, discretisation)]
+
+
+def discretisations_in(columns) -> list[str]:
+    """Discretisations present among ``columns`` ordered by method then level."""
+    found = {d for d in map(discretisation_of, columns) if d is not None}
+
+    def key(d):
+        m = re.match(r"([a-z]+)(\d+)", d)
+        return (m.group(1), int(m.group(2)))
+
+    return sorted(found, key=key)
+
+
+def permute_between_patients(y: pd.Series, groups: pd.Series, seed: int) -> pd.Series:
+    """Labels shuffled between patients (all ROIs of a patient keep one shared label).
+
+    Permuting ROI by ROI would give a patient's ROIs different labels and break the
+    dependence structure the validation must respect; permuting whole patients keeps it, so
+    a grouped validation on permuted labels must be at chance.
+    """
+    frame = pd.DataFrame({"y": y.to_numpy(), "g": groups.to_numpy()})
+    per_patient = frame.groupby("g", sort=True)["y"]
+    if (per_patient.nunique(dropna=False) > 1).any():
+        bad = per_patient.nunique(dropna=False)
+        raise StudyInputError(
+            f"target {y.name!r} differs between ROIs of patient(s) "
+            f"{list(bad[bad > 1].index[:5])}; it cannot be permuted between patients")
+    labels = per_patient.first()
+    rng = np.random.default_rng(seed)
+    shuffled = pd.Series(rng.permutation(labels.to_numpy()), index=labels.index)
+    out = frame["g"].map(shuffled)
+    out.index = y.index
+    out.name = y.name
+    if isinstance(y.dtype, pd.CategoricalDtype):
+        out = out.astype(y.dtype)
+    return out
+
+
+def save_tables(out_dir, **tables: pd.DataFrame) -> dict[str, Path]:
+    """Write each table as ``<name>.csv`` and ``<name>.parquet`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, table in tables.items():
+        frame = table.reset_index() if _has_named_index(table) else table
+        frame.to_csv(out_dir / f"{name}.csv", index=False)
+        frame.to_parquet(out_dir / f"{name}.parquet", index=False)
+        written[name] = out_dir / f"{name}.csv"
+    return written
+
+
+def _has_named_index(table: pd.DataFrame) -> bool:
+    return any(n is not None for n in table.index.names)
+
+
+def resolve(path, base=None) -> Path:
+    """``path`` as an absolute Path (relative to ``base`` or the working directory)."""
+    path = Path(os.path.expanduser(str(path)))
+    return path if path.is_absolute() else (Path(base or Path.cwd()) / path).resolve()

@@ -1,0 +1,76 @@
+"""Shared study steps: discretisation columns, model table, permutation, table export."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurorad.studies.common import (StudyInputError, columns_for_discretisation,
+                                     discretisation_of, discretisations_in, model_table,
+                                     permute_between_patients, save_tables, study_settings)
+
+COLUMNS = ["T1__morph_volume", "T1__cm_joint_max_3D_avg_fbn32", "T1__cm_joint_max_3D_avg_fbn8",
+           "T2__ih_mean_ep8", "T2__stat_mean", "FA__cm_energy_3D_avg_fbs2p5",
+           "T1__fractal_box_dim"]
+
+
+def test_discretisation_of_reads_the_suffix():
+    assert [discretisation_of(c) for c in COLUMNS] == [
+        None, "fbn32", "fbn8", "ep8", None, "fbs2p5", None]
+
+
+def test_columns_for_one_level_keep_level_free_features():
+    assert columns_for_discretisation(COLUMNS, "fbn8") == [
+        "T1__morph_volume", "T1__cm_joint_max_3D_avg_fbn8", "T2__stat_mean",
+        "T1__fractal_box_dim"]
+    assert discretisations_in(COLUMNS) == ["ep8", "fbn8", "fbn32", "fbs2p5"]
+
+
+def _wide():
+    index = pd.MultiIndex.from_tuples(
+        [("s1", "P1", "r1"), ("s1", "P1", "r2"), ("s2", "P2", "r1"), ("s3", "P3", "r1")],
+        names=["subject", "group", "roi"])
+    return pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "const": 5.0, "nan": np.nan,
+                         "b": [0.0, np.nan, 1.0, 1.0]}, index=index)
+
+
+def test_model_table_aligns_targets_and_drops_uninformative_columns():
+    targets = pd.DataFrame({"group": ["P1", "P2", "P3"], "t": ["x", "y", "x"]},
+                           index=pd.Index(["s1", "s2", "s3"], name="subject"))
+    table = model_table(_wide(), targets)
+    assert list(table.X.columns) == ["a", "b"]
+    assert list(table.targets["t"]) == ["x", "x", "y", "x"]
+    assert list(table.groups) == ["P1", "P1", "P2", "P3"]
+    with pytest.raises(StudyInputError, match="no targets: \\['s3'\\]"):
+        model_table(_wide(), targets.iloc[:2])
+
+
+def test_permutation_moves_whole_patients():
+    groups = pd.Series(np.repeat([f"P{i}" for i in range(30)], 3))
+    y = pd.Series(np.repeat(np.arange(30) % 2, 3), name="y")
+    perm = permute_between_patients(y, groups, seed=1)
+    # Each patient still has one label, the class counts are unchanged, labels moved.
+    assert (perm.groupby(groups.to_numpy()).nunique() == 1).all()
+    assert perm.sum() == y.sum()
+    assert (perm != y).any()
+    assert perm.equals(permute_between_patients(y, groups, seed=1))
+
+
+def test_permutation_refuses_labels_that_vary_within_a_patient():
+    with pytest.raises(StudyInputError, match="differs between ROIs of patient"):
+        permute_between_patients(pd.Series([0, 1, 1], name="t"), pd.Series(["A", "A", "B"]), 0)
+
+
+def test_save_tables_writes_csv_and_parquet(tmp_path):
+    written = save_tables(tmp_path, metrics=_wide())
+    back = pd.read_parquet(tmp_path / "metrics.parquet")
+    assert list(back.columns[:3]) == ["subject", "group", "roi"]
+    assert pd.read_csv(written["metrics"]).shape == back.shape == (4, 7)
+
+
+def test_study_settings_restricts_the_levels():
+    settings = study_settings("seed-protocol", [32, 8, 8])
+    d = settings.to_dict()["discretisation"]
+    assert [(e["method"], e["n_bins"]) for e in d] == [("fbn", 8), ("fbn", 32)]
+    with pytest.raises(StudyInputError, match="at least one"):
+        study_settings("seed-protocol", [])
