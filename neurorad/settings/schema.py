@@ -1,0 +1,400 @@
+"""Extraction settings: one validated, frozen description of an IBSI extraction.
+
+A settings document (YAML file, preset name or dict) has these keys; every one is optional
+except where noted, unknown keys are errors naming the key::
+
+    name: ibsi-ct-c                 # free text, shown in provenance
+    description: ...
+    roi_label: 1                    # label value of the ROI in a label-map mask (default 1)
+    round_intensities: true         # round to the nearest integer at load and after
+                                    # interpolation (IBSI CT phantom; integer-valued modalities)
+    resample:                       # omit (or null) for no interpolation
+      spacing_xyz: [2.0, 2.0, 2.0]  # new voxel spacing in mm, in x, y, z order (as ITK lists it)
+      in_plane: false               # true: "2D" interpolation, x and y only (z kept)
+      interpolator: linear          # nearest | linear | cubic (B-spline, order 3)
+      mask_interpolator: linear     # nearest | linear
+      mask_threshold: 0.5           # partial-volume threshold for the interpolated mask
+    resegment:
+      range: [-1000, 400]           # [low, high]; either may be null (open)
+      outliers_sd: 3.0              # drop voxels outside mean +/- k * sd (population sd); null: off
+    discretisation:                 # one entry or a list; several entries -> tag suffixes
+      - {method: fbs, bin_width: 25}          # lower bound: re-segmentation low, else ROI min
+      - {method: fbn, n_bins: [8, 16, 32]}    # a list expands to one entry per value
+      - {method: ep, n_bins: 8}               # equal-probability (quantile) bins, as RIA's "ep"
+      - {method: fbs_aligned, bin_width: 25}  # PyRadiomics: edges at multiples of the width
+      - {method: none}                        # intensities already are grey levels 1..Ng
+    ivh_discretisation: null        # null: the IVH follows every texture discretisation;
+                                    # or one entry: {method: none} (raw intensities), fbs, fbn
+    families: [morphology, ...]     # see FAMILIES; default all but fractal and ria_extras
+    aggregations: [3D]              # 2D, 2_5D, 3D (all of a dimension) or exact names
+                                    # 2D_avg, 2D_comb, 2_5D_avg, 2_5D_comb, 3D_avg, 3D_comb
+    texture: {glcm_distance: 1, ngtdm_distance: 1, ngldm_distance: 1, ngldm_coarseness: 0}
+    device: auto                    # cpu | gpu | auto
+
+References
+----------
+Zwanenburg A, Vallieres M, et al. The Image Biomarker Standardization Initiative.
+Radiology 2020;295:328-338 (IBSI reference manual, chapter 2 "Image processing").
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from neurorad.features.backend import DEVICES
+
+FAMILIES = (
+    "morphology", "local_intensity", "statistics", "histogram", "ivh",
+    "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm", "fractal", "ria_extras",
+)
+DEFAULT_FAMILIES = FAMILIES[:-2]
+INTERPOLATORS = {"nearest": 0, "linear": 1, "cubic": 3}
+MASK_INTERPOLATORS = ("nearest", "linear")
+DISCRETISATION_METHODS = ("fbn", "fbs", "ep", "fbs_aligned", "none")
+IVH_METHODS = ("fbn", "fbs", "none")
+DIMENSIONS = ("2D", "2_5D", "3D")
+DIRECTIONAL_AGGREGATIONS = ("2D_avg", "2D_comb", "2_5D_avg", "2_5D_comb", "3D_avg", "3D_comb")
+
+
+class SettingsError(ValueError):
+    """A settings document is malformed; the message names the offending key."""
+
+
+def _check_keys(section: str, given: dict, allowed: set[str]) -> None:
+    if not isinstance(given, dict):
+        raise SettingsError(f"{section}: expected a mapping, got {type(given).__name__}")
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise SettingsError(
+            f"{section}: unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}")
+
+
+def _number(key: str, value, *, positive=False, integer=False, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SettingsError(f"{key}: expected a finite number, got {value!r}")
+    if integer and int(value) != value:
+        raise SettingsError(f"{key}: expected an integer, got {value!r}")
+    if positive and value <= 0:
+        raise SettingsError(f"{key}: must be > 0, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _boolean(key: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _choice(key: str, value, choices) -> str:
+    if not isinstance(value, str) or value.lower() not in choices:
+        raise SettingsError(f"{key}: expected one of {', '.join(choices)}, got {value!r}")
+    return value.lower()
+
+
+def _format_number(x: float) -> str:
+    """25.0 -> '25', 2.5 -> '2p5' (tag-safe: no dots in feature names)."""
+    return (f"{x:g}").replace(".", "p").replace("-", "m")
+
+
+@dataclass(frozen=True)
+class Resample:
+    """Interpolation to a new grid (IBSI 2.4). ``spacing_xyz`` in mm, x/y/z order."""
+
+    spacing_xyz: tuple[float, ...]
+    in_plane: bool = False
+    interpolator: str = "linear"
+    mask_interpolator: str = "linear"
+    mask_threshold: float = 0.5
+
+    @property
+    def spacing_zyx(self) -> tuple[float | None, float, float]:
+        """Target spacing in array order; z is None for in-plane (2D) interpolation."""
+        x, y = self.spacing_xyz[0], self.spacing_xyz[1]
+        return (None if self.in_plane else self.spacing_xyz[2], y, x)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Resample":
+        _check_keys("resample", d, {f.name for f in dataclasses.fields(cls)})
+        in_plane = _boolean("resample.in_plane", d.get("in_plane", False))
+        spacing = d.get("spacing_xyz")
+        if isinstance(spacing, (int, float)) and not isinstance(spacing, bool):
+            spacing = [spacing] * (2 if in_plane else 3)
+        if not isinstance(spacing, (list, tuple)) or len(spacing) != (2 if in_plane else 3):
+            raise SettingsError(
+                f"resample.spacing_xyz: expected {'[x, y]' if in_plane else '[x, y, z]'} "
+                f"in mm (or one number), got {spacing!r}")
+        spacing = tuple(_number("resample.spacing_xyz", s, positive=True) for s in spacing)
+        threshold = _number("resample.mask_threshold", d.get("mask_threshold", 0.5))
+        if not 0 < threshold <= 1:
+            raise SettingsError(f"resample.mask_threshold: must be in (0, 1], got {threshold}")
+        return cls(
+            spacing_xyz=spacing,
+            in_plane=in_plane,
+            interpolator=_choice("resample.interpolator", d.get("interpolator", "linear"),
+                                 tuple(INTERPOLATORS)),
+            mask_interpolator=_choice("resample.mask_interpolator",
+                                      d.get("mask_interpolator", "linear"), MASK_INTERPOLATORS),
+            mask_threshold=threshold,
+        )
+
+
+@dataclass(frozen=True)
+class Resegment:
+    """Re-segmentation of the intensity mask (IBSI 2.5): a range and/or outlier filtering."""
+
+    range: tuple[float | None, float | None] = (None, None)
+    outliers_sd: float | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Resegment":
+        _check_keys("resegment", d, {"range", "outliers_sd"})
+        rng = d.get("range", None) or (None, None)
+        if not isinstance(rng, (list, tuple)) or len(rng) != 2:
+            raise SettingsError(f"resegment.range: expected [low, high], got {rng!r}")
+        low = _number("resegment.range", rng[0], allow_none=True)
+        high = _number("resegment.range", rng[1], allow_none=True)
+        if low is not None and high is not None and low >= high:
+            raise SettingsError(f"resegment.range: low must be below high, got {list(rng)}")
+        sd = _number("resegment.outliers_sd", d.get("outliers_sd"), positive=True,
+                     allow_none=True)
+        return cls(range=(low, high), outliers_sd=sd)
+
+
+@dataclass(frozen=True)
+class Discretisation:
+    """One discretisation (IBSI 2.7).
+
+    ``method``: ``fbn`` (fixed bin number ``n_bins``), ``fbs`` (fixed bin size ``bin_width``
+    from ``lower_bound``, default the re-segmentation lower bound, else the ROI minimum),
+    ``ep`` (``n_bins`` equal-probability bins), ``fbs_aligned`` (PyRadiomics: bin edges at
+    multiples of ``bin_width``) or ``none`` (intensities are already grey levels 1..Ng).
+    ``suffix`` is the tag suffix used when several discretisations are computed.
+    """
+
+    method: str
+    n_bins: int | None = None
+    bin_width: float | None = None
+    lower_bound: float | None = None
+    suffix: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict, section: str, methods=DISCRETISATION_METHODS
+                  ) -> list["Discretisation"]:
+        """Parse one entry; a list of ``n_bins`` or ``bin_width`` expands to several."""
+        _check_keys(section, d, {"method", "n_bins", "bin_width", "lower_bound", "suffix"})
+        if "method" not in d:
+            raise SettingsError(f"{section}: 'method' is required ({', '.join(methods)})")
+        method = _choice(f"{section}.method", d["method"], methods)
+        needs = {"fbn": "n_bins", "ep": "n_bins", "fbs": "bin_width",
+                 "fbs_aligned": "bin_width", "none": None}[method]
+        for key in ("n_bins", "bin_width", "lower_bound"):
+            if key in d and key != needs and not (key == "lower_bound" and method == "fbs"):
+                raise SettingsError(f"{section}.{key}: not used by method {method!r}")
+        if needs is None:
+            return [cls(method=method, suffix=d.get("suffix") or "none")]
+        if needs not in d:
+            raise SettingsError(f"{section}.{needs}: required for method {method!r}")
+        values = d[needs] if isinstance(d[needs], (list, tuple)) else [d[needs]]
+        if not values:
+            raise SettingsError(f"{section}.{needs}: empty list")
+        if "suffix" in d and len(values) > 1:
+            raise SettingsError(f"{section}.suffix: only allowed with a single {needs}")
+        lower = _number(f"{section}.lower_bound", d.get("lower_bound"), allow_none=True)
+        out = []
+        for v in values:
+            if needs == "n_bins":
+                n = _number(f"{section}.n_bins", v, positive=True, integer=True)
+                if n < 2 and method == "fbn" or n < 1:
+                    raise SettingsError(f"{section}.n_bins: must be >= 2, got {n}")
+                short = {"fbn": "fbn", "ep": "ep"}[method]
+                out.append(cls(method=method, n_bins=n,
+                               suffix=d.get("suffix") or f"{short}{n}"))
+            else:
+                w = _number(f"{section}.bin_width", v, positive=True)
+                short = {"fbs": "fbs", "fbs_aligned": "fbsa"}[method]
+                out.append(cls(method=method, bin_width=w, lower_bound=lower,
+                               suffix=d.get("suffix") or f"{short}{_format_number(w)}"))
+        return out
+
+
+@dataclass(frozen=True)
+class Texture:
+    """Neighbourhood parameters of the texture families (IBSI 3.6-3.11)."""
+
+    glcm_distance: int = 1
+    ngtdm_distance: int = 1
+    ngldm_distance: int = 1
+    ngldm_coarseness: int = 0
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Texture":
+        _check_keys("texture", d, {f.name for f in dataclasses.fields(cls)})
+        kw = {}
+        for f in dataclasses.fields(cls):
+            if f.name in d:
+                kw[f.name] = _number(f"texture.{f.name}", d[f.name], integer=True,
+                                     positive=f.name != "ngldm_coarseness")
+                if kw[f.name] < 0:
+                    raise SettingsError(f"texture.{f.name}: must be >= 0, got {kw[f.name]}")
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated, immutable extraction settings; build with ``load_settings``."""
+
+    name: str = "custom"
+    description: str = ""
+    roi_label: int = 1
+    round_intensities: bool = False
+    resample: Resample | None = None
+    resegment: Resegment = field(default_factory=Resegment)
+    discretisation: tuple[Discretisation, ...] = ()
+    ivh_discretisation: Discretisation | None = None
+    families: tuple[str, ...] = DEFAULT_FAMILIES
+    aggregations: tuple[str, ...] = ("3D",)
+    texture: Texture = field(default_factory=Texture)
+    device: str = "auto"
+
+    # -- derived views used by the orchestrator ------------------------------------------
+    def directional_aggregations(self) -> tuple[str, ...]:
+        """Aggregations for GLCM/GLRLM (``2D_avg`` ... ``3D_comb``), in canonical order."""
+        chosen = set()
+        for a in self.aggregations:
+            chosen.update([f"{a}_avg", f"{a}_comb"] if a in DIMENSIONS else [a])
+        return tuple(a for a in DIRECTIONAL_AGGREGATIONS if a in chosen)
+
+    def plain_aggregations(self) -> tuple[str, ...]:
+        """Aggregations for GLSZM, GLDZM, NGTDM, NGLDM (``2D``, ``2_5D``, ``3D``)."""
+        chosen = {a.rsplit("_", 1)[0] if a in DIRECTIONAL_AGGREGATIONS else a
+                  for a in self.aggregations}
+        return tuple(d for d in DIMENSIONS if d in chosen)
+
+    def discretisation_suffixes(self) -> tuple[str, ...]:
+        """Tag suffix per discretisation: '' when there is only one (plain IBSI tags)."""
+        if len(self.discretisation) == 1:
+            return ("",)
+        return tuple("_" + d.suffix for d in self.discretisation)
+
+    # -- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Canonical plain dict; ``load_settings(s.to_dict())`` gives back an equal object."""
+        def disc(d: Discretisation) -> dict:
+            out = {"method": d.method}
+            for key in ("n_bins", "bin_width", "lower_bound"):
+                if getattr(d, key) is not None:
+                    out[key] = getattr(d, key)
+            out["suffix"] = d.suffix
+            return out
+
+        return {
+            "name": self.name,
+            "description": self.description,
+            "roi_label": self.roi_label,
+            "round_intensities": self.round_intensities,
+            "resample": None if self.resample is None else {
+                "spacing_xyz": list(self.resample.spacing_xyz),
+                "in_plane": self.resample.in_plane,
+                "interpolator": self.resample.interpolator,
+                "mask_interpolator": self.resample.mask_interpolator,
+                "mask_threshold": self.resample.mask_threshold,
+            },
+            "resegment": {"range": list(self.resegment.range),
+                          "outliers_sd": self.resegment.outliers_sd},
+            "discretisation": [disc(d) for d in self.discretisation],
+            "ivh_discretisation": (None if self.ivh_discretisation is None
+                                   else disc(self.ivh_discretisation)),
+            "families": list(self.families),
+            "aggregations": list(self.aggregations),
+            "texture": dataclasses.asdict(self.texture),
+            "device": self.device,
+        }
+
+    @property
+    def settings_id(self) -> str:
+        """Short stable hash of what changes feature values (name/description excluded)."""
+        d = self.to_dict()
+        d.pop("name")
+        d.pop("description")
+        canonical = json.dumps(d, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Settings":
+        _check_keys("settings", d, {f.name for f in dataclasses.fields(cls)})
+        kw: dict[str, Any] = {}
+        if "name" in d:
+            kw["name"] = str(d["name"])
+        if "description" in d:
+            kw["description"] = str(d["description"] or "")
+        if "roi_label" in d:
+            kw["roi_label"] = _number("roi_label", d["roi_label"], integer=True)
+        if "round_intensities" in d:
+            kw["round_intensities"] = _boolean("round_intensities", d["round_intensities"])
+        if d.get("resample") is not None:
+            kw["resample"] = Resample.from_dict(d["resample"])
+        if d.get("resegment") is not None:
+            kw["resegment"] = Resegment.from_dict(d["resegment"])
+        kw["discretisation"] = cls._parse_discretisations(d.get("discretisation"))
+        if d.get("ivh_discretisation") is not None:
+            ivh = Discretisation.from_dict(d["ivh_discretisation"], "ivh_discretisation",
+                                           IVH_METHODS)
+            if len(ivh) != 1:
+                raise SettingsError("ivh_discretisation: give exactly one bin width / number")
+            kw["ivh_discretisation"] = ivh[0]
+        if "families" in d:
+            fams = d["families"]
+            if isinstance(fams, str):
+                fams = list(FAMILIES) if fams == "all" else [fams]
+            if not isinstance(fams, (list, tuple)) or not fams:
+                raise SettingsError(f"families: expected a non-empty list or 'all', got {fams!r}")
+            kw["families"] = tuple(
+                f for f in FAMILIES
+                if f in {_choice("families", x, FAMILIES) for x in fams})
+        if "aggregations" in d:
+            aggs = d["aggregations"]
+            aggs = [aggs] if isinstance(aggs, str) else aggs
+            if not isinstance(aggs, (list, tuple)) or not aggs:
+                raise SettingsError(f"aggregations: expected a non-empty list, got {aggs!r}")
+            allowed = DIMENSIONS + DIRECTIONAL_AGGREGATIONS
+            for a in aggs:
+                if a not in allowed:
+                    raise SettingsError(
+                        f"aggregations: {a!r} is not one of {', '.join(allowed)}")
+            kw["aggregations"] = tuple(a for a in allowed if a in set(aggs))
+        if d.get("texture") is not None:
+            kw["texture"] = Texture.from_dict(d["texture"])
+        if "device" in d:
+            kw["device"] = _choice("device", d["device"], DEVICES)
+        settings = cls(**kw)
+        needs_bins = {"histogram", "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm"}
+        if needs_bins & set(settings.families) and not settings.discretisation:
+            raise SettingsError(
+                "discretisation: required for families "
+                f"{', '.join(sorted(needs_bins & set(settings.families)))}")
+        if ("ivh" in settings.families and settings.ivh_discretisation is None
+                and not settings.discretisation):
+            raise SettingsError("ivh_discretisation: required for the ivh family "
+                                "(or give discretisation)")
+        return settings
+
+    @staticmethod
+    def _parse_discretisations(value) -> tuple[Discretisation, ...]:
+        if value is None:
+            return ()
+        entries = value if isinstance(value, (list, tuple)) else [value]
+        out: list[Discretisation] = []
+        for i, entry in enumerate(entries):
+            out.extend(Discretisation.from_dict(entry, f"discretisation[{i}]"))
+        suffixes = [d.suffix for d in out]
+        dupes = sorted({s for s in suffixes if suffixes.count(s) > 1})
+        if dupes:
+            raise SettingsError(f"discretisation: duplicate entries/suffixes {dupes}")
+        return tuple(out)
