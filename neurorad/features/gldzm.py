@@ -1,0 +1,174 @@
+"""Grey level distance zone matrix features (IBSI family *VMDZ*, tags ``dzm_*``).
+
+Zones are those of the GLSZM (connected voxels of one grey level in the intensity mask;
+26-connectivity in 3D, 8 within a slice in 2D). The distance of a zone is the minimum, over
+its voxels, of the distance map computed on the **morphological** mask: the number of
+face-connected steps (6-connectivity in 3D, 4 in-plane in 2D) to leave the ROI, with voxels
+on the ROI edge at distance 1 (the image border counts as outside). Element :math:`d_{ij}`
+counts zones of grey level :math:`i` at distance :math:`j`; :math:`N_v` is the number of
+voxels of the intensity mask (summed over slices when merged). Features are those of
+:func:`neurorad.features.texture.level_count_features`.
+
+Reference: IBSI reference manual (arXiv:1612.07003), section "Grey level distance zone based
+features"; Thibault G et al., IEEE Trans Biomed Eng 2014;61:630-637.
+"""
+from __future__ import annotations
+
+from neurorad.features.backend import get_xp
+from neurorad.features.glszm import find_zones, needed_zone_kinds, zone_counts
+from neurorad.features.texture import (
+    VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, as_volume, border_distance,
+    check_aggregations, evaluate_aggregations, level_count_features, prepare_roi, rename,
+    zone_minimum,
+)
+
+FAMILY = "GLDZM"
+
+NAMES = {
+    "short": "dzm_sde", "long": "dzm_lde", "low_gl": "dzm_lgze", "high_gl": "dzm_hgze",
+    "short_low": "dzm_sdlge", "short_high": "dzm_sdhge", "long_low": "dzm_ldlge",
+    "long_high": "dzm_ldhge", "glnu": "dzm_glnu", "glnu_norm": "dzm_glnu_norm",
+    "jnu": "dzm_zdnu", "jnu_norm": "dzm_zdnu_norm", "perc": "dzm_z_perc", "gl_var": "dzm_gl_var",
+    "j_var": "dzm_zd_var", "entropy": "dzm_zd_entr",
+}
+
+FEATURES = {
+    "dzm_sde": ("0GBI", "Small distance emphasis", r"\frac{1}{N_s}\sum_j d_{.j}/j^2"),
+    "dzm_lde": ("MB4I", "Large distance emphasis", r"\frac{1}{N_s}\sum_j j^2 d_{.j}"),
+    "dzm_lgze": ("S1RA", "Low grey level zone emphasis", r"\frac{1}{N_s}\sum_i d_{i.}/i^2"),
+    "dzm_hgze": ("K26C", "High grey level zone emphasis", r"\frac{1}{N_s}\sum_i i^2 d_{i.}"),
+    "dzm_sdlge": ("RUVG", "Small distance low grey level emphasis",
+                  r"\frac{1}{N_s}\sum_{ij} d_{ij}/(i^2 j^2)"),
+    "dzm_sdhge": ("DKNJ", "Small distance high grey level emphasis",
+                  r"\frac{1}{N_s}\sum_{ij} i^2 d_{ij}/j^2"),
+    "dzm_ldlge": ("A7WM", "Large distance low grey level emphasis",
+                  r"\frac{1}{N_s}\sum_{ij} j^2 d_{ij}/i^2"),
+    "dzm_ldhge": ("KLTH", "Large distance high grey level emphasis",
+                  r"\frac{1}{N_s}\sum_{ij} i^2 j^2 d_{ij}"),
+    "dzm_glnu": ("VFT7", "Grey level non-uniformity", r"\frac{1}{N_s}\sum_i d_{i.}^2"),
+    "dzm_glnu_norm": ("7HP3", "Normalised grey level non-uniformity",
+                      r"\frac{1}{N_s^2}\sum_i d_{i.}^2"),
+    "dzm_zdnu": ("V294", "Zone distance non-uniformity", r"\frac{1}{N_s}\sum_j d_{.j}^2"),
+    "dzm_zdnu_norm": ("IATH", "Normalised zone distance non-uniformity",
+                      r"\frac{1}{N_s^2}\sum_j d_{.j}^2"),
+    "dzm_z_perc": ("VIWW", "Zone percentage", r"N_s/N_v"),
+    "dzm_gl_var": ("QK93", "Grey level variance", r"\sum_{ij}(i-\mu_i)^2 p_{ij}"),
+    "dzm_zd_var": ("7WT1", "Zone distance variance", r"\sum_{ij}(j-\mu_j)^2 p_{ij}"),
+    "dzm_zd_entr": ("GBDU", "Zone distance entropy", r"-\sum_{ij} p_{ij}\log_2 p_{ij}"),
+}
+
+
+def _prepare(binned, n_levels, morph_mask) -> tuple[PreparedRoi | None, object]:
+    """Crop the ROI and the morphological mask to one box (covering both); check them."""
+    arr, _ = as_volume(binned, n_levels, FAMILY)
+    xp = get_xp(arr)
+    morph = xp.asarray(morph_mask)
+    if morph.ndim == 2:
+        morph = morph[None]
+    if morph.shape != arr.shape:
+        raise ValueError(f"{FAMILY}: morphological mask shape {tuple(morph.shape)} differs from "
+                         f"the discretised ROI shape {tuple(arr.shape)}")
+    morph = morph.astype(bool)
+    if bool(xp.any((arr > 0) & ~morph)):
+        raise ValueError(f"{FAMILY}: the intensity mask (grey levels > 0) has voxels outside the "
+                         f"morphological mask; the distance map is undefined there")
+    roi = prepare_roi(arr, n_levels, FAMILY, pad=0, extra_mask=morph)
+    if roi is None:
+        return None, None
+    box = tuple(slice(o, o + s) for o, s in zip(roi.origin, roi.shape))
+    return roi, morph[box]
+
+
+def _zones_with_distance(roi: PreparedRoi, morph, *, in_plane: bool):
+    """Zones of the ROI and the distance of each zone to the edge of the morphological mask."""
+    zones = find_zones(roi.interior, in_plane=in_plane)
+    distance = border_distance(morph, in_plane=in_plane)
+    return zones, zone_minimum(zones.labels, distance, zones.n)
+
+
+def gldzm_matrices(batch, *, in_plane: bool = True, volume: bool = True
+                   ) -> list[SliceMatrices | None]:
+    """Distance zone count matrices of a batch of ROIs.
+
+    Parameters
+    ----------
+    batch : sequence of (binned, n_levels, morph_mask)
+        Discretised ROIs (grey levels ``1..n_levels`` inside the intensity mask, 0 outside)
+        with their morphological masks (same shape, containing the intensity mask).
+    in_plane, volume : bool
+        Build the per-slice (2D zones, 4-connected in-plane distance) and/or the 3D matrices.
+
+    Returns
+    -------
+    list of SliceMatrices (None for an empty ROI)
+        Columns are the distinct zone distances ``j_values`` (>= 1).
+
+    Notes
+    -----
+    Distance map: :func:`~neurorad.features.texture.border_distance`; zone distance: minimum
+    over the zone (:func:`~neurorad.features.texture.zone_minimum`, one sort). All zones of all
+    ROIs are counted with one ``bincount``.
+    """
+    prepared = [_prepare(b, n, m) for b, n, m in batch]
+    return _matrices_from_prepared(prepared, in_plane, volume)
+
+
+def _matrices_from_prepared(prepared, in_plane: bool, volume: bool):
+    batch_zones = []
+    for roi, morph in prepared:
+        if roi is None:
+            batch_zones.append(None)
+            continue
+        kinds = {kind: _zones_with_distance(roi, morph, in_plane=kind == "2D")
+                 for kind, wanted in (("2D", in_plane), ("3D", volume)) if wanted}
+        batch_zones.append((roi, kinds))
+    return zone_counts(batch_zones)
+
+
+def gldzm_stack_features(counts, j_values, n_voxels) -> dict:
+    """GLDZM features of a stack (n, N_g, J) of distance zone matrices with ``N_v`` per matrix."""
+    return rename(level_count_features(counts, j_values, n_voxels), NAMES)
+
+
+def gldzm_features(binned, n_levels: int, morph_mask, *, aggregations=("3D",)) -> dict[str, float]:
+    """GLDZM features of one discretised ROI.
+
+    Parameters
+    ----------
+    binned : array (z, y, x), integer (NumPy or CuPy)
+        Grey levels ``1..n_levels`` inside the ROI intensity mask, 0 outside.
+    n_levels : int
+        Number of grey levels :math:`N_g` of the discretisation.
+    morph_mask : array (z, y, x) of bool
+        Morphological ROI mask (not re-segmented); the distance map is computed on it. It must
+        contain every voxel of the intensity mask.
+    aggregations : sequence of str
+        Among ``2D``, ``2_5D``, ``3D``.
+
+    Returns
+    -------
+    dict
+        ``dzm_<feature>_<aggregation>`` -> float, e.g. ``dzm_sde_3D``.
+
+    Notes
+    -----
+    Formulas: :data:`FEATURES`. NaN with a warning for an empty ROI or a 3D aggregation of a
+    single-slice image. ``ValueError`` when the masks disagree in shape or the intensity mask
+    leaves the morphological mask.
+
+    Reference: IBSI reference manual, "Grey level distance zone based features" (VMDZ).
+    """
+    aggregations = check_aggregations(aggregations, VOLUME_AGGREGATIONS, FAMILY)
+    roi, morph = _prepare(binned, n_levels, morph_mask)
+    need_2d, need_3d = needed_zone_kinds(aggregations)
+    matrices = None
+    if roi is not None:
+        matrices = _matrices_from_prepared([(roi, morph)], need_2d,
+                                           need_3d and not roi.is_2d_image)[0]
+
+    def evaluate(aggregation):
+        stack, n_voxels = matrices.stack(aggregation)
+        return (gldzm_stack_features(stack, matrices.j_values, n_voxels),
+                stack.sum(axis=(1, 2)) > 0)
+
+    return evaluate_aggregations(FAMILY, list(FEATURES), aggregations, roi, evaluate)

@@ -1,0 +1,236 @@
+"""Grey level size zone matrix features (IBSI family *9SAK*, tags ``szm_*``).
+
+A zone is a maximal group of connected ROI voxels sharing one grey level (26-connectivity in
+3D, 8-connectivity within a slice in 2D). Element :math:`s_{ij}` of the GLSZM counts zones of
+grey level :math:`i` and size (voxel count) :math:`j`. With :math:`N_s` zones and
+:math:`N_v` ROI voxels the features are those of
+:func:`neurorad.features.texture.level_count_features`.
+
+Reference: IBSI reference manual (arXiv:1612.07003), section "Grey level size zone based
+features"; Thibault G et al., Proc. PRIP 2009, 140-145.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from neurorad.features.backend import get_xp
+from neurorad.features.texture import (
+    VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, batched_bincount, check_aggregations,
+    evaluate_aggregations, label_zones, level_count_features, prepare_roi, rename,
+)
+
+FAMILY = "GLSZM"
+
+NAMES = {
+    "short": "szm_sze", "long": "szm_lze", "low_gl": "szm_lgze", "high_gl": "szm_hgze",
+    "short_low": "szm_szlge", "short_high": "szm_szhge", "long_low": "szm_lzlge",
+    "long_high": "szm_lzhge", "glnu": "szm_glnu", "glnu_norm": "szm_glnu_norm",
+    "jnu": "szm_zsnu", "jnu_norm": "szm_zsnu_norm", "perc": "szm_z_perc", "gl_var": "szm_gl_var",
+    "j_var": "szm_zs_var", "entropy": "szm_zs_entr",
+}
+
+FEATURES = {
+    # The manual prints no code for small zone emphasis; 5QRC is its permanent identifier.
+    "szm_sze": ("5QRC", "Small zone emphasis", r"\frac{1}{N_s}\sum_j s_{.j}/j^2"),
+    "szm_lze": ("48P8", "Large zone emphasis", r"\frac{1}{N_s}\sum_j j^2 s_{.j}"),
+    "szm_lgze": ("XMSY", "Low grey level zone emphasis", r"\frac{1}{N_s}\sum_i s_{i.}/i^2"),
+    "szm_hgze": ("5GN9", "High grey level zone emphasis", r"\frac{1}{N_s}\sum_i i^2 s_{i.}"),
+    "szm_szlge": ("5RAI", "Small zone low grey level emphasis",
+                  r"\frac{1}{N_s}\sum_{ij} s_{ij}/(i^2 j^2)"),
+    "szm_szhge": ("HW1V", "Small zone high grey level emphasis",
+                  r"\frac{1}{N_s}\sum_{ij} i^2 s_{ij}/j^2"),
+    "szm_lzlge": ("YH51", "Large zone low grey level emphasis",
+                  r"\frac{1}{N_s}\sum_{ij} j^2 s_{ij}/i^2"),
+    "szm_lzhge": ("J17V", "Large zone high grey level emphasis",
+                  r"\frac{1}{N_s}\sum_{ij} i^2 j^2 s_{ij}"),
+    "szm_glnu": ("JNSA", "Grey level non-uniformity", r"\frac{1}{N_s}\sum_i s_{i.}^2"),
+    "szm_glnu_norm": ("Y1RO", "Normalised grey level non-uniformity",
+                      r"\frac{1}{N_s^2}\sum_i s_{i.}^2"),
+    "szm_zsnu": ("4JP3", "Zone size non-uniformity", r"\frac{1}{N_s}\sum_j s_{.j}^2"),
+    "szm_zsnu_norm": ("VB3A", "Normalised zone size non-uniformity",
+                      r"\frac{1}{N_s^2}\sum_j s_{.j}^2"),
+    "szm_z_perc": ("P30P", "Zone percentage", r"N_s/N_v"),
+    "szm_gl_var": ("BYLV", "Grey level variance", r"\sum_{ij}(i-\mu_i)^2 p_{ij}"),
+    "szm_zs_var": ("3NSA", "Zone size variance", r"\sum_{ij}(j-\mu_j)^2 p_{ij}"),
+    "szm_zs_entr": ("GU8N", "Zone size entropy", r"-\sum_{ij} p_{ij}\log_2 p_{ij}"),
+}
+
+
+@dataclass(frozen=True)
+class Zones:
+    """Connected zones of equal grey level in a ROI box.
+
+    Attributes
+    ----------
+    labels : array (Z, Y, X) of int
+        Zone number ``1..n`` per ROI voxel, 0 outside.
+    n : int
+        Number of zones.
+    levels, sizes, slices : arrays (n,) of int64
+        Grey level, voxel count and slice index (of its first voxel; 2D zones lie in one slice)
+        of each zone.
+    """
+
+    labels: Any
+    n: int
+    levels: Any
+    sizes: Any
+    slices: Any
+
+
+def find_zones(interior, *, in_plane: bool) -> Zones:
+    """Label the zones of a cropped grey-level array (see :func:`~neurorad.features.texture.
+    label_zones`) and tabulate their grey level, size and slice."""
+    xp = get_xp(interior)
+    labels, n = label_zones(interior, in_plane=in_plane)
+    flat = labels.ravel()
+    sizes = xp.bincount(flat, minlength=n + 1)[1:].astype(xp.int64)
+    # Every voxel of a zone carries the same level (and, in 2D, slice), so a scatter in any
+    # order writes the same value.
+    levels = xp.zeros(n + 1, dtype=xp.int64)
+    levels[flat] = interior.ravel()
+    z_index = xp.broadcast_to(xp.arange(interior.shape[0])[:, None, None], interior.shape)
+    slices = xp.zeros(n + 1, dtype=xp.int64)
+    slices[flat] = z_index.ravel()
+    return Zones(labels, n, levels[1:], sizes, slices[1:])
+
+
+def zone_counts(batch_zones) -> list[SliceMatrices | None]:
+    """Turn zone tables into per-slice and 3D count matrices with one ``bincount``.
+
+    Parameters
+    ----------
+    batch_zones : list of (PreparedRoi, dict) or None
+        Per ROI, a dict with keys ``"2D"`` (in-plane zones) and/or ``"3D"`` mapping to
+        ``(Zones, j)``, where ``j`` (array (n,) of int64) is each zone's column value: its size
+        (GLSZM) or its distance (GLDZM).
+
+    Returns
+    -------
+    list of SliceMatrices (None for an empty ROI); columns are the distinct ``j`` values.
+    """
+    codes, sizes, layout = [], [], []
+    for item in batch_zones:
+        if item is None:
+            layout.append(None)
+            continue
+        roi, kinds = item
+        xp = get_xp(roi.padded)
+        n_g, n_slices = roi.n_levels, roi.shape[0]
+        j_values = xp.unique(xp.concatenate([j for _, j in kinds.values()]))
+        n_cols = int(j_values.size)
+        parts = []
+        for kind, (zones, j) in kinds.items():
+            # 2D zones go to their slice's block, 3D zones to the last block.
+            block = zones.slices if kind == "2D" else n_slices
+            parts.append((block * n_g + zones.levels - 1) * n_cols + xp.searchsorted(j_values, j))
+        codes.append(xp.concatenate(parts))
+        sizes.append((n_slices + 1) * n_g * n_cols)
+        layout.append((roi, j_values, set(kinds)))
+    counts = iter(batched_bincount(codes, sizes) if codes else [])
+    out = []
+    for item in layout:
+        if item is None:
+            out.append(None)
+            continue
+        roi, j_values, kinds = item
+        xp = get_xp(roi.padded)
+        blocks = next(counts).reshape(roi.shape[0] + 1, roi.n_levels, -1)
+        per_slice_voxels = (roi.interior > 0).sum(axis=(1, 2))
+        out.append(SliceMatrices(blocks[:-1] if "2D" in kinds else None,
+                                 blocks[-1] if "3D" in kinds else None,
+                                 j_values.astype(xp.float64), per_slice_voxels,
+                                 int(per_slice_voxels.sum()), roi.n_levels))
+    return out
+
+
+def needed_zone_kinds(aggregations) -> tuple[bool, bool]:
+    """(in-plane zones needed, 3D zones needed) for a set of 2D / 2_5D / 3D aggregations."""
+    return any(a in ("2D", "2_5D") for a in aggregations), "3D" in aggregations
+
+
+def glszm_matrices(batch, *, in_plane: bool = True, volume: bool = True
+                   ) -> list[SliceMatrices | None]:
+    """Size zone count matrices of a batch of discretised ROIs.
+
+    Parameters
+    ----------
+    batch : sequence of (binned, n_levels)
+        Discretised ROIs (grey levels ``1..n_levels`` inside, 0 outside; (z, y, x)).
+    in_plane, volume : bool
+        Build the per-slice (8-connected 2D zones) and/or the 3D (26-connected) matrices.
+
+    Returns
+    -------
+    list of SliceMatrices (None for an empty ROI)
+        ``per_slice`` (n_slices, N_g, J), ``volume`` (N_g, J); columns are the distinct zone
+        sizes ``j_values`` found in the ROI (the matrix is sparse in size, so absent sizes
+        are dropped: they contribute nothing to any feature).
+
+    Notes
+    -----
+    Zones are labelled per ROI (scikit-image on the CPU, ``cupyx.scipy.ndimage.label`` per
+    grey level on the GPU); all zones of all ROIs are counted with one ``bincount``.
+    """
+    prepared = [prepare_roi(b, n, FAMILY, pad=0) for b, n in batch]
+    return _matrices_from_prepared(prepared, in_plane, volume)
+
+
+def _matrices_from_prepared(prepared: list[PreparedRoi | None], in_plane: bool, volume: bool):
+    batch_zones = []
+    for roi in prepared:
+        if roi is None:
+            batch_zones.append(None)
+            continue
+        kinds = {}
+        for kind, wanted in (("2D", in_plane), ("3D", volume)):
+            if wanted:
+                zones = find_zones(roi.interior, in_plane=kind == "2D")
+                kinds[kind] = (zones, zones.sizes)
+        batch_zones.append((roi, kinds))
+    return zone_counts(batch_zones)
+
+
+def glszm_stack_features(counts, j_values, n_voxels) -> dict:
+    """GLSZM features of a stack (n, N_g, J) of zone count matrices with ``N_v`` per matrix."""
+    return rename(level_count_features(counts, j_values, n_voxels), NAMES)
+
+
+def glszm_features(binned, n_levels: int, *, aggregations=("3D",)) -> dict[str, float]:
+    """GLSZM features of one discretised ROI.
+
+    Parameters
+    ----------
+    binned : array (z, y, x), integer (NumPy or CuPy)
+        Grey levels ``1..n_levels`` inside the ROI intensity mask, 0 outside.
+    n_levels : int
+        Number of grey levels :math:`N_g` of the discretisation.
+    aggregations : sequence of str
+        Among ``2D`` (per-slice matrices, features averaged over slices), ``2_5D`` (slice
+        matrices summed, :math:`N_v` summed), ``3D`` (volumetric zones).
+
+    Returns
+    -------
+    dict
+        ``szm_<feature>_<aggregation>`` -> float, e.g. ``szm_sze_3D``.
+
+    Notes
+    -----
+    Formulas: :data:`FEATURES`. NaN with a warning for an empty ROI or a 3D aggregation of a
+    single-slice image.
+
+    Reference: IBSI reference manual, "Grey level size zone based features" (9SAK).
+    """
+    aggregations = check_aggregations(aggregations, VOLUME_AGGREGATIONS, FAMILY)
+    roi = prepare_roi(binned, n_levels, FAMILY, pad=0)
+    need_2d, need_3d = needed_zone_kinds(aggregations)
+    matrices = (_matrices_from_prepared([roi], need_2d, need_3d and not roi.is_2d_image)[0]
+                if roi is not None else None)
+
+    def evaluate(aggregation):
+        stack, n_voxels = matrices.stack(aggregation)
+        return (glszm_stack_features(stack, matrices.j_values, n_voxels),
+                stack.sum(axis=(1, 2)) > 0)
+
+    return evaluate_aggregations(FAMILY, list(FEATURES), aggregations, roi, evaluate)

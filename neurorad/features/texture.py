@@ -1,0 +1,713 @@
+"""Shared machinery of the texture-matrix families (GLCM, GLRLM, GLSZM, GLDZM, NGTDM, NGLDM).
+
+Every family works in the same three steps:
+
+1. **Prepare** the discretised ROI (``binned``: grey levels ``1..N_g`` inside the ROI, ``0``
+   outside, array order (z, y, x)): validate it, crop it to the ROI bounding box and pad it
+   with zeros so that every neighbour look-up stays inside the array (:func:`prepare_roi`).
+2. **Build matrices** for a *batch* of ROIs in one vectorised pass: each ROI contributes
+   integer codes ``offset + block * size + i * n_cols + j`` and a single ``bincount`` produces
+   every matrix of every ROI at once (:func:`batched_bincount`), so a GPU needs few, large
+   kernels.
+3. **Aggregate**: matrices are grouped per IBSI aggregation method (summed = "merged",
+   or kept apart = "averaged"), features are computed on the whole stack at once and averaged
+   over the non-empty matrices (:func:`stack_directional`, :func:`stack_slices`,
+   :func:`average_features`).
+
+Aggregation methods (IBSI reference manual, sections "Grey level co-occurrence based features
+/ Aggregating features" and the corresponding sections of the other families):
+
+============  =================================================================================
+``2D_avg``    features per slice and in-plane direction, averaged over both
+``2D_comb``   per slice, the 4 in-plane direction matrices summed; averaged over slices
+``2_5D_avg``  per in-plane direction, matrices of all slices summed; averaged over directions
+``2_5D_comb`` one matrix: all slices and in-plane directions summed
+``3D_avg``    one matrix per 3D direction (13), features averaged
+``3D_comb``   one matrix: all 13 directions summed
+``2D``        (direction-free families) features per slice, averaged over slices
+``2_5D``      the slice matrices summed
+``3D``        one matrix from the volume
+============  =================================================================================
+
+Reference: Zwanenburg A. et al., "The Image Biomarker Standardization Initiative", Radiology
+2020;295:328-338; IBSI reference manual (arXiv:1612.07003), chapter "Image features".
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from neurorad.features.backend import get_xp, to_numpy
+
+DIRECTIONAL_AGGREGATIONS = ("2D_avg", "2D_comb", "2_5D_avg", "2_5D_comb", "3D_avg", "3D_comb")
+VOLUME_AGGREGATIONS = ("2D", "2_5D", "3D")
+
+# Direction vectors in (z, y, x) order, one of each +/- pair. The first non-zero component is
+# positive, so the flat-index stride of every direction in a C-ordered array is positive.
+IN_PLANE_DIRECTIONS = ((0, 0, 1), (0, 1, 0), (0, 1, 1), (0, 1, -1))
+OUT_OF_PLANE_DIRECTIONS = ((1, 0, 0), (1, 0, 1), (1, 0, -1), (1, 1, 0), (1, -1, 0),
+                           (1, 1, 1), (1, 1, -1), (1, -1, 1), (1, -1, -1))
+
+
+# --------------------------------------------------------------------------------------------
+# Input preparation
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PreparedRoi:
+    """A discretised ROI cropped to its bounding box and zero-padded by ``pad`` voxels.
+
+    Attributes
+    ----------
+    padded : array (Z + 2 pad, Y + 2 pad, X + 2 pad), integer
+        Grey levels ``1..n_levels`` inside the ROI, 0 outside (and in the padding).
+    n_levels : int
+        Number of grey levels ``N_g``.
+    pad : int
+        Zero padding on every side.
+    shape : tuple of int
+        The cropped, unpadded shape (Z, Y, X).
+    is_2d_image : bool
+        The *input image* had a single slice (2D image): 3D aggregations are undefined.
+    origin : tuple of int
+        Index of the cropped box's first voxel in the input array (z, y, x).
+    """
+
+    padded: Any
+    n_levels: int
+    pad: int
+    shape: tuple
+    is_2d_image: bool
+    origin: tuple
+
+    @property
+    def interior(self):
+        """The unpadded, cropped grey-level array (a view)."""
+        p = self.pad
+        z, y, x = self.shape
+        return self.padded[p:p + z, p:p + y, p:p + x]
+
+
+def as_volume(binned, n_levels, family: str):
+    """Validate a discretised ROI and return it as a 3D integer array plus a 2D-image flag.
+
+    A 2D array (y, x) is accepted and treated as a single-slice image.
+
+    Raises
+    ------
+    ValueError
+        When ``binned`` is not an integer array of 2 or 3 dimensions, ``n_levels`` is not a
+        positive integer, or a value lies outside ``0..n_levels``.
+    """
+    xp = get_xp(binned)
+    arr = xp.asarray(binned)
+    if arr.dtype == bool or arr.dtype.kind not in "iu":
+        raise ValueError(f"{family}: the discretised ROI must be an integer array (grey levels "
+                         f"1..Ng inside the ROI, 0 outside), got dtype {arr.dtype}")
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise ValueError(f"{family}: the discretised ROI must be a (z, y, x) array, got "
+                         f"{arr.ndim} dimensions")
+    if isinstance(n_levels, bool) or int(n_levels) != n_levels or n_levels < 1:
+        raise ValueError(f"{family}: n_levels must be a positive integer, got {n_levels!r}")
+    if arr.size:
+        lo, hi = (int(v) for v in to_numpy(xp.stack([arr.min(), arr.max()])))
+        if lo < 0 or hi > n_levels:
+            raise ValueError(f"{family}: grey levels must lie in 1..{int(n_levels)} inside the ROI "
+                             f"(0 outside); found values in [{lo}, {hi}]")
+    return arr, arr.shape[0] == 1
+
+
+def roi_bounding_box(mask) -> tuple[tuple[int, int], ...] | None:
+    """Per-axis ``(start, stop)`` of the non-zero voxels of a 3D array, or None when empty."""
+    xp = get_xp(mask)
+    bounds = []
+    for axis in range(3):
+        other = tuple(a for a in range(3) if a != axis)
+        hits = xp.flatnonzero(xp.any(mask, axis=other))
+        if hits.size == 0:
+            return None
+        first, last = (int(v) for v in to_numpy(hits[xp.asarray([0, -1])]))
+        bounds.append((first, last + 1))
+    return tuple(bounds)
+
+
+def prepare_roi(binned, n_levels, family: str, *, pad: int = 1, extra_mask=None
+                ) -> PreparedRoi | None:
+    """Validate, crop to the ROI bounding box and zero-pad a discretised ROI.
+
+    Parameters
+    ----------
+    binned : array (z, y, x) or (y, x), integer
+        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
+    n_levels : int
+        Number of grey levels ``N_g``.
+    family : str
+        Family name used in error messages.
+    pad : int
+        Zero padding added on every side (the neighbourhood reach, e.g. the GLCM distance).
+    extra_mask : array of bool, optional
+        A second mask whose voxels must also fit in the box (GLDZM's morphological mask).
+
+    Returns
+    -------
+    PreparedRoi or None
+        None when the ROI is empty.
+    """
+    arr, is_2d = as_volume(binned, n_levels, family)
+    xp = get_xp(arr)
+    roi = arr > 0
+    if extra_mask is not None:
+        roi = roi | extra_mask
+    box = roi_bounding_box(roi)
+    if box is None or not bool(xp.any(arr)):
+        return None
+    cropped = arr[tuple(slice(a, b) for a, b in box)]
+    # Narrow integer type: halves memory traffic of the neighbour arithmetic.
+    dtype = xp.int16 if n_levels < 2 ** 15 else xp.int32
+    padded = xp.pad(cropped.astype(dtype), pad)
+    return PreparedRoi(padded, int(n_levels), pad, tuple(int(s) for s in cropped.shape), is_2d,
+                       tuple(a for a, _ in box))
+
+
+def check_aggregations(aggregations: Sequence[str], allowed: Sequence[str], family: str) -> tuple:
+    """Return the aggregations as a tuple, raising ``ValueError`` naming any unknown one."""
+    if isinstance(aggregations, str):
+        aggregations = (aggregations,)
+    aggregations = tuple(aggregations)
+    unknown = [a for a in aggregations if a not in allowed]
+    if unknown:
+        raise ValueError(f"{family}: unknown aggregation(s) {unknown}; choose among {list(allowed)}")
+    return aggregations
+
+
+def check_distance(distance, family: str) -> int:
+    """Validate a Chebyshev neighbourhood distance (a positive integer)."""
+    if isinstance(distance, bool) or int(distance) != distance or distance < 1:
+        raise ValueError(f"{family}: distance must be a positive integer, got {distance!r}")
+    return int(distance)
+
+
+# --------------------------------------------------------------------------------------------
+# Matrix building
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DirectionalMatrices:
+    """Count matrices of one ROI for the directional families (GLCM, GLRLM).
+
+    Attributes
+    ----------
+    in_plane : array (n_slices, 4, N_g, J)
+        One matrix per slice (of the ROI bounding box) and in-plane direction
+        (:data:`IN_PLANE_DIRECTIONS`).
+    out_of_plane : array (9, N_g, J)
+        One matrix per out-of-plane 3D direction (:data:`OUT_OF_PLANE_DIRECTIONS`), whole volume.
+        The 13 3D-direction matrices are ``in_plane.sum(0)`` followed by these.
+    j_values : array (J,)
+        Column values (GLCM: grey levels 1..N_g; GLRLM: run lengths 1..J).
+    n_levels : int
+        ``N_g``.
+    """
+
+    in_plane: Any
+    out_of_plane: Any
+    j_values: Any
+    n_levels: int
+
+@dataclass(frozen=True)
+class SliceMatrices:
+    """Count matrices of one ROI for the direction-free families (GLSZM, GLDZM, NGTDM, NGLDM).
+
+    Attributes
+    ----------
+    per_slice : array (n_slices, N_g, J) or None
+        One matrix per slice of the ROI bounding box (2D neighbourhoods / zones); None when
+        not built.
+    volume : array (N_g, J) or None
+        The 3D matrix; None when not built.
+    j_values : array (J,) or None
+        Column values (zone sizes, distances, dependence counts; None for NGTDM, whose two
+        columns are ``n_i`` and ``s_i``).
+    n_voxels_per_slice : array (n_slices,)
+        ROI voxels per slice (for percentages; summed when merged).
+    n_voxels : int
+        ROI voxels.
+    n_levels : int
+        ``N_g``.
+    """
+
+    per_slice: Any
+    volume: Any
+    j_values: Any
+    n_voxels_per_slice: Any
+    n_voxels: int
+    n_levels: int
+
+    def stack(self, aggregation: str):
+        """``(matrices, n_voxels)`` to evaluate for a 2D / 2_5D / 3D aggregation."""
+        xp = get_xp(self.n_voxels_per_slice)
+        if aggregation == "3D":
+            return self.volume[None], xp.asarray([self.n_voxels])
+        return (stack_slices(self.per_slice, None, aggregation),
+                stack_slices(self.n_voxels_per_slice, None, aggregation))
+
+
+def flat_stride(shape: tuple, direction: tuple, distance: int = 1) -> int:
+    """Flat-index offset of ``distance * direction`` in a C-ordered array of ``shape``."""
+    _, ny, nx = shape
+    dz, dy, dx = direction
+    return distance * (dz * ny * nx + dy * nx + dx)
+
+
+def batched_bincount(codes: Sequence, sizes: Sequence[int], *, weights: Sequence | None = None):
+    """Count integer codes of several ROIs with one ``bincount`` call.
+
+    Parameters
+    ----------
+    codes : list of 1-D integer arrays
+        Codes of each ROI, each in ``0..sizes[r] - 1``.
+    sizes : list of int
+        Number of bins of each ROI.
+    weights : list of 1-D arrays, optional
+        Weights of each code (a weighted count, e.g. NGTDM's grey-tone differences).
+
+    Returns
+    -------
+    list of 1-D arrays
+        The counts of each ROI (length ``sizes[r]``), float64 when weighted, else int64.
+    """
+    xp = get_xp(*codes)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    shifted = [c if off == 0 else c + int(off) for c, off in zip(codes, offsets[:-1])]
+    flat = shifted[0] if len(shifted) == 1 else xp.concatenate(shifted)
+    w = None
+    if weights is not None:
+        w = weights[0] if len(weights) == 1 else xp.concatenate(weights)
+    counts = xp.bincount(flat, weights=w, minlength=int(offsets[-1]))
+    return [counts[int(a):int(b)] for a, b in zip(offsets[:-1], offsets[1:])]
+
+
+def chain_layout(rows, stride: int):
+    """Rearrange rows of a flat array so that each chain ``p, p+stride, p+2 stride, ...`` is
+    contiguous and ends with a zero.
+
+    Parameters
+    ----------
+    rows : array (R, N)
+        Independent rows (e.g. padded slices, or the whole padded volume as one row).
+    stride : int
+        Positive flat stride of the direction.
+
+    Returns
+    -------
+    chains : array (R, stride * Q)
+        Row r holds the ``stride`` chains of ``rows[r]``, each of length ``Q`` (zero-terminated),
+        so runs of equal non-zero values along the direction are runs in ``chains``.
+    Q : int
+        Chain length.
+    """
+    xp = get_xp(rows)
+    n_rows, n = rows.shape
+    q = -(-n // stride) + 1  # at least one trailing zero per chain
+    buf = xp.zeros((n_rows, q * stride), dtype=rows.dtype)
+    buf[:, :n] = rows
+    chains = xp.ascontiguousarray(buf.reshape(n_rows, q, stride).transpose(0, 2, 1))
+    return chains.reshape(n_rows, q * stride), q
+
+
+def runs_of(values):
+    """Maximal runs of equal non-zero values in a 1-D array.
+
+    Returns
+    -------
+    starts, lengths, levels : 1-D arrays
+        Start index, length and value of every run whose value is non-zero.
+    """
+    xp = get_xp(values)
+    n = values.size
+    boundaries = xp.flatnonzero(values[1:] != values[:-1]) + 1
+    starts = xp.concatenate([xp.zeros(1, dtype=boundaries.dtype), boundaries])
+    ends = xp.concatenate([boundaries, xp.full(1, n, dtype=boundaries.dtype)])
+    levels = values[starts]
+    keep = levels > 0
+    return starts[keep], (ends - starts)[keep], levels[keep]
+
+
+def zone_minimum(labels, values, n_zones: int):
+    """Minimum of non-negative integer ``values`` over each zone ``1..n_zones`` of ``labels``.
+
+    Sort-based (one sort of combined keys), so it runs unchanged on NumPy and CuPy.
+    """
+    xp = get_xp(labels, values)
+    inside = labels > 0
+    lab = labels[inside].astype(xp.int64)
+    val = values[inside].astype(xp.int64)
+    span = int(val.max()) + 1 if val.size else 1
+    keys = xp.sort(lab * span + val)
+    zone = keys // span
+    first = xp.ones(keys.size, dtype=bool)
+    first[1:] = zone[1:] != zone[:-1]
+    out = xp.zeros(n_zones, dtype=xp.int64)
+    out[zone[first] - 1] = keys[first] % span
+    return out
+
+
+def label_zones(volume, *, in_plane: bool):
+    """Label connected zones of equal grey level (26-connectivity in 3D, 8 in-plane in 2D).
+
+    Parameters
+    ----------
+    volume : array (Z, Y, X), integer
+        Grey levels, 0 = background.
+    in_plane : bool
+        Link voxels only within a slice (2D zones, 8-connectivity).
+
+    Returns
+    -------
+    labels : array (Z, Y, X) of int
+        Zone number ``1..n`` for every ROI voxel, 0 outside.
+    n : int
+        Number of zones.
+    """
+    xp = get_xp(volume)
+    if in_plane and volume.shape[0] > 1:
+        # Interleave empty slices: full 3D connectivity then never links two slices, and
+        # within a slice it is exactly 8-connectivity.
+        spread = xp.zeros((2 * volume.shape[0] - 1,) + volume.shape[1:], dtype=volume.dtype)
+        spread[::2] = volume
+        labels, n = _label_equal_values(spread)
+        return labels[::2], n
+    return _label_equal_values(volume)
+
+
+def _label_equal_values(volume):
+    """Full-connectivity labelling of equal-valued regions (CPU: scikit-image; GPU: CuPy)."""
+    xp = get_xp(volume)
+    if xp is np:
+        from skimage.measure import label
+
+        labels, n = label(volume, background=0, connectivity=3, return_num=True)
+        return labels, int(n)
+    # CuPy: label each grey level separately and offset the zone numbers.
+    from cupyx.scipy.ndimage import label as cp_label
+
+    structure = xp.ones((3, 3, 3), dtype=bool)
+    labels = xp.zeros(volume.shape, dtype=xp.int32)
+    n_total = 0
+    for level in to_numpy(xp.unique(volume[volume > 0])):
+        lab, n = cp_label(volume == int(level), structure=structure)
+        labels += xp.where(lab > 0, lab + n_total, 0).astype(xp.int32)
+        n_total += int(n)
+    return labels, n_total
+
+
+def border_distance(mask, *, in_plane: bool):
+    """Distance of each mask voxel to the ROI edge, IBSI style (GLDZM distance map).
+
+    Face connectivity: 6-connected in 3D, 4-connected within each slice in 2D. Voxels on the
+    edge have distance 1; the image border counts as outside. Equivalent to the manual's
+    iterative erosion (add 1 for every erosion a voxel survives).
+
+    Parameters
+    ----------
+    mask : array (Z, Y, X) of bool
+    in_plane : bool
+        Measure within slices only (2D distance map).
+
+    Returns
+    -------
+    array (Z, Y, X) of int, 0 outside the mask.
+    """
+    xp = get_xp(mask)
+    if xp is np:
+        from scipy.ndimage import distance_transform_cdt
+
+        structure = np.zeros((3, 3, 3), dtype=bool)
+        structure[1, 1, :] = structure[1, :, 1] = True
+        if not in_plane:
+            structure[:, 1, 1] = True
+        padded = np.pad(np.asarray(mask, dtype=bool), 1)
+        dist = distance_transform_cdt(padded, metric=structure)
+        return dist[1:-1, 1:-1, 1:-1].astype(np.int32)
+    return border_distance_by_erosion(mask, in_plane=in_plane)
+
+
+def border_distance_by_erosion(mask, *, in_plane: bool):
+    """:func:`border_distance` by repeated erosion with the face-connected structure element.
+
+    Array-module generic (the GPU path); one pass per distance level, not per voxel.
+    """
+    xp = get_xp(mask)
+    current = xp.pad(xp.asarray(mask, dtype=bool), 1)
+    dist = xp.zeros(current.shape, dtype=xp.int32)
+    axes = (1, 2) if in_plane else (0, 1, 2)
+    while bool(current.any()):
+        dist += current
+        eroded = current.copy()
+        for axis in axes:
+            lo = [slice(1, -1)] * 3
+            hi = [slice(1, -1)] * 3
+            lo[axis] = slice(0, -2)
+            hi[axis] = slice(2, None)
+            eroded[1:-1, 1:-1, 1:-1] &= current[tuple(lo)] & current[tuple(hi)]
+        current = eroded
+    return dist[1:-1, 1:-1, 1:-1]
+
+
+def box_sums(padded, reach: int):
+    """Sums over the (2 reach + 1)-wide neighbourhood of every voxel, in-plane and in 3D.
+
+    Parameters
+    ----------
+    padded : array (Z + 2r, Y + 2r, X + 2r)
+        Values, zero-padded by ``reach`` voxels.
+    reach : int
+        Chebyshev radius ``r``.
+
+    Returns
+    -------
+    in_plane, volume : arrays (Z, Y, X)
+        Sum over the (2r+1)^2 in-plane square and over the (2r+1)^3 cube (centre included).
+    """
+    r = reach
+    z, y, x = (s - 2 * r for s in padded.shape)
+    along_x = sum(padded[:, :, k:k + x] for k in range(2 * r + 1))
+    along_xy = sum(along_x[:, k:k + y, :] for k in range(2 * r + 1))
+    volume = sum(along_xy[k:k + z] for k in range(2 * r + 1))
+    return along_xy[r:r + z], volume
+
+
+def neighbour_offsets(reach: int, *, in_plane: bool):
+    """Offsets (dz, dy, dx) within Chebyshev distance ``reach``, centre excluded."""
+    span = range(-reach, reach + 1)
+    z_span = (0,) if in_plane else span
+    return [(a, b, c) for a in z_span for b in span for c in span if (a, b, c) != (0, 0, 0)]
+
+
+def shifted(padded, offset, reach: int):
+    """View of ``padded`` shifted by ``offset`` and cropped to the unpadded shape."""
+    r = reach
+    z, y, x = (s - 2 * r for s in padded.shape)
+    dz, dy, dx = offset
+    return padded[r + dz:r + dz + z, r + dy:r + dy + y, r + dx:r + dx + x]
+
+
+# --------------------------------------------------------------------------------------------
+# Aggregation
+# --------------------------------------------------------------------------------------------
+
+def stack_directional(in_plane, out_of_plane, aggregation: str):
+    """Matrices to evaluate for one GLCM/GLRLM aggregation method.
+
+    Parameters
+    ----------
+    in_plane : array (n_slices, 4, A, B)
+        Matrices per slice and in-plane direction.
+    out_of_plane : array (9, A, B)
+        Matrices of the 9 out-of-plane 3D directions (whole volume).
+    aggregation : str
+        One of :data:`DIRECTIONAL_AGGREGATIONS`.
+
+    Returns
+    -------
+    array (n, A, B)
+        A stack whose features are averaged (a single matrix for the merged methods).
+    """
+    xp = get_xp(in_plane)
+    a, b = in_plane.shape[-2:]
+    if aggregation == "2D_avg":
+        return in_plane.reshape(-1, a, b)
+    if aggregation == "2D_comb":
+        return in_plane.sum(axis=1)
+    if aggregation == "2_5D_avg":
+        return in_plane.sum(axis=0)
+    if aggregation == "2_5D_comb":
+        return in_plane.sum(axis=(0, 1))[None]
+    per_direction = xp.concatenate([in_plane.sum(axis=0), out_of_plane])
+    if aggregation == "3D_avg":
+        return per_direction
+    if aggregation == "3D_comb":
+        return per_direction.sum(axis=0)[None]
+    raise ValueError(f"unknown directional aggregation {aggregation!r}")
+
+
+def stack_slices(per_slice, volume, aggregation: str):
+    """Matrices (or per-matrix values) to evaluate for one 2D / 2.5D / 3D aggregation.
+
+    ``per_slice`` has a leading slice axis; ``volume`` is the single 3D matrix. 2D keeps the
+    slices apart (averaged), 2.5D sums them, 3D uses the volume matrix.
+    """
+    if aggregation == "2D":
+        return per_slice
+    if aggregation == "2_5D":
+        return per_slice.sum(axis=0)[None]
+    if aggregation == "3D":
+        return volume[None]
+    raise ValueError(f"unknown aggregation {aggregation!r}")
+
+
+def average_features(features: dict, occupied, *, family: str, suffix: str) -> dict[str, float]:
+    """Average per-matrix feature values over the non-empty matrices of a stack.
+
+    Parameters
+    ----------
+    features : dict tag -> array (n,)
+        Feature values of every matrix in the stack (NaN where a feature is undefined for that
+        matrix, e.g. a correlation with a single grey level).
+    occupied : array (n,) of bool
+        Matrices that hold at least one count; empty ones (a slice without neighbour pairs,
+        a direction without pairs) carry no information and are left out.
+    family, suffix : str
+        For the returned tags (``tag + "_" + suffix``) and warning messages.
+
+    Returns
+    -------
+    dict tag_suffix -> float
+        The mean over occupied matrices where the feature is defined; NaN with a warning when
+        no matrix is occupied or the feature is undefined for every one.
+    """
+    xp = get_xp(occupied)
+    names = list(features)
+    table = to_numpy(xp.stack([xp.asarray(features[n], dtype=xp.float64) for n in names]))
+    keep = to_numpy(occupied).astype(bool)
+    out = {}
+    if not keep.any():
+        warnings.warn(f"{family} ({suffix}): no texture matrix has any count (ROI too small for "
+                      f"this aggregation); features set to NaN", RuntimeWarning, stacklevel=3)
+        return {f"{n}_{suffix}": math.nan for n in names}
+    table = table[:, keep]
+    undefined = []
+    for name, row in zip(names, table):
+        finite = row[np.isfinite(row)]
+        if finite.size == 0:
+            undefined.append(name)
+            out[f"{name}_{suffix}"] = math.nan
+        else:
+            out[f"{name}_{suffix}"] = float(finite.mean())
+    if undefined:
+        warnings.warn(f"{family} ({suffix}): {', '.join(undefined)} undefined for this ROI "
+                      f"(zero denominator, e.g. a single grey level); set to NaN",
+                      RuntimeWarning, stacklevel=3)
+    return out
+
+
+def undefined_features(names: Sequence[str], suffix: str, reason: str, family: str
+                       ) -> dict[str, float]:
+    """NaN for every feature of one aggregation, with one warning giving the reason."""
+    warnings.warn(f"{family} ({suffix}): {reason}; features set to NaN", RuntimeWarning,
+                  stacklevel=3)
+    return {f"{n}_{suffix}": math.nan for n in names}
+
+
+def evaluate_aggregations(family: str, names: Sequence[str], aggregations: Sequence[str],
+                          prepared: PreparedRoi | None,
+                          evaluate: Callable[[str], tuple[dict, Any]]) -> dict[str, float]:
+    """Run the per-aggregation evaluation shared by all families, with the undefined cases.
+
+    ``evaluate(aggregation)`` returns ``(per-matrix features, occupied)`` for one aggregation.
+    An empty ROI gives NaN for everything; a 2D image gives NaN for the 3D aggregations.
+    """
+    out: dict[str, float] = {}
+    for aggregation in aggregations:
+        if prepared is None:
+            out.update(undefined_features(names, aggregation, "empty ROI", family))
+        elif prepared.is_2d_image and aggregation.startswith("3D"):
+            out.update(undefined_features(
+                names, aggregation, "3D aggregation of a single-slice (2D) image", family))
+        else:
+            features, occupied = evaluate(aggregation)
+            out.update(average_features(features, occupied, family=family, suffix=aggregation))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Features shared by the grey-level x (run length | zone size | distance | dependence) matrices
+# --------------------------------------------------------------------------------------------
+
+# Generic keys of :func:`level_count_features`, in IBSI order; families map them to tags.
+LEVEL_COUNT_KEYS = ("short", "long", "low_gl", "high_gl", "short_low", "short_high", "long_low",
+                    "long_high", "glnu", "glnu_norm", "jnu", "jnu_norm", "perc", "gl_var",
+                    "j_var", "entropy", "energy")
+
+
+def level_count_features(matrices, j_values, n_voxels):
+    """Features of grey level x j count matrices (GLRLM, GLSZM, GLDZM, NGLDM share them).
+
+    With counts :math:`r_{ij}` (grey level :math:`i = 1..N_g`, run length / zone size /
+    distance / dependence :math:`j`), :math:`N_s = \\sum_{ij} r_{ij}`, marginals
+    :math:`r_{i.}`, :math:`r_{.j}` and :math:`p_{ij} = r_{ij}/N_s`:
+
+    * short / long emphasis: :math:`\\frac{1}{N_s}\\sum_j r_{.j}/j^2`, :math:`\\frac{1}{N_s}\\sum_j j^2 r_{.j}`
+    * low / high grey level emphasis: same with :math:`i` and :math:`r_{i.}`
+    * the four mixed emphases: :math:`\\frac{1}{N_s}\\sum_{ij} r_{ij}\\, i^{\\pm 2} j^{\\pm 2}`
+    * grey level non-uniformity :math:`\\frac{1}{N_s}\\sum_i r_{i.}^2` (normalised: :math:`/N_s^2`),
+      likewise for :math:`j`
+    * percentage :math:`N_s/N_v`
+    * grey level variance :math:`\\sum_{ij}(i-\\mu_i)^2 p_{ij}`, j variance likewise
+    * entropy :math:`-\\sum p_{ij}\\log_2 p_{ij}`, energy :math:`\\sum p_{ij}^2`
+
+    Parameters
+    ----------
+    matrices : array (n, N_g, J)
+        A stack of count matrices.
+    j_values : array (J,)
+        The value of ``j`` for each column (columns need not be contiguous).
+    n_voxels : array (n,)
+        Voxel count :math:`N_v` of each matrix (for the percentage).
+
+    Returns
+    -------
+    dict key -> array (n,)
+        Keys :data:`LEVEL_COUNT_KEYS`; NaN for empty matrices.
+
+    Reference: IBSI reference manual, "Grey level run length based features" (and the GLSZM,
+    GLDZM and NGLDM sections, which reuse these definitions).
+    """
+    xp = get_xp(matrices)
+    m = xp.asarray(matrices, dtype=xp.float64)
+    n_g = m.shape[-2]
+    i = xp.arange(1, n_g + 1, dtype=xp.float64)
+    j = xp.asarray(j_values, dtype=xp.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_s = m.sum(axis=(-2, -1))
+        r_i = m.sum(axis=-1)
+        r_j = m.sum(axis=-2)
+        i2, j2 = i ** 2, j ** 2
+
+        def weighted(a, b):
+            return xp.einsum("nij,i,j->n", m, a, b) / n_s
+
+        p = m / n_s[:, None, None]
+        mu_i = (p.sum(axis=-1) * i).sum(axis=-1)
+        mu_j = (p.sum(axis=-2) * j).sum(axis=-1)
+        plogp = xp.where(p > 0, p * xp.log2(xp.where(p > 0, p, 1.0)), 0.0)
+        return {
+            "short": (r_j / j2).sum(axis=-1) / n_s,
+            "long": (r_j * j2).sum(axis=-1) / n_s,
+            "low_gl": (r_i / i2).sum(axis=-1) / n_s,
+            "high_gl": (r_i * i2).sum(axis=-1) / n_s,
+            "short_low": weighted(1.0 / i2, 1.0 / j2),
+            "short_high": weighted(i2, 1.0 / j2),
+            "long_low": weighted(1.0 / i2, j2),
+            "long_high": weighted(i2, j2),
+            "glnu": (r_i ** 2).sum(axis=-1) / n_s,
+            "glnu_norm": (r_i ** 2).sum(axis=-1) / n_s ** 2,
+            "jnu": (r_j ** 2).sum(axis=-1) / n_s,
+            "jnu_norm": (r_j ** 2).sum(axis=-1) / n_s ** 2,
+            "perc": n_s / xp.asarray(n_voxels, dtype=xp.float64),
+            "gl_var": (p.sum(axis=-1) * (i - mu_i[:, None]) ** 2).sum(axis=-1),
+            "j_var": (p.sum(axis=-2) * (j - mu_j[:, None]) ** 2).sum(axis=-1),
+            "entropy": -plogp.sum(axis=(-2, -1)),
+            "energy": (p ** 2).sum(axis=(-2, -1)),
+        }
+
+
+def rename(generic: dict, names: dict[str, str]) -> dict:
+    """Select and rename generic feature keys to a family's base tags."""
+    return {tag: generic[key] for key, tag in names.items()}
