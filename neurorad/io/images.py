@@ -1,0 +1,553 @@
+"""Reading medical images and label maps with SimpleITK, and comparing their geometry.
+
+Supported inputs: NIfTI (``.nii``, ``.nii.gz``), NRRD (``.nrrd``, ``.nhdr``), MetaImage
+(``.mha``, ``.mhd``) and DICOM series folders. Spacing, origin and direction are kept (they
+live on the returned ``SimpleITK.Image``); arrays follow the project contract: ``float64`` in
+``(z, y, x)`` order with spacing ``(z, y, x)`` in mm.
+
+Privacy: DICOM headers carry patient identifiers. Nothing in this module prints, logs or
+puts into an exception message any header value; files are named by the path the caller
+gives (relative to the data root when ``data_root`` is passed) and subjects by the
+manifest's pseudonymous id.
+"""
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+log = logging.getLogger(__name__)
+
+# Image formats a manifest may name; "auto" decides from the suffix (a folder is DICOM).
+IMAGE_FORMATS = ("auto", "nifti", "nrrd", "mha", "dicom")
+
+_SUFFIX_FORMATS = {
+    ".nii.gz": "nifti",
+    ".nii": "nifti",
+    ".nrrd": "nrrd",
+    ".nhdr": "nrrd",
+    ".mha": "mha",
+    ".mhd": "mha",
+}
+
+_FLOAT_PIXEL_IDS = {
+    sitk.sitkFloat32,
+    sitk.sitkFloat64,
+    sitk.sitkVectorFloat32,
+    sitk.sitkVectorFloat64,
+}
+
+
+class ImageReadError(Exception):
+    """An image could not be read; the message names the file, the subject and the reason.
+
+    Attributes
+    ----------
+    path : str
+        The file as shown to the user (relative to the data root when known).
+    subject : str or None
+        The manifest's pseudonymous subject id.
+    role : str or None
+        What the file is for (an image name such as ``"T1"``, or ``"mask"``).
+    reason : str
+        One of ``missing``, ``unreadable``, ``corrupt``, ``unsupported format``, followed by
+        details.
+    """
+
+    def __init__(self, path: str, reason: str, *, subject: str | None = None,
+                 role: str | None = None) -> None:
+        self.path = path
+        self.subject = subject
+        self.role = role
+        self.reason = reason
+        who = f"subject {subject}: " if subject else ""
+        what = f"{role} " if role else ""
+        super().__init__(f"{who}{what}file {path}: {reason}")
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The physical grid of an image, in SimpleITK's (x, y, z) order.
+
+    Attributes
+    ----------
+    size, spacing, origin, direction : tuple
+        As ``SimpleITK.Image.GetSize()`` etc.; ``direction`` is the row-major
+        ``dimension x dimension`` direction-cosine matrix.
+    pixel_id : int
+        SimpleITK pixel type id (tells integer from float voxels without reading them).
+    components : int
+        Number of components per voxel (1 for scalar images).
+    """
+
+    size: tuple
+    spacing: tuple
+    origin: tuple
+    direction: tuple
+    pixel_id: int = sitk.sitkUnknown
+    components: int = 1
+
+    @property
+    def dimension(self) -> int:
+        return len(self.size)
+
+    @property
+    def is_float(self) -> bool:
+        """True when the voxels may hold NaN or infinity."""
+        return self.pixel_id in _FLOAT_PIXEL_IDS
+
+    @classmethod
+    def of(cls, obj: "sitk.Image | sitk.ImageFileReader | Geometry") -> "Geometry":
+        """The geometry of an image, or of a reader after ``ReadImageInformation()``."""
+        if isinstance(obj, Geometry):
+            return obj
+        if isinstance(obj, sitk.Image):
+            return cls(obj.GetSize(), obj.GetSpacing(), obj.GetOrigin(), obj.GetDirection(),
+                       obj.GetPixelID(), obj.GetNumberOfComponentsPerPixel())
+        if isinstance(obj, sitk.ImageFileReader):
+            return cls(obj.GetSize(), obj.GetSpacing(), obj.GetOrigin(), obj.GetDirection(),
+                       obj.GetPixelID(), obj.GetNumberOfComponents())
+        raise TypeError(f"expected a SimpleITK image, reader or Geometry, got {type(obj).__name__}")
+
+
+def display_path(path: str | os.PathLike, data_root: str | os.PathLike | None = None) -> str:
+    """``path`` relative to ``data_root`` when it lies below it, else as given (POSIX form)."""
+    path = Path(path)
+    if data_root is not None:
+        try:
+            return path.resolve().relative_to(Path(data_root).resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+def detect_format(path: str | os.PathLike) -> str | None:
+    """The image format implied by ``path``: a folder is ``"dicom"``, else by suffix.
+
+    Returns None when the suffix is not one neurorad reads.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return "dicom"
+    name = path.name.lower()
+    for suffix, fmt in _SUFFIX_FORMATS.items():
+        if name.endswith(suffix):
+            return fmt
+    if name.endswith(".dcm"):
+        return "dicom"
+    return None
+
+
+def _itk_reason(exc: Exception, path: Path, shown: str) -> str:
+    """The informative line of an ITK exception, with the absolute path replaced by ``shown``.
+
+    ITK messages look like ``Exception thrown in SimpleITK ...: /long/file.cxx:123: ITK ERROR:
+    ...: actual message``; users need only the last part.
+    """
+    text = str(exc).strip()
+    detail = re.split(r"ITK ERROR: [^:]*: |sitk::ERROR: ", text)[-1]
+    lines = [line.strip() for line in detail.splitlines() if line.strip()] or [text]
+    if len(lines) > 1 and lines[-1].startswith("Reason:") and path.exists():
+        lines.pop()  # ITK appends a stale errno text ("No such file") to parse failures
+    # First line says what failed; the last one (when different) often says why.
+    reason = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+    for variant in {str(path), str(path.resolve()), os.fspath(path)}:
+        reason = reason.replace(variant, shown)
+    return reason
+
+
+def _resolve_format(path: Path, fmt: str, shown: str, subject: str | None,
+                    role: str | None) -> str:
+    if fmt not in IMAGE_FORMATS:
+        raise ImageReadError(shown, f"unsupported format {fmt!r} (expected one of "
+                             f"{', '.join(IMAGE_FORMATS)})", subject=subject, role=role)
+    if not path.exists():
+        raise ImageReadError(shown, "missing (no such file or folder)", subject=subject, role=role)
+    if fmt == "auto":
+        found = detect_format(path)
+        if found is None:
+            raise ImageReadError(
+                shown, "unsupported format: expected .nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd "
+                "or a DICOM series folder", subject=subject, role=role)
+        return found
+    if fmt == "dicom" and not path.is_dir():
+        raise ImageReadError(shown, "unsupported format: format 'dicom' expects a folder "
+                             "holding one DICOM series", subject=subject, role=role)
+    if fmt != "dicom" and path.is_dir():
+        raise ImageReadError(shown, f"unreadable: is a folder, but format is {fmt!r}",
+                             subject=subject, role=role)
+    return fmt
+
+
+@dataclass(frozen=True)
+class _NiftiHeader:
+    byte_order: str     # "<" or ">"
+    header_size: int    # 348 (NIfTI-1) or 540 (NIfTI-2)
+    datatype: int       # NIfTI datatype code (16 float32, 64 float64, ...)
+    bitpix: int
+    n_voxels: int
+    vox_offset: int
+
+    @property
+    def expected_bytes(self) -> int:
+        """Bytes the file must hold: header, extensions and voxels."""
+        return max(self.vox_offset, self.header_size) + self.n_voxels * self.bitpix // 8
+
+
+# NIfTI datatype codes of floating-point voxels, as NumPy dtype strings.
+_NIFTI_FLOAT_DTYPES = {16: "f4", 64: "f8"}
+
+
+def _open_nifti(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def _nifti_header(header: bytes) -> _NiftiHeader | None:
+    """The fields of a NIfTI-1/-2 header that locate the voxels (either byte order)."""
+    for order in "<>":
+        if len(header) >= 348 and struct.unpack(order + "i", header[:4])[0] == 348:
+            size, dims = 348, struct.unpack(order + "8h", header[40:56])
+            datatype, bitpix = struct.unpack(order + "2h", header[70:74])
+            offset = int(struct.unpack(order + "f", header[108:112])[0])
+            break
+        if len(header) >= 540 and struct.unpack(order + "i", header[:4])[0] == 540:
+            size, dims = 540, struct.unpack(order + "8q", header[16:80])
+            datatype, bitpix = struct.unpack(order + "2h", header[12:16])
+            offset = struct.unpack(order + "q", header[168:176])[0]
+            break
+    else:
+        return None
+    n_dims = dims[0]
+    if not 1 <= n_dims <= 7 or bitpix <= 0:
+        return None
+    n_voxels = int(np.prod([max(int(d), 1) for d in dims[1:n_dims + 1]]))
+    return _NiftiHeader(order, size, datatype, bitpix, n_voxels, offset)
+
+
+def nifti_truncation(path: str | os.PathLike) -> str | None:
+    """Why a NIfTI file is shorter than its header promises, or None when it is complete.
+
+    ITK fills the missing part of a truncated NIfTI file with zeros without complaint, so
+    this compares the header's promise, ``vox_offset + prod(dim) * bitpix / 8`` bytes, with
+    the file size (for ``.nii.gz`` with the gzip trailer's uncompressed size, confirmed by
+    decompressing when they disagree). NIfTI-1 (348-byte header) and NIfTI-2 (540) are read
+    in either byte order.
+    """
+    path = Path(path)
+    try:
+        with _open_nifti(path) as handle:
+            header = _nifti_header(handle.read(540))
+    except (OSError, EOFError) as exc:
+        return f"cannot read the header ({exc})"
+    if header is None:
+        return None  # not a NIfTI header ITK would accept either; ITK reports that
+    expected = header.expected_bytes
+    if not path.name.lower().endswith(".gz"):
+        actual = path.stat().st_size
+    else:
+        with open(path, "rb") as handle:
+            handle.seek(-4, os.SEEK_END)
+            actual = struct.unpack("<I", handle.read(4))[0]
+        if actual == expected % 2**32:
+            return None
+        actual = _gunzipped_size(path)
+    if actual is None:
+        return "the compressed stream ends early (file truncated)"
+    if actual < expected:
+        return f"file truncated: {actual} bytes of image data and header, {expected} expected"
+    return None
+
+
+def nifti_nonfinite_counts(path: str | os.PathLike) -> tuple[int, int]:
+    """(number of NaN, number of +-inf) voxels stored in a floating-point NIfTI file.
+
+    ITK's NIfTI reader silently replaces NaN and infinite voxels by 0, so they cannot be
+    seen on the image it returns; this reads the stored voxel values directly. Integer
+    NIfTI files give (0, 0). ``scl_slope``/``scl_inter`` scaling cannot create or remove
+    non-finite values and is ignored.
+    """
+    path = Path(path)
+    with _open_nifti(path) as handle:
+        header = _nifti_header(handle.read(540))
+        if header is None or header.datatype not in _NIFTI_FLOAT_DTYPES:
+            return 0, 0
+        dtype = np.dtype(header.byte_order + _NIFTI_FLOAT_DTYPES[header.datatype])
+        handle.seek(max(header.vox_offset, header.header_size))
+        n_nan = n_inf = 0
+        remaining = header.n_voxels
+        while remaining > 0:
+            block = handle.read(min(remaining, 1 << 22) * dtype.itemsize)
+            if not block:
+                break
+            values = np.frombuffer(block[: len(block) - len(block) % dtype.itemsize], dtype)
+            n_nan += int(np.isnan(values).sum())
+            n_inf += int(np.isinf(values).sum())
+            remaining -= values.size
+    return n_nan, n_inf
+
+
+def _gunzipped_size(path: Path) -> int | None:
+    """Uncompressed size of a gzip file, or None when its stream is cut short."""
+    size = 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                size += len(block)
+    except (EOFError, OSError, zlib.error):
+        return None
+    return size
+
+
+def dicom_truncation(files: list[str]) -> str | None:
+    """Why a DICOM series' pixel data is incomplete, or None when every file is complete.
+
+    GDCM reads a file whose pixel data is cut short without complaint; for uncompressed
+    transfer syntaxes the expected length is ``Rows * Columns * SamplesPerPixel *
+    BitsAllocated / 8 * NumberOfFrames`` bytes. Only lengths are compared: no header value
+    leaves this function.
+    """
+    import pydicom
+
+    for name in files:
+        try:
+            ds = pydicom.dcmread(name, force=True)
+            if "PixelData" not in ds:
+                return f"{Path(name).name} has no pixel data"
+            syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+            if syntax is not None and syntax.is_compressed:
+                continue  # encapsulated frames have no fixed length; the decoder checks them
+            expected = (int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1))
+                        * int(ds.BitsAllocated) // 8 * int(ds.get("NumberOfFrames", 1) or 1))
+            actual = len(ds.PixelData)
+        except Exception:  # any parse failure: say which file, never what pydicom printed
+            return f"{Path(name).name} cannot be parsed as DICOM"
+        if actual < expected:
+            return f"{Path(name).name} is truncated ({actual} of {expected} bytes of pixel data)"
+    return None
+
+
+def _raise_if_truncated(path: Path, fmt: str, shown: str, subject, role) -> None:
+    if fmt == "nifti":
+        problem = nifti_truncation(path)
+        if problem:
+            raise ImageReadError(shown, f"corrupt: {problem}", subject=subject, role=role)
+
+
+def _check_readable(path: Path, shown: str, subject: str | None, role: str | None) -> None:
+    if not os.access(path, os.R_OK):
+        raise ImageReadError(shown, "unreadable (permission denied)", subject=subject, role=role)
+
+
+def dicom_series_files(folder: str | os.PathLike, *, subject: str | None = None,
+                       role: str | None = None, data_root=None) -> list[str]:
+    """The files of the DICOM series to read from ``folder``, sorted by slice position.
+
+    When the folder holds several series, the one with the most files is chosen and a
+    warning says how many series there were and how many files each had (series UIDs and
+    descriptions are not printed: they can identify a patient).
+    """
+    folder = Path(folder)
+    shown = display_path(folder, data_root)
+    _check_readable(folder, shown, subject, role)
+    series_ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+    if not series_ids:
+        raise ImageReadError(shown, "corrupt or not DICOM: no DICOM series found in the folder",
+                             subject=subject, role=role)
+    files = [sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), uid) for uid in series_ids]
+    _check_stray_dicom_files(folder, files, shown, subject, role)
+    counts = [len(f) for f in files]
+    best = int(np.argmax(counts))
+    if len(series_ids) > 1:
+        log.warning("%s%s: folder holds %d DICOM series (%s files); reading series %d of %d "
+                    "(%d files, the largest)",
+                    f"subject {subject}: " if subject else "", shown, len(series_ids),
+                    ", ".join(map(str, counts)), best + 1, len(series_ids), counts[best])
+    return list(files[best])
+
+
+def _check_stray_dicom_files(folder: Path, series_files: list, shown: str, subject, role) -> None:
+    """DICOM files GDCM left out of every series: a damaged slice is silently dropped there,
+    leaving a volume with a missing slice, so such files are checked and reported."""
+    listed = {os.path.realpath(f) for files in series_files for f in files}
+    stray = [str(p) for p in sorted(folder.iterdir())
+             if p.is_file() and os.path.realpath(p) not in listed and _looks_like_dicom(p)]
+    if not stray:
+        return
+    problem = dicom_truncation(stray)
+    if problem:
+        raise ImageReadError(shown, f"corrupt: {problem}", subject=subject, role=role)
+    log.warning("%s%s: %d DICOM file(s) belong to no series and are ignored (e.g. %s)",
+                f"subject {subject}: " if subject else "", shown, len(stray), Path(stray[0]).name)
+
+
+def _looks_like_dicom(path: Path) -> bool:
+    if path.suffix.lower() in (".dcm", ".ima"):
+        return True
+    with open(path, "rb") as handle:
+        handle.seek(128)
+        return handle.read(4) == b"DICM"
+
+
+def read_image(path: str | os.PathLike, *, subject: str | None = None, role: str | None = None,
+               format: str = "auto", data_root: str | os.PathLike | None = None) -> sitk.Image:
+    """Read one image (NIfTI, NRRD, MetaImage or a DICOM series folder).
+
+    Parameters
+    ----------
+    path : path-like
+        Image file, or folder holding a DICOM series.
+    subject, role : str, optional
+        Pseudonymous subject id and image name, used only in error messages.
+    format : {"auto", "nifti", "nrrd", "mha", "dicom"}
+        ``"auto"`` decides from the suffix; a folder is read as a DICOM series.
+    data_root : path-like, optional
+        When given, error messages show ``path`` relative to it.
+
+    Returns
+    -------
+    SimpleITK.Image
+        With spacing, origin and direction as stored in the file.
+
+    Raises
+    ------
+    ImageReadError
+        Naming the file, the subject and the reason (missing, unreadable, corrupt,
+        unsupported format).
+    """
+    path = Path(path)
+    shown = display_path(path, data_root)
+    fmt = _resolve_format(path, format, shown, subject, role)
+    _check_readable(path, shown, subject, role)
+    try:
+        if fmt == "dicom":
+            files = dicom_series_files(path, subject=subject, role=role, data_root=data_root)
+            problem = dicom_truncation(files)
+            if problem:
+                raise ImageReadError(shown, f"corrupt: {problem}", subject=subject, role=role)
+            reader = sitk.ImageSeriesReader()
+            reader.SetFileNames(files)
+            return reader.Execute()
+        _raise_if_truncated(path, fmt, shown, subject, role)
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(str(path))
+        return reader.Execute()
+    except ImageReadError:
+        raise
+    except RuntimeError as exc:
+        # DICOM reader messages may echo header content; give the reason without it.
+        detail = "the DICOM series could not be decoded" if fmt == "dicom" else \
+            _itk_reason(exc, path, shown)
+        raise ImageReadError(shown, f"corrupt: {detail}", subject=subject, role=role) from None
+
+
+def read_geometry(path: str | os.PathLike, *, subject: str | None = None, role: str | None = None,
+                  format: str = "auto", data_root: str | os.PathLike | None = None) -> Geometry:
+    """The geometry of an image file from its header alone (no voxel data is read).
+
+    A DICOM series has no single header with the full grid, so it is read completely.
+    Raises :class:`ImageReadError` like :func:`read_image`.
+    """
+    path = Path(path)
+    shown = display_path(path, data_root)
+    fmt = _resolve_format(path, format, shown, subject, role)
+    if fmt == "dicom":
+        return Geometry.of(read_image(path, subject=subject, role=role, format=fmt,
+                                      data_root=data_root))
+    _check_readable(path, shown, subject, role)
+    _raise_if_truncated(path, fmt, shown, subject, role)
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise ImageReadError(shown, f"corrupt: {_itk_reason(exc, path, shown)}",
+                             subject=subject, role=role) from None
+    return Geometry.of(reader)
+
+
+def image_to_array(img: sitk.Image) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """Voxel values as ``float64`` in (z, y, x) order, and the spacing (z, y, x) in mm.
+
+    A 2-D image becomes a single slice (shape ``(1, y, x)``) with a z spacing of 1 mm, as
+    ``SimpleITK.JoinSeries`` would make it. Vector images are rejected.
+    """
+    if img.GetNumberOfComponentsPerPixel() != 1:
+        raise ValueError(f"expected a scalar image, got {img.GetNumberOfComponentsPerPixel()} "
+                         "components per voxel")
+    if img.GetDimension() == 2:
+        img = sitk.JoinSeries(img)
+    if img.GetDimension() != 3:
+        raise ValueError(f"expected a 2-D or 3-D image, got {img.GetDimension()}-D")
+    array = sitk.GetArrayFromImage(img).astype(np.float64, copy=False)
+    spacing = tuple(float(s) for s in reversed(img.GetSpacing()))
+    return array, spacing
+
+
+def _label_array(labelmap: "sitk.Image | np.ndarray") -> np.ndarray:
+    array = sitk.GetArrayViewFromImage(labelmap) if isinstance(labelmap, sitk.Image) \
+        else np.asarray(labelmap)
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        if not finite.all() or np.any(array[finite] != np.round(array[finite])):
+            raise ValueError("not a label map: the mask has non-integer or non-finite values")
+    elif array.dtype.kind not in "iub":
+        raise ValueError(f"not a label map: voxel type {array.dtype}")
+    return array
+
+
+def labels_present(labelmap: "sitk.Image | np.ndarray") -> list[int]:
+    """The non-zero label values occurring in a label map, ascending."""
+    values = np.unique(_label_array(labelmap))
+    return [int(v) for v in values if v != 0]
+
+
+def roi_mask(labelmap: "sitk.Image | np.ndarray", label: int) -> np.ndarray:
+    """Boolean mask (z, y, x for an image) of the voxels equal to ``label``."""
+    return _label_array(labelmap) == label
+
+
+def same_geometry(a, b, tol: float = 1e-4) -> list[str]:
+    """Differences between the grids of two images (empty list when they match).
+
+    Parameters
+    ----------
+    a, b : SimpleITK.Image, SimpleITK.ImageFileReader (after ``ReadImageInformation``) or Geometry
+    tol : float
+        Relative tolerance. Spacings match when ``|sa - sb| <= tol * max(|sa|, |sb|)``;
+        origins when every coordinate differs by at most ``tol`` times the largest voxel
+        spacing (so the tolerance means "a fraction of a voxel", whatever the origin's
+        magnitude); direction cosines when every entry differs by at most ``tol``.
+
+    Returns
+    -------
+    list of str
+        One readable line per differing property, e.g. ``"spacing (0.5, 0.5, 1) vs
+        (0.5, 0.5, 2)"``.
+    """
+    ga, gb = Geometry.of(a), Geometry.of(b)
+    if ga.dimension != gb.dimension:
+        return [f"dimension {ga.dimension}-D vs {gb.dimension}-D"]
+    diffs = []
+    if tuple(ga.size) != tuple(gb.size):
+        diffs.append(f"size {_fmt(ga.size)} vs {_fmt(gb.size)}")
+    sa, sb = np.asarray(ga.spacing, float), np.asarray(gb.spacing, float)
+    if np.any(np.abs(sa - sb) > tol * np.maximum(np.abs(sa), np.abs(sb))):
+        diffs.append(f"spacing {_fmt(ga.spacing)} vs {_fmt(gb.spacing)}")
+    voxel = float(max(sa.max(), sb.max()))
+    if np.any(np.abs(np.subtract(ga.origin, gb.origin)) > tol * voxel):
+        diffs.append(f"origin {_fmt(ga.origin)} vs {_fmt(gb.origin)}")
+    if np.any(np.abs(np.subtract(ga.direction, gb.direction)) > tol):
+        diffs.append(f"direction {_fmt(ga.direction)} vs {_fmt(gb.direction)}")
+    return diffs
+
+
+def _fmt(values) -> str:
+    return "(" + ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in values) + ")"

@@ -1,0 +1,316 @@
+"""Check a manifest and every file it lists; report all problems at once.
+
+Checks, in addition to the schema checks of :func:`neurorad.io.manifest.parse_manifest`:
+
+* file missing or unreadable; image corrupt or in an unsupported format;
+* SHA-256 mismatch (when the manifest gives ``sha256``);
+* NaN or infinite voxels in an image;
+* image/mask geometry mismatch (size, spacing, origin, direction within the manifest's
+  ``geometry_tolerance``, see :func:`neurorad.io.images.same_geometry`);
+* label maps: non-integer voxels; a declared ROI label absent from the mask (empty ROI,
+  an **error**); labels present in the mask but not declared in ``rois`` (a **warning**:
+  masks often carry structures a study does not use, e.g. oedema next to the tumour, and
+  ignoring them is harmless, whereas a missing label always loses an ROI);
+* one file listed for subjects of different groups (a **warning**: a possible leak
+  between patients).
+
+DICOM RTSTRUCT and DICOM-SEG masks are converted through the hook
+:func:`dicom_rt_masks` (which calls ``neurorad.io.dicom_rt``); their ROIs are then checked
+for emptiness and grid like label maps.
+
+Only geometry is taken from headers when ``read_voxels=False``; by default every image is
+read completely, so truncated files are found and NaN voxels counted.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from neurorad.io.images import (Geometry, ImageReadError, detect_format, display_path,
+                                labels_present, nifti_nonfinite_counts, read_geometry,
+                                read_image, same_geometry)
+from neurorad.io.manifest import (ImageRef, Manifest, MaskRef, Problem, Subject, file_sha256,
+                                  parse_manifest)
+
+# Manifests with at least this many subjects show a progress bar (on a terminal).
+PROGRESS_MIN_SUBJECTS = 20
+
+DICOM_RT_MODULE = "neurorad.io.dicom_rt"
+_DICOM_RT_CONVERTERS = {"rtstruct": "rtstruct_to_masks", "dicom-seg": "seg_to_masks"}
+
+
+@dataclass
+class ValidationReport:
+    """All problems found in a manifest and its files.
+
+    Attributes
+    ----------
+    manifest : str
+        The manifest file as given.
+    problems : list of Problem
+        Errors and warnings, in the order found (manifest-wide first, then by subject).
+    n_subjects : int
+    data_root : str
+    """
+
+    manifest: str
+    problems: list[Problem] = field(default_factory=list)
+    n_subjects: int = 0
+    data_root: str = ""
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not self.errors
+
+    def to_frame(self):
+        """The problems as a DataFrame (columns severity, subject, file, message)."""
+        import pandas as pd
+
+        return pd.DataFrame([vars(p) for p in self.problems],
+                            columns=["severity", "subject", "file", "message"])
+
+    def __str__(self) -> str:
+        lines = [f"manifest {self.manifest}: {self.n_subjects} subject(s), data root "
+                 f"{self.data_root}"]
+        lines += [str(p) for p in self.errors] + [str(p) for p in self.warnings]
+        verdict = "OK" if self.ok else "FAILED"
+        lines.append(f"{verdict}: {len(self.errors)} error(s), {len(self.warnings)} warning(s)")
+        return "\n".join(lines)
+
+
+def dicom_rt_masks(mask: MaskRef, reference_image: sitk.Image, roi_labels: list) -> dict:
+    """Hook: rasterise an RTSTRUCT / DICOM-SEG mask on ``reference_image``.
+
+    Calls ``neurorad.io.dicom_rt.rtstruct_to_masks(path, reference_image, roi_names)`` or
+    ``seg_to_masks(path, reference_image, segment_names)``, which return
+    ``{name: SimpleITK label image}``. Raises ``ImportError`` / ``AttributeError`` while that
+    module is not available; the caller reports it as "content not checked".
+    """
+    module = importlib.import_module(DICOM_RT_MODULE)
+    converter = getattr(module, _DICOM_RT_CONVERTERS[mask.format])
+    return converter(mask.path, reference_image, roi_labels)
+
+
+class _SubjectChecker:
+    """Checks the files of one subject, appending to a shared problem list."""
+
+    def __init__(self, manifest: Manifest, problems: list[Problem], *, check_images: bool,
+                 read_voxels: bool) -> None:
+        self.manifest = manifest
+        self.problems = problems
+        self.check_images = check_images
+        self.read_voxels = read_voxels
+        self.tol = manifest.geometry_tolerance
+
+    def report(self, severity: str, subject: Subject, path, message: str) -> None:
+        self.problems.append(Problem(severity, subject.id, self.show(path), message))
+
+    def show(self, path) -> str:
+        return display_path(path, self.manifest.data_root)
+
+    def file_ok(self, subject: Subject, role: str, path: Path, sha256: str | None) -> bool:
+        """Existence and hash; False when the file cannot be used further."""
+        if not path.exists():
+            self.report("error", subject, path, f"{role}: missing (no such file or folder)")
+            return False
+        if sha256 is not None:
+            try:
+                actual = file_sha256(path)
+            except OSError as exc:
+                self.report("error", subject, path, f"{role}: unreadable ({exc.strerror})")
+                return False
+            if actual != sha256:
+                self.report("error", subject, path, f"{role}: SHA-256 mismatch: manifest says "
+                            f"{sha256[:12]}..., file is {actual[:12]}... (file changed?)")
+        return True
+
+    def read(self, subject: Subject, role: str, path: Path, fmt: str, *, full: bool):
+        """(geometry, image or None); (None, None) after reporting a read error."""
+        try:
+            if full or fmt == "dicom" or path.is_dir():
+                image = read_image(path, subject=subject.id, role=role, format=fmt,
+                                   data_root=self.manifest.data_root)
+                return Geometry.of(image), image
+            return read_geometry(path, subject=subject.id, role=role, format=fmt,
+                                 data_root=self.manifest.data_root), None
+        except ImageReadError as exc:
+            self.report("error", subject, path, f"{role}: {exc.reason}")
+        except MemoryError:
+            self.report("error", subject, path, f"{role}: too large to read into memory")
+        return None, None
+
+    def check(self, subject: Subject) -> None:
+        geometries = {}
+        for name, ref in subject.images.items():
+            role = f"image {name}"
+            if not self.file_ok(subject, role, ref.path, ref.sha256) or not self.check_images:
+                continue
+            geometry, image = self.read(subject, role, ref.path, ref.format, full=self.read_voxels)
+            if geometry is None:
+                continue
+            if geometry.components != 1:
+                self.report("error", subject, ref.path, f"{role}: has {geometry.components} "
+                            "components per voxel; a scalar image is expected")
+            geometries[name] = geometry
+            if image is not None and geometry.is_float:
+                self.check_finite(subject, role, ref, image)
+        for mask_name, mask in subject.masks.items():
+            role = f"mask {mask_name}"
+            if not self.file_ok(subject, role, mask.path, mask.sha256) or not self.check_images:
+                continue
+            rois = {roi: r.label for roi, r in subject.rois.items() if r.mask == mask_name}
+            if mask.format == "labelmap":
+                self.check_labelmap(subject, role, mask, rois, geometries)
+            else:
+                self.check_dicom_rt(subject, role, mask, rois)
+
+    def check_finite(self, subject, role, ref: ImageRef, image: sitk.Image) -> None:
+        note = ""
+        if (ref.format if ref.format != "auto" else detect_format(ref.path)) == "nifti":
+            # ITK turns stored NaN/inf into 0 when reading NIfTI; count them in the file.
+            n_nan, n_inf = nifti_nonfinite_counts(ref.path)
+            note = " (ITK's NIfTI reader silently reads them as 0)"
+        else:
+            array = sitk.GetArrayViewFromImage(image)
+            n_nan, n_inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+        if n_nan or n_inf:
+            self.report("error", subject, ref.path, f"{role}: {n_nan} NaN and {n_inf} infinite "
+                        f"voxel(s) of {image.GetNumberOfPixels()}{note}")
+
+    def check_geometry(self, subject, role, mask: MaskRef, mask_geometry, geometries) -> None:
+        for image_name, geometry in geometries.items():
+            diffs = same_geometry(mask_geometry, geometry, self.tol)
+            if diffs:
+                image_file = self.show(subject.images[image_name].path)
+                self.report("error", subject, mask.path, f"{role}: geometry differs from image "
+                            f"{image_name} ({image_file}): {'; '.join(diffs)}")
+
+    def check_labelmap(self, subject, role, mask: MaskRef, rois: dict, geometries) -> None:
+        geometry, image = self.read(subject, role, mask.path, "auto", full=True)
+        if geometry is None:
+            return
+        self.check_geometry(subject, role, mask, geometry, geometries)
+        try:
+            present = set(labels_present(image))
+        except ValueError as exc:
+            self.report("error", subject, mask.path, f"{role}: {exc}")
+            return
+        for roi, label in rois.items():
+            if label not in present:
+                self.report("error", subject, mask.path, f"{role}: ROI {roi!r} is empty: label "
+                            f"{label} does not occur in the mask (labels present: "
+                            f"{sorted(present) or 'none'})")
+        undeclared = sorted(present - set(rois.values()))
+        if undeclared:
+            self.report("warning", subject, mask.path, f"{role}: label(s) "
+                        f"{', '.join(map(str, undeclared))} present but not declared in rois "
+                        "(ignored)")
+
+    def check_dicom_rt(self, subject, role, mask: MaskRef, rois: dict) -> None:
+        reference_name = mask.reference or next(iter(subject.images), None)
+        if reference_name is None:
+            self.report("error", subject, mask.path, f"{role}: a {mask.format} mask needs a "
+                        "reference image, and the subject has none")
+            return
+        reference = subject.images[reference_name]
+        if not reference.path.exists():
+            return  # already reported as missing
+        try:
+            reference_image = read_image(reference.path, subject=subject.id, format=reference.format,
+                                         data_root=self.manifest.data_root)
+        except ImageReadError:
+            return  # already reported with the image
+        try:
+            converted = dicom_rt_masks(mask, reference_image, list(rois.values()))
+        except (ImportError, AttributeError):
+            self.report("warning", subject, mask.path, f"{role}: {mask.format} content not "
+                        f"checked: {DICOM_RT_MODULE} is not available")
+            return
+        except Exception as exc:  # the converter's message names the problem (no identifiers)
+            self.report("error", subject, mask.path, f"{role}: {mask.format} could not be "
+                        f"converted: {exc}")
+            return
+        geometry = Geometry.of(reference_image)
+        for roi, label in rois.items():
+            roi_image = converted.get(label)
+            if roi_image is None or not sitk.GetArrayViewFromImage(roi_image).any():
+                self.report("error", subject, mask.path, f"{role}: ROI {roi!r} is empty: "
+                            f"{label!r} gives no voxel on the grid of image {reference_name}")
+            elif same_geometry(roi_image, geometry, self.tol):
+                self.report("error", subject, mask.path, f"{role}: ROI {roi!r} not on the grid "
+                            f"of image {reference_name}")
+
+
+def _check_shared_files(manifest: Manifest, problems: list[Problem]) -> None:
+    """Warn when one file is listed for subjects of different groups (patients)."""
+    owners: dict[Path, tuple[str, str]] = {}
+    for subject in manifest.subjects:
+        refs = [*subject.images.values(), *subject.masks.values()]
+        for path in {ref.path.resolve() for ref in refs}:
+            first = owners.setdefault(path, (subject.id, subject.group))
+            if first[1] != subject.group:
+                problems.append(Problem(
+                    "warning", subject.id, display_path(path, manifest.data_root),
+                    f"same file as subject {first[0]} of another group ({first[1]} vs "
+                    f"{subject.group}): a possible leak between patients"))
+
+
+def validate_manifest(path, data_root=None, *, check_images: bool = True,
+                      read_voxels: bool = True, progress: bool | None = None) -> ValidationReport:
+    """Check a manifest and the files it lists; collect every problem.
+
+    Parameters
+    ----------
+    path : path-like
+        The YAML manifest.
+    data_root : path-like, optional
+        As for :func:`neurorad.io.manifest.load_manifest`.
+    check_images : bool
+        Open the images and masks (geometry, labels, NaN). With False only the manifest,
+        file existence and hashes are checked.
+    read_voxels : bool
+        Read every image completely (finds truncated files, counts NaN/inf). With False
+        images contribute only their header (geometry); masks are always read.
+    progress : bool, optional
+        Show a progress bar on stderr; default: for manifests of at least
+        ``PROGRESS_MIN_SUBJECTS`` subjects when stderr is a terminal.
+
+    Returns
+    -------
+    ValidationReport
+        ``.ok`` is False when any error was found.
+    """
+    from tqdm import tqdm
+
+    manifest, problems = parse_manifest(path, data_root)
+    problems = list(problems)
+    report = ValidationReport(Path(path).as_posix(), problems, len(manifest.subjects),
+                              str(manifest.data_root))
+    if not manifest.subjects:
+        return report
+    _check_shared_files(manifest, problems)
+    checker = _SubjectChecker(manifest, problems, check_images=check_images,
+                              read_voxels=read_voxels)
+    if progress is None:
+        progress = len(manifest.subjects) >= PROGRESS_MIN_SUBJECTS and sys.stderr.isatty()
+    for subject in tqdm(manifest.subjects, desc="validating", unit="subject", file=sys.stderr,
+                        disable=not progress):
+        checker.check(subject)
+    # Manifest-wide problems first, then per subject in manifest order.
+    order = {s.id: i for i, s in enumerate(manifest.subjects)}
+    problems.sort(key=lambda p: -1 if p.subject is None else order.get(p.subject, len(order)))
+    return report
