@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -258,3 +259,16 @@ def test_null_targets_are_explicitly_missing(cohort):
     messages = [p.message for p in _errors(cohort.write())]
     assert not any("missing" in m for m in messages)
     assert any("targets.uptake" in m and "same value" in m for m in messages)
+
+
+def test_example_manifest_has_no_schema_problem(monkeypatch):
+    monkeypatch.delenv("NEURORAD_DATA_ROOT", raising=False)
+    example = Path(__file__).resolve().parents[2] / "data_manifests" / "example_manifest.yaml"
+    manifest, problems = parse_manifest(example)
+    assert problems == []
+    # by hand: nf2-001 2 ROIs x 4 images, nf2-002 2 x 4, nf2-003 1 x 4
+    assert len(list(manifest.cases())) == 20
+    rt = manifest.subjects[1].masks["rt"]
+    assert (rt.format, rt.reference) == ("rtstruct", "T1c")
+    assert manifest.subjects[1].rois["vs_left"] == RoiRef("rt", "GTV_VS_L")
+    assert manifest.data_root == (example.parent / "../data/nf2").resolve()
