@@ -159,3 +159,22 @@ def test_ct_configuration_features(cfg, ct_features):
         f"config {cfg.upper()}: {len(bad)}/{len(feats)} off: {bad[:25]}"
     if missing:
         warnings.warn(f"families not installed, their tags untested: {sorted(missing)}")
+
+
+# ---------------------------------------------------------------------------------- GPU
+@pytest.mark.gpu
+@pytest.mark.parametrize("cfg", ["c", "e"])
+def test_gpu_extraction_equals_cpu(cfg, ct_features):
+    """The same kernels on CuPy: every value as on the CPU (the second method)."""
+    from neurorad.features.backend import gpu_available, gpu_unavailable_reason
+
+    if not gpu_available():
+        pytest.skip(f"no usable GPU: {gpu_unavailable_reason()}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gpu = neurorad.extract_features(*map(str, _ct_paths()), f"ibsi-ct-{cfg}", device="gpu")
+    cpu = ct_features(cfg)
+    assert set(gpu) == set(cpu)
+    off = [k for k in cpu if not (math.isclose(gpu[k], cpu[k], rel_tol=1e-6, abs_tol=1e-9)
+                                  or (math.isnan(gpu[k]) and math.isnan(cpu[k])))]
+    assert not off, [(k, cpu[k], gpu[k]) for k in off[:20]]

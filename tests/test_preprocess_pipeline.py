@@ -1,6 +1,8 @@
 """Loading and the preprocessing chain on small synthetic images (errors, label maps, crop)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -107,11 +109,18 @@ def test_empty_after_resegmentation_gives_nan_and_warning():
     mask = np.zeros(image.shape, np.uint8)
     mask[1:4, 1:4, 1:4] = 1
     settings = {"discretisation": {"method": "fbn", "n_bins": 4},
-                "families": ["statistics", "histogram"], "resegment": {"range": [200, 300]}}
+                "families": ["statistics", "histogram", "morphology"],
+                "resegment": {"range": [200, 300]}}
     with pytest.warns(RuntimeWarning, match="no voxel left after re-segmentation"):
         out = neurorad.extract_features(_image(image), _image(mask), settings)
-    assert out and all(np.isnan(v) for v in out.values())
     assert "stat_mean" in out and "ih_mean" in out
+    assert all(np.isnan(v) for k, v in out.items() if not k.startswith("morph_"))
+    # morphology uses the morphological mask, which re-segmentation leaves alone
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = neurorad.extract_features(_image(image), _image(mask),
+                                          dict(settings, resegment=None))
+    assert out["morph_volume"] == pytest.approx(plain["morph_volume"]) and out["morph_volume"] > 0
 
 
 def test_several_discretisations_carry_suffixes():

@@ -79,8 +79,9 @@ Tags without the optional parts are exactly the IBSI reference tags
 
 Family prefixes: `morph` morphology, `loc` local intensity, `stat` intensity statistics,
 `ih` intensity histogram, `ivh` intensity-volume histogram, `cm` GLCM, `rlm` GLRLM,
-`szm` GLSZM, `dzm` GLDZM, `ngt` NGTDM, `ngl` NGLDM, `fractal` fractal dimensions,
-`ria` RIA's extra first-order statistics.
+`szm` GLSZM, `dzm` GLDZM, `ngt` NGTDM, `ngl` NGLDM, `fractal` fractal dimensions (RIA).
+RIA's extra first-order statistics (trimmed means, deciles, ...; not IBSI) share the `stat`
+prefix and have no IBSI code.
 
 ### Aggregation suffix (texture families)
 
