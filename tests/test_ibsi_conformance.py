@@ -154,9 +154,8 @@ def ct_features():
 def test_ct_configuration_features(cfg, ct_features):
     _, feats, missing = split_reference(_ct_reference(cfg), NOT_STANDARDISED.get(cfg, ()))
     bad = compare(ct_features(cfg), feats)
-    # The check script's bar is 98 % per configuration; report every miss.
-    assert len(bad) <= 0.02 * len(feats), \
-        f"config {cfg.upper()}: {len(bad)}/{len(feats)} off: {bad[:25]}"
+    # The check script's bar is 98 % per configuration; neurorad matches every value.
+    assert not bad, f"config {cfg.upper()}: {len(bad)}/{len(feats)} off: {bad[:25]}"
     if missing:
         warnings.warn(f"families not installed, their tags untested: {sorted(missing)}")
 

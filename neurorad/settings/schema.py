@@ -211,8 +211,8 @@ class Discretisation:
         for v in values:
             if needs == "n_bins":
                 n = _number(f"{section}.n_bins", v, positive=True, integer=True)
-                if n < 2 and method == "fbn" or n < 1:
-                    raise SettingsError(f"{section}.n_bins: must be >= 2, got {n}")
+                if method == "fbn" and n < 2:
+                    raise SettingsError(f"{section}.n_bins: fixed bin number needs >= 2, got {n}")
                 short = {"fbn": "fbn", "ep": "ep"}[method]
                 out.append(cls(method=method, n_bins=n,
                                suffix=d.get("suffix") or f"{short}{n}"))
