@@ -115,25 +115,34 @@ def _matrices_from_prepared(prepared: list[PreparedRoi | None], distance: int):
 
 
 def _pair_codes(roi: PreparedRoi, distance: int):
-    """Pair codes of one ROI: blocks 0..4Z-1 are (slice, in-plane direction), then 9 3D ones."""
+    """Pair codes of one ROI: blocks 0..4Z-1 are (slice, in-plane direction), then 9 3D ones.
+
+    Only ROI voxels start a pair (their flat positions ``p`` are listed once); the neighbour
+    ``p + stride`` may be outside (level 0, row/column 0, discarded).
+    """
     xp = get_xp(roi.padded)
-    padded = roi.padded.astype(xp.int64)
+    flat = roi.padded.ravel()
     n = roi.n_levels + 1
     block = n * n
     n_slices = roi.shape[0]
-    d = roi.pad
-    rows = padded[d:d + n_slices].reshape(n_slices, -1)  # one row per (padded) slice
-    slice_offset = (xp.arange(n_slices, dtype=xp.int64) * (4 * block))[:, None]
-    parts = []
-    for k, direction in enumerate(IN_PLANE_DIRECTIONS):
-        s = flat_stride(padded.shape, direction, distance)
-        parts.append((rows[:, :-s] * n + (rows[:, s:] + (slice_offset + k * block))).ravel())
-    flat = padded.ravel()
-    base = 4 * n_slices * block
-    for k, direction in enumerate(OUT_OF_PLANE_DIRECTIONS):
-        s = flat_stride(padded.shape, direction, distance)
-        parts.append(flat[:-s] * n + (flat[s:] + (base + k * block)))
-    return xp.concatenate(parts), 4 * n_slices + len(OUT_OF_PLANE_DIRECTIONS)
+    plane = roi.padded.shape[1] * roi.padded.shape[2]
+    voxels = xp.flatnonzero(flat)
+    first = flat[voxels].astype(xp.int64) * n
+    slice_base = first + (voxels // plane - roi.pad) * (4 * block)
+    volume_base = first + 4 * n_slices * block
+    directions = IN_PLANE_DIRECTIONS + OUT_OF_PLANE_DIRECTIONS
+    codes = xp.empty((len(directions), voxels.size), dtype=xp.int64)
+    for k, direction in enumerate(directions):
+        base = slice_base if k < len(IN_PLANE_DIRECTIONS) else volume_base
+        xp.add(base, flat[voxels + flat_stride(roi.padded.shape, direction, distance)],
+               out=codes[k])
+    # Direction k's block: in-plane blocks are interleaved per slice (slice * 4 + k), the
+    # out-of-plane ones follow all slices (4 * n_slices + k - 4).
+    in_plane = len(IN_PLANE_DIRECTIONS)
+    offsets = xp.asarray([k * block if k < in_plane else (k - in_plane) * block
+                          for k in range(len(directions))], dtype=xp.int64)
+    codes += offsets[:, None]
+    return codes.ravel(), 4 * n_slices + len(OUT_OF_PLANE_DIRECTIONS)
 
 
 def glcm_stack_features(counts, n_levels: int) -> dict:

@@ -16,8 +16,8 @@ from __future__ import annotations
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
     DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS,
-    DirectionalMatrices, PreparedRoi, batched_bincount, chain_layout, check_aggregations,
-    evaluate_aggregations, flat_stride, level_count_features, prepare_roi, rename, runs_of,
+    DirectionalMatrices, PreparedRoi, batched_bincount, chain_runs, check_aggregations,
+    evaluate_aggregations, flat_stride, level_count_features, prepare_roi, rename,
     stack_directional,
 )
 
@@ -77,7 +77,7 @@ def glrlm_matrices(batch) -> list[DirectionalMatrices | None]:
     -----
     In the zero-padded, flattened ROI box a direction is a constant flat stride ``s``; the
     chains ``p, p+s, p+2s, ...`` are laid out contiguously (:func:`~neurorad.features.texture.
-    chain_layout`), so runs are found with one vectorised comparison per direction, no loop
+    chain_runs`), so runs are found with one vectorised comparison per direction, no loop
     over voxels or lines. Padding zeros end every geometric line. All runs of all ROIs are
     counted with one ``bincount``.
     """
@@ -123,19 +123,27 @@ def _run_codes(roi: PreparedRoi):
     padded = roi.padded
     rows = padded[1:1 + n_slices].reshape(n_slices, -1)
     parts = []
+    # code = (block * N_g + level - 1) * L + length - 1, folded in place on the run arrays.
     for k, direction in enumerate(IN_PLANE_DIRECTIONS):
-        chains, q = chain_layout(rows, flat_stride(padded.shape, direction))
-        starts, lengths, levels = runs_of(chains.ravel())
-        levels = levels.astype(xp.int64)  # int16 grey levels would overflow in the codes
-        block = (starts // chains.shape[1]) * 4 + k  # chains.shape[1] values per slice
-        parts.append((block * n_g + levels - 1) * n_runs + lengths - 1)
+        z, lengths, levels = chain_runs(rows, flat_stride(padded.shape, direction))
+        z *= 4 * n_g * n_runs
+        parts.append(_fold_codes(levels, lengths, z, k * n_g * n_runs - n_runs - 1, n_runs))
     volume = padded.reshape(1, -1)
     for k, direction in enumerate(OUT_OF_PLANE_DIRECTIONS):
-        chains, _ = chain_layout(volume, flat_stride(padded.shape, direction))
-        _, lengths, levels = runs_of(chains.ravel())
-        levels = levels.astype(xp.int64)
-        parts.append(((4 * n_slices + k) * n_g + levels - 1) * n_runs + lengths - 1)
+        _, lengths, levels = chain_runs(volume, flat_stride(padded.shape, direction))
+        block = 4 * n_slices + k
+        parts.append(_fold_codes(levels, lengths, None, block * n_g * n_runs - n_runs - 1, n_runs))
     return xp.concatenate(parts), 4 * n_slices + len(OUT_OF_PLANE_DIRECTIONS)
+
+
+def _fold_codes(levels, lengths, row_offset, constant: int, n_runs: int):
+    """``levels * L + lengths + row_offset + constant``, computed in place on ``levels``."""
+    levels *= n_runs
+    levels += lengths
+    if row_offset is not None:
+        levels += row_offset
+    levels += constant
+    return levels
 
 
 def glrlm_stack_features(counts, j_values) -> dict:

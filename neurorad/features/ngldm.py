@@ -110,7 +110,8 @@ def _dependence_counts(roi: PreparedRoi, offsets, coarseness: int):
         if coarseness == 0:
             total += neighbour == centre  # the centre is > 0 in the ROI, so is the neighbour
         else:
-            total += (xp.abs(neighbour - centre) <= coarseness) & (neighbour > 0)
+            difference = neighbour.astype(xp.int32) - centre  # unsigned levels: cast first
+            total += (xp.abs(difference) <= coarseness) & (neighbour > 0)
     return total
 
 

@@ -64,7 +64,8 @@ class PreparedRoi:
     Attributes
     ----------
     padded : array (Z + 2 pad, Y + 2 pad, X + 2 pad), integer
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside (and in the padding).
+        Grey levels ``1..n_levels`` inside the ROI, 0 outside (and in the padding); the
+        narrowest unsigned type that holds ``n_levels``.
     n_levels : int
         Number of grey levels ``N_g``.
     pad : int
@@ -168,8 +169,9 @@ def prepare_roi(binned, n_levels, family: str, *, pad: int = 1, extra_mask=None
     if box is None or not bool(xp.any(arr)):
         return None
     cropped = arr[tuple(slice(a, b) for a, b in box)]
-    # Narrow integer type: halves memory traffic of the neighbour arithmetic.
-    dtype = xp.int16 if n_levels < 2 ** 15 else xp.int32
+    # Narrow unsigned type: one byte per voxel for up to 255 grey levels keeps the memory
+    # traffic of the neighbour arithmetic low (signed differences must cast first).
+    dtype = xp.uint8 if n_levels < 2 ** 8 else xp.uint16 if n_levels < 2 ** 16 else xp.int64
     padded = xp.pad(cropped.astype(dtype), pad)
     return PreparedRoi(padded, int(n_levels), pad, tuple(int(s) for s in cropped.shape), is_2d,
                        tuple(a for a, _ in box))
@@ -293,50 +295,50 @@ def batched_bincount(codes: Sequence, sizes: Sequence[int], *, weights: Sequence
     return [counts[int(a):int(b)] for a, b in zip(offsets[:-1], offsets[1:])]
 
 
-def chain_layout(rows, stride: int):
-    """Rearrange rows of a flat array so that each chain ``p, p+stride, p+2 stride, ...`` is
-    contiguous and ends with a zero.
+def chain_runs(rows, stride: int):
+    """Runs of equal non-zero values along the chains ``p, p+stride, p+2 stride, ...`` of rows.
+
+    In a zero-padded, flattened ROI box a direction vector is a constant flat ``stride``; the
+    chain through ``p`` then visits the voxels of the geometric line through ``p`` in order,
+    and consecutive lines are separated by padding zeros. Reshaping a row to (Q, stride) and
+    transposing lays every chain out contiguously, so runs are found with vectorised
+    comparisons (no loop over voxels or lines).
 
     Parameters
     ----------
-    rows : array (R, N)
-        Independent rows (e.g. padded slices, or the whole padded volume as one row).
+    rows : array (R, N), integer
+        Independent flattened rows (e.g. padded slices, or the whole padded box as one row).
     stride : int
         Positive flat stride of the direction.
 
     Returns
     -------
-    chains : array (R, stride * Q)
-        Row r holds the ``stride`` chains of ``rows[r]``, each of length ``Q`` (zero-terminated),
-        so runs of equal non-zero values along the direction are runs in ``chains``.
-    Q : int
-        Chain length.
+    row, length, level : 1-D int64 arrays
+        For every run: the row it lies in (None when there is a single row), its length
+        (voxels) and its value.
     """
     xp = get_xp(rows)
     n_rows, n = rows.shape
-    q = -(-n // stride) + 1  # at least one trailing zero per chain
+    q = -(-n // stride)
     buf = xp.zeros((n_rows, q * stride), dtype=rows.dtype)
     buf[:, :n] = rows
     chains = xp.ascontiguousarray(buf.reshape(n_rows, q, stride).transpose(0, 2, 1))
-    return chains.reshape(n_rows, q * stride), q
-
-
-def runs_of(values):
-    """Maximal runs of equal non-zero values in a 1-D array.
-
-    Returns
-    -------
-    starts, lengths, levels : 1-D arrays
-        Start index, length and value of every run whose value is non-zero.
-    """
-    xp = get_xp(values)
-    n = values.size
-    boundaries = xp.flatnonzero(values[1:] != values[:-1]) + 1
-    starts = xp.concatenate([xp.zeros(1, dtype=boundaries.dtype), boundaries])
-    ends = xp.concatenate([boundaries, xp.full(1, n, dtype=boundaries.dtype)])
-    levels = values[starts]
-    keep = levels > 0
-    return starts[keep], (ends - starts)[keep], levels[keep]
+    # boundary[..., t] is True between chain positions t-1 and t when the value changes
+    # (and at both chain ends).
+    boundary = xp.empty((n_rows, stride, q + 1), dtype=bool)
+    boundary[..., 0] = True
+    boundary[..., -1] = True
+    xp.not_equal(chains[..., 1:], chains[..., :-1], out=boundary[..., 1:-1])
+    inside = chains > 0
+    # Runs do not overlap and start/end alternate along each chain, so the k-th start and the
+    # k-th end (both in chain order) delimit the k-th run.
+    starts = xp.flatnonzero(boundary[..., :-1] & inside)
+    lengths = xp.flatnonzero(boundary[..., 1:] & inside)
+    lengths -= starts
+    lengths += 1
+    levels = chains.ravel()[starts].astype(xp.int64)
+    row = starts // (stride * q) if n_rows > 1 else None
+    return row, lengths, levels
 
 
 def zone_minimum(labels, values, n_zones: int):
