@@ -1,0 +1,63 @@
+"""Local intensity peaks (loc_*): IBSI phantom, hand-computed spheres, and a direct loop."""
+import math
+
+import numpy as np
+import pytest
+
+from neurorad.features.local_intensity import PEAK_RADIUS_MM, local_intensity_features
+from tests.features.ibsi_phantom_data import AVAILABLE, load_phantom, mismatches, reference
+
+
+@pytest.mark.skipif(not AVAILABLE, reason="IBSI reference data not found")
+def test_digital_phantom_matches_both_reference_values():
+    image, mask, spacing = load_phantom()
+    ref = reference("loc_")
+    assert len(ref) == 2
+    assert mismatches(local_intensity_features(image, mask, spacing), ref) == []
+
+
+def test_radius_is_that_of_a_one_cubic_centimetre_sphere():
+    assert 4 / 3 * math.pi * PEAK_RADIUS_MM**3 == pytest.approx(1000.0)
+
+
+def test_sphere_uses_voxels_outside_the_roi_and_stops_at_the_image_border():
+    # 5 mm voxels: only the centre and its 6 face neighbours (5 mm) are within 6.2 mm
+    image = np.zeros((5, 5, 5))
+    mask = np.zeros((5, 5, 5), bool)
+    mask[2, 2, 2] = True
+    image[2, 2, 2], image[2, 2, 3], image[3, 3, 3] = 1.0, 8.0, 100.0  # (3,3,3) is 8.7 mm away
+    f = local_intensity_features(image, mask, (5.0, 5.0, 5.0))
+    assert f["loc_peak_loc"] == pytest.approx(9 / 7) and f["loc_peak_glob"] == pytest.approx(9 / 7)
+    corner = np.zeros((5, 5, 5), bool)
+    corner[0, 0, 0] = True
+    image[0, 0, 0], image[1, 0, 0] = 2.0, 6.0  # corner sphere: itself + 3 neighbours in the image
+    assert local_intensity_features(image, corner, (5.0, 5.0, 5.0))["loc_peak_glob"] == pytest.approx(8 / 4)
+
+
+def direct_sphere_means(image, mask, spacing):
+    """Sphere mean around each ROI voxel by looping over all image voxels."""
+    grid = np.indices(image.shape).reshape(3, -1).T * np.asarray(spacing)
+    values = image.ravel()
+    means, centre_values = [], []
+    for idx in np.argwhere(mask):
+        inside = np.linalg.norm(grid - idx * np.asarray(spacing), axis=1) <= PEAK_RADIUS_MM
+        means.append(values[inside].mean())
+        centre_values.append(image[tuple(idx)])
+    return np.array(means), np.array(centre_values)
+
+
+@pytest.mark.parametrize("spacing", [(2.0, 1.0, 1.5), (3.0, 0.8, 0.8)])
+def test_peaks_equal_a_direct_loop(spacing):
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 5, size=(7, 9, 8)).astype(float)
+    mask = rng.random(image.shape) < 0.2
+    means, values = direct_sphere_means(image, mask, spacing)
+    f = local_intensity_features(image, mask, spacing)
+    assert f["loc_peak_glob"] == pytest.approx(means.max(), rel=1e-12)
+    assert f["loc_peak_loc"] == pytest.approx(means[values == values.max()].max(), rel=1e-12)
+
+
+def test_empty_mask_is_nan_with_warning():
+    with pytest.warns(RuntimeWarning, match="empty"):
+        f = local_intensity_features(np.ones((3, 3, 3)), np.zeros((3, 3, 3), bool), (1, 1, 1))
+    assert all(math.isnan(v) for v in f.values())
