@@ -15,8 +15,10 @@ from neurorad import __version__
 # Modules providing subcommands, in the order `neurorad --help` lists them.
 COMMAND_MODULES = [
     "neurorad.io.cli",
+    "neurorad.batch.cli",
     "neurorad.reports.cli",
     "neurorad.settings.cli",
+    "neurorad.synth.cli",
 ]
 
 

@@ -1,0 +1,445 @@
+"""Batch feature extraction over a manifest: one Dask task per (subject, ROI, image).
+
+Flow (driver side)::
+
+    manifest.cases() -> hash inputs (SHA-256, memoised) -> case key (cache.case_key)
+        -> skip keys already in out_dir/cache/  -> submit the rest (one task per key)
+        -> as each task completes: store its features in the cache (atomic) or record the error
+        -> assemble features.parquet, failures.parquet, provenance.json (atomic)
+
+Guarantees: a failing case (unreadable file, empty ROI, an exception in the extractor, a worker
+that keeps dying) becomes a row of failures.parquet and the batch finishes with the others; a
+rerun skips finished cases and retries failed ones; a worker killed mid-task is replaced and
+its task rescheduled by ``distributed`` (up to ``distributed.scheduler.allowed-failures``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from neurorad.batch import cache as _cache
+from neurorad.batch import provenance as _prov
+from neurorad.batch import tables as _tables
+from neurorad.features.backend import DEVICES, resolve_device
+
+log = logging.getLogger("neurorad.batch")
+
+SCHEDULERS = ("local", "synchronous")
+CACHE_DIRNAME = "cache"
+FEATURES_FILE = "features.parquet"
+FAILURES_FILE = "failures.parquet"
+PROVENANCE_FILE = "provenance.json"
+_MAX_MESSAGE = 2000
+
+# Environment for worker processes: one BLAS/OpenMP/ITK thread each, because parallelism comes
+# from the workers; N workers x N threads would oversubscribe the cores.
+SINGLE_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS": "1",
+}
+
+
+class EmptyROIError(ValueError):
+    """The ROI's label does not occur in the mask."""
+
+
+@dataclass(frozen=True)
+class CaseTask:
+    """Everything a worker needs for one case (picklable; paths absolute)."""
+
+    key: str
+    subject: str
+    roi: str
+    label: int | str
+    image_name: str
+    image_path: str
+    mask_path: str
+    settings: Any
+    device: str
+    # Paths as shown in messages: relative to the data root, never the machine's layout.
+    image_display: str
+    mask_display: str
+    data_root: str | None = None
+    image_format: str = "auto"
+    mask_format: str = "labelmap"
+
+
+@dataclass
+class BatchResult:
+    """What :func:`extract_manifest` produced.
+
+    Attributes
+    ----------
+    features : tidy table (subject, group, roi, image, settings_id, feature, value).
+    failures : one row per failed case (subject, group, roi, image, settings_id, error_type,
+        error_message).
+    provenance : the dict written to provenance.json.
+    out_dir, features_path, failures_path, provenance_path : where they were written.
+    n_cases, n_computed, n_cached, n_failed : case counts of this run.
+    """
+
+    features: pd.DataFrame
+    failures: pd.DataFrame
+    provenance: dict
+    out_dir: Path
+    features_path: Path
+    failures_path: Path
+    provenance_path: Path
+    n_cases: int
+    n_computed: int
+    n_cached: int
+    n_failed: int
+    elapsed_s: float = field(default=0.0)
+
+    def wide(self) -> pd.DataFrame:
+        """The model input: :func:`neurorad.batch.tables.wide_table` of ``features``."""
+        return _tables.wide_table(self.features)
+
+
+# --------------------------------------------------------------------------------------------
+# Worker side
+# --------------------------------------------------------------------------------------------
+
+def pin_threads_to_one() -> None:
+    """Limit this process to one compute thread: BLAS/OpenMP pools (threadpoolctl) and
+    SimpleITK's global default. Environment variables only act before a library loads, so a
+    running worker needs these calls too."""
+    for name, value in SINGLE_THREAD_ENV.items():
+        os.environ[name] = value
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # threadpoolctl ships with scikit-learn; absent only in odd installs
+        pass
+    import SimpleITK as sitk
+
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
+
+def _worker_plugin():
+    """A distributed WorkerPlugin running :func:`pin_threads_to_one` on every worker,
+    including workers that join or restart later."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class PinThreads(WorkerPlugin):
+        name = "neurorad-pin-threads"
+
+        def setup(self, worker):
+            pin_threads_to_one()
+
+    return PinThreads()
+
+
+def _sanitise(message: str, task: CaseTask) -> str:
+    """Error text without absolute paths (they reveal the machine's layout; the relative path
+    and the pseudonymous subject id identify the case), capped in length."""
+    for absolute, shown in ((task.image_path, task.image_display), (task.mask_path, task.mask_display)):
+        message = message.replace(absolute, shown)
+    return message[:_MAX_MESSAGE]
+
+
+def _read_inputs(task: CaseTask):
+    """Read image and label map with neurorad.io (NIfTI/NRRD/MHA/DICOM), check the ROI."""
+    from neurorad.io.images import read_image, roi_mask
+
+    if task.mask_format != "labelmap":
+        raise ValueError(
+            f"subject {task.subject}: mask {task.mask_display} has format {task.mask_format!r}; "
+            "batch extraction reads label-map masks (convert RTSTRUCT/SEG to a label map first)"
+        )
+    image = read_image(task.image_path, subject=task.subject, role=task.image_name,
+                       format=task.image_format, data_root=task.data_root)
+    mask = read_image(task.mask_path, subject=task.subject, role="mask", data_root=task.data_root)
+    if not roi_mask(mask, task.label).any():
+        raise EmptyROIError(
+            f"subject {task.subject}: ROI {task.roi!r} (label {task.label}) is empty in mask "
+            f"{task.mask_display}"
+        )
+    return image, mask
+
+
+def compute_case(task: CaseTask, extractor: Callable | None = None) -> dict:
+    """Extract one case; never raises for a bad case.
+
+    Returns
+    -------
+    ``{"key", "ok": True, "features": dict}`` or
+    ``{"key", "ok": False, "error_type", "error_message"}``.
+    """
+    try:
+        if extractor is None:
+            from neurorad import extract_features as extractor
+        image, mask = _read_inputs(task)
+        device = resolve_device(task.device)
+        features = extractor(image, mask, task.settings, label=task.label, device=device)
+        if not isinstance(features, dict) or not features:
+            raise TypeError(
+                f"subject {task.subject}, ROI {task.roi!r}, image {task.image_name}: the extractor "
+                f"returned {type(features).__name__} {'(empty)' if not features else ''}, expected a "
+                "non-empty dict of feature -> value"
+            )
+        return {"key": task.key, "ok": True, "features": {str(k): float(v) for k, v in features.items()}}
+    except Exception as exc:  # noqa: BLE001 - a bad case must not stop the batch
+        return {"key": task.key, "ok": False, "error_type": type(exc).__name__,
+                "error_message": _sanitise(str(exc), task)}
+
+
+# --------------------------------------------------------------------------------------------
+# Driver side
+# --------------------------------------------------------------------------------------------
+
+def _load_settings(settings):
+    if hasattr(settings, "settings_id") and hasattr(settings, "to_dict"):
+        return settings
+    from neurorad import load_settings
+
+    return load_settings(settings)
+
+
+def _load_manifest(manifest, data_root):
+    if hasattr(manifest, "cases"):
+        return manifest
+    from neurorad.io.manifest import load_manifest
+
+    return load_manifest(manifest, data_root=data_root)
+
+
+def _display_path(path: Path, roots: list[Path]) -> str:
+    for root in roots:
+        try:
+            return path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return path.name
+
+
+def _usable_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _scheduler_kind(scheduler) -> str:
+    if scheduler is None or scheduler == "local":
+        return "local"
+    if scheduler == "synchronous":
+        return "synchronous"
+    return "distributed"
+
+
+@contextmanager
+def _dask_client(scheduler, workers: int | None):
+    """A distributed Client: a new local cluster (``None``/``"local"``), an existing Client
+    object, or a connection to a scheduler address."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if _scheduler_kind(scheduler) == "local":
+        n = workers or _usable_cpus()
+        # Saturation 1.0: a worker holds only the task it runs, so a case that crashes its
+        # worker is the only one blamed (and retried) for the crash.
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True,
+            host="127.0.0.1", dashboard_address=None,  # never listen beyond localhost
+            env=dict(SINGLE_THREAD_ENV), silence_logs=logging.WARNING,
+        ) as cluster, Client(cluster) as client:
+            client.register_plugin(_worker_plugin())
+            yield client
+    elif isinstance(scheduler, Client):
+        scheduler.register_plugin(_worker_plugin())
+        yield scheduler
+    else:
+        with Client(scheduler) as client:
+            client.register_plugin(_worker_plugin())
+            yield client
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="extract", unit="case", file=sys.stderr, disable=not enabled)
+
+
+def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: bool, on_result) -> None:
+    """Run ``compute_case`` for every task; ``on_result(result)`` as each one finishes."""
+    if not tasks:
+        return
+    with _progress(len(tasks), progress) as bar:
+        if _scheduler_kind(scheduler) == "synchronous":
+            for task in tasks:
+                on_result(compute_case(task, extractor))
+                bar.update()
+            return
+        from distributed import as_completed
+
+        with _dask_client(scheduler, workers) as client:
+            future_task = {}
+            for task in tasks:
+                # pure=False: the cache, not Dask, decides what is already done.
+                fut = client.submit(compute_case, task, extractor, pure=False)
+                future_task[fut] = task
+            for fut in as_completed(list(future_task)):
+                task = future_task.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after repeated crashes
+                    result = {"key": task.key, "ok": False, "error_type": type(exc).__name__,
+                              "error_message": _sanitise(str(exc), task)}
+                fut.release()
+                on_result(result)
+                bar.update()
+
+
+def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=None,
+                     workers: int | None = None, device: str | None = None, progress: bool = True,
+                     extractor: Callable | None = None) -> BatchResult:
+    """Extract features for every (subject, ROI, image) of a manifest, in parallel, resumably.
+
+    Parameters
+    ----------
+    manifest : path of a manifest YAML (read with ``neurorad.io.manifest.load_manifest``) or a
+        loaded ``Manifest`` (anything with ``cases()`` yielding ``Case`` records).
+    settings : preset name, settings file, dict or ``Settings`` (``neurorad.load_settings``).
+    out_dir : output folder; receives ``features.parquet``, ``failures.parquet``,
+        ``provenance.json`` and ``cache/`` (per-case results; keep it for fast reruns).
+    data_root : overrides the manifest's data root (see ``data_manifests/README.md``).
+    scheduler : ``None`` or ``"local"`` (a local ``distributed`` cluster of ``workers`` single-
+        threaded processes, listening on 127.0.0.1, no dashboard), ``"synchronous"`` (in this
+        process, no Dask: for debugging), a scheduler address such as ``"tcp://host:8786"``, or
+        a ``distributed.Client``.
+    workers : worker processes of the local cluster (default: the usable CPUs; with
+        ``device="gpu"``: the number of GPUs).
+    device : ``cpu | gpu | auto``; ``None`` takes ``settings.device`` when the settings have
+        one, else ``auto``. Each worker resolves ``auto`` itself (GPU only where one is usable;
+        ``NEURORAD_FORCE_CPU=1`` forces the CPU).
+    progress : show a progress bar on stderr.
+    extractor : ``f(image, mask, settings, *, label, device) -> dict[str, float]``; defaults to
+        ``neurorad.extract_features``. Must be picklable for a Dask scheduler.
+
+    Returns
+    -------
+    BatchResult
+    """
+    t0 = time.perf_counter()
+    started = _prov.utc_now()
+    settings = _load_settings(settings)
+    settings_id = str(settings.settings_id)
+    if device is None:
+        device = getattr(settings, "device", None) or "auto"
+    device = str(device).lower()
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    kind = _scheduler_kind(scheduler)
+    if kind != "distributed" and device == "gpu":
+        resolve_device("gpu")  # fail now, with the reason, rather than once per case
+        if workers is None and kind == "local":
+            import cupy
+
+            workers = cupy.cuda.runtime.getDeviceCount()
+
+    manifest = _load_manifest(manifest, data_root)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    case_cache = _cache.CaseCache(out_dir / CACHE_DIRNAME)
+    hashes = _cache.HashMemo(out_dir / CACHE_DIRNAME / "input_hashes.json")
+    roots = [Path(r).resolve() for r in (data_root, getattr(manifest, "data_root", None)) if r]
+
+    cases = list(manifest.cases())
+    failures: list[dict] = []
+    input_hashes: dict[str, str] = {}
+    case_keys: list[str | None] = []
+    tasks: dict[str, CaseTask] = {}
+
+    def ids(case) -> dict:
+        return {"subject": str(case.subject), "group": str(case.group), "roi": str(case.roi),
+                "image": str(case.image_name), "settings_id": settings_id}
+
+    def fail(case, error_type: str, message: str) -> None:
+        failures.append({**ids(case), "error_type": error_type, "error_message": message[:_MAX_MESSAGE]})
+
+    for case in cases:
+        image_path, mask_path = Path(case.image_path), Path(case.mask_path)
+        shown = {p: _display_path(p, roots) for p in (image_path, mask_path)}
+        digests = {}
+        for p in (image_path, mask_path):
+            try:
+                digests[p] = hashes.sha256(p)
+            except OSError as exc:
+                fail(case, type(exc).__name__, f"subject {case.subject}: cannot read {shown[p]} "
+                     f"({'file not found' if not p.exists() else type(exc).__name__})")
+                break
+        if len(digests) < len({image_path, mask_path}):
+            case_keys.append(None)
+            continue
+        for p, d in digests.items():
+            input_hashes[shown[p]] = d
+        key = _cache.case_key(digests[image_path], digests[mask_path], case.label, settings_id)
+        case_keys.append(key)
+        if key not in tasks and not case_cache.has(key):
+            tasks[key] = CaseTask(
+                key=key, subject=str(case.subject), roi=str(case.roi), label=case.label,
+                image_name=str(case.image_name), image_path=str(image_path.resolve()),
+                mask_path=str(mask_path.resolve()), settings=settings, device=device,
+                image_display=shown[image_path], mask_display=shown[mask_path],
+                data_root=str(roots[0]) if roots else None,
+                image_format=getattr(case, "image_format", "auto"),
+                mask_format=getattr(case, "mask_format", "labelmap"),
+            )
+    hashes.save()
+    n_cached = sum(1 for k in case_keys if k is not None and k not in tasks)
+
+    failed_keys: dict[str, dict] = {}
+
+    def on_result(result: dict) -> None:
+        if result["ok"]:
+            case_cache.store(result["key"], result["features"])
+        else:
+            failed_keys[result["key"]] = result
+
+    log.info("%d cases: %d cached, %d to compute, %d unreadable", len(cases), n_cached, len(tasks),
+             len(failures))
+    _run_tasks(list(tasks.values()), extractor, scheduler, workers, progress, on_result)
+
+    frames = []
+    for case, key in zip(cases, case_keys):
+        if key is None:
+            continue
+        if key in failed_keys:
+            fail(case, failed_keys[key]["error_type"], failed_keys[key]["error_message"])
+        elif case_cache.has(key):
+            frames.append(_tables.tidy_case_frame(ids(case), settings_id, case_cache.load(key)))
+    features = _tables.concat_tidy(frames)
+    failures_df = _tables.failures_frame(failures)
+
+    n_computed = sum(1 for k in case_keys if k in tasks and k not in failed_keys)
+    counts = {"cases": len(cases), "computed": n_computed, "cached": n_cached, "failed": len(failures)}
+    provenance = _prov.build_provenance(
+        settings_dict=settings.to_dict(), settings_id=settings_id, input_hashes=input_hashes,
+        started=started, finished=_prov.utc_now(), device=device, scheduler=kind, counts=counts,
+        manifest_name=getattr(manifest, "study", None),
+    )
+    features_path = _cache.atomic_write_parquet(features, out_dir / FEATURES_FILE)
+    failures_path = _cache.atomic_write_parquet(failures_df, out_dir / FAILURES_FILE)
+    provenance_path = _cache.atomic_write_json(provenance, out_dir / PROVENANCE_FILE)
+    if failures:
+        log.warning("%d of %d cases failed; see %s", len(failures), len(cases), failures_path)
+    return BatchResult(
+        features=features, failures=failures_df, provenance=provenance, out_dir=out_dir,
+        features_path=features_path, failures_path=failures_path, provenance_path=provenance_path,
+        n_cases=len(cases), n_computed=n_computed, n_cached=n_cached, n_failed=len(failures),
+        elapsed_s=time.perf_counter() - t0,
+    )
