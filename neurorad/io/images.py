@@ -366,11 +366,19 @@ def dicom_series_files(folder: str | os.PathLike, *, subject: str | None = None,
     counts = [len(f) for f in files]
     best = int(np.argmax(counts))
     if len(series_ids) > 1:
-        log.warning("%s%s: folder holds %d DICOM series (%s files); reading series %d of %d "
-                    "(%d files, the largest)",
-                    f"subject {subject}: " if subject else "", shown, len(series_ids),
-                    ", ".join(map(str, counts)), best + 1, len(series_ids), counts[best])
+        _note(shown, subject, role, f"folder holds {len(series_ids)} DICOM series "
+              f"({', '.join(map(str, counts))} files); reading series {best + 1} of "
+              f"{len(series_ids)} ({counts[best]} files, the largest)")
     return list(files[best])
+
+
+def _note(shown: str, subject: str | None, role: str | None, detail: str) -> None:
+    """Log a warning about a file; ``extra`` lets callers (validate) turn it into a Problem."""
+    who = f"subject {subject}: " if subject else ""
+    what = f"{role} " if role else ""
+    log.warning("%s%sfile %s: %s", who, what, shown, detail,
+                extra={"neurorad_file": shown, "neurorad_detail": f"{what}{detail}"
+                       if not role else f"{role}: {detail}"})
 
 
 def _check_stray_dicom_files(folder: Path, series_files: list, shown: str, subject, role) -> None:
@@ -384,8 +392,8 @@ def _check_stray_dicom_files(folder: Path, series_files: list, shown: str, subje
     problem = dicom_truncation(stray)
     if problem:
         raise ImageReadError(shown, f"corrupt: {problem}", subject=subject, role=role)
-    log.warning("%s%s: %d DICOM file(s) belong to no series and are ignored (e.g. %s)",
-                f"subject {subject}: " if subject else "", shown, len(stray), Path(stray[0]).name)
+    _note(shown, subject, role, f"{len(stray)} DICOM file(s) belong to no series and are "
+          f"ignored (e.g. {Path(stray[0]).name})")
 
 
 def _looks_like_dicom(path: Path) -> bool:

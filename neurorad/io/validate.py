@@ -23,7 +23,9 @@ read completely, so truncated files are found and NaN voxels counted.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,7 @@ from neurorad.io.manifest import (ImageRef, Manifest, MaskRef, Problem, Subject,
 # Manifests with at least this many subjects show a progress bar (on a terminal).
 PROGRESS_MIN_SUBJECTS = 20
 
+IMAGES_LOGGER = "neurorad.io.images"
 DICOM_RT_MODULE = "neurorad.io.dicom_rt"
 _DICOM_RT_CONVERTERS = {"rtstruct": "rtstruct_to_masks", "dicom-seg": "seg_to_masks"}
 
@@ -255,6 +258,34 @@ class _SubjectChecker:
                             f"of image {reference_name}")
 
 
+class _ReaderNotes(logging.Handler):
+    """Turns the warnings the image readers log (several DICOM series in a folder, stray
+    DICOM files) into warning Problems of the subject being checked."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(logging.WARNING)
+        self.problems = problems
+        self.subject: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        file = getattr(record, "neurorad_file", None)
+        if file is not None:
+            self.problems.append(Problem("warning", self.subject, file, record.neurorad_detail))
+
+
+@contextlib.contextmanager
+def _collect_reader_notes(problems: list[Problem]):
+    logger = logging.getLogger(IMAGES_LOGGER)
+    handler = _ReaderNotes(problems)
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False  # in the report, not twice on screen
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 def _check_shared_files(manifest: Manifest, problems: list[Problem]) -> None:
     """Warn when one file is listed for subjects of different groups (patients)."""
     owners: dict[Path, tuple[str, str]] = {}
@@ -307,9 +338,11 @@ def validate_manifest(path, data_root=None, *, check_images: bool = True,
                               read_voxels=read_voxels)
     if progress is None:
         progress = len(manifest.subjects) >= PROGRESS_MIN_SUBJECTS and sys.stderr.isatty()
-    for subject in tqdm(manifest.subjects, desc="validating", unit="subject", file=sys.stderr,
-                        disable=not progress):
-        checker.check(subject)
+    with _collect_reader_notes(problems) as notes:
+        for subject in tqdm(manifest.subjects, desc="validating", unit="subject",
+                            file=sys.stderr, disable=not progress):
+            notes.subject = subject.id
+            checker.check(subject)
     # Manifest-wide problems first, then per subject in manifest order.
     order = {s.id: i for i, s in enumerate(manifest.subjects)}
     problems.sort(key=lambda p: -1 if p.subject is None else order.get(p.subject, len(order)))

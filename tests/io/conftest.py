@@ -12,6 +12,9 @@ import yaml
 SHAPE = (4, 5, 6)  # (z, y, x)
 SPACING_XYZ = (0.5, 0.5, 2.0)
 ORIGIN_XYZ = (-10.0, 20.0, 5.0)
+# Written into DICOM headers by write_dicom_series; must never reach messages or logs.
+PATIENT_NAME = "Doe^Jane"
+PATIENT_ID = "MRN123456"
 
 
 def write_image(path: Path, array: np.ndarray, *, spacing=SPACING_XYZ, origin=ORIGIN_XYZ,
@@ -25,6 +28,32 @@ def write_image(path: Path, array: np.ndarray, *, spacing=SPACING_XYZ, origin=OR
         image.SetDirection(direction)
     sitk.WriteImage(image, str(path))
     return path
+
+
+def write_dicom_series(folder, array, *, series_uid, spacing=(0.8, 0.8, 3.0),
+                        origin=(-5.0, 7.0, 11.0)):
+    """Write a (z, y, x) int16 array as a DICOM series, one file per slice."""
+    folder.mkdir(parents=True, exist_ok=True)
+    volume = sitk.GetImageFromArray(array.astype(np.int16))
+    volume.SetSpacing(spacing)
+    volume.SetOrigin(origin)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    for z in range(volume.GetDepth()):
+        plane = volume[:, :, z]
+        position = volume.TransformIndexToPhysicalPoint((0, 0, z))
+        tags = {
+            "0010|0010": PATIENT_NAME, "0010|0020": PATIENT_ID,
+            "0008|0060": "MR", "0020|000d": "1.2.826.0.1.3680043.2.1125.1",
+            "0020|000e": series_uid, "0008|0018": f"{series_uid}.{z + 1}",
+            "0020|0013": str(z + 1), "0020|0037": "1\\0\\0\\0\\1\\0",
+            "0020|0032": "\\".join(f"{p:.4f}" for p in position),
+            "0018|0050": str(spacing[2]),
+        }
+        for tag, value in tags.items():
+            plane.SetMetaData(tag, value)
+        writer.SetFileName(str(folder / f"s{series_uid.split('.')[-1]}_{z:03d}.dcm"))
+        writer.Execute(plane)
 
 
 def lesion_labelmap(labels=(1, 2)) -> np.ndarray:

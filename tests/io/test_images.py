@@ -13,10 +13,8 @@ from neurorad.io.images import (Geometry, ImageReadError, detect_format, image_t
                                 read_image, roi_mask,
                                 same_geometry)
 
-from .conftest import write_image
+from .conftest import PATIENT_ID, PATIENT_NAME, write_dicom_series, write_image
 
-PATIENT_NAME = "Doe^Jane"
-PATIENT_ID = "MRN123456"
 # A rotation about z by 30 degrees: a non-trivial direction the readers must keep.
 C, S = np.cos(np.pi / 6), np.sin(np.pi / 6)
 ROTATED = (C, -S, 0.0, S, C, 0.0, 0.0, 0.0, 1.0)
@@ -40,36 +38,10 @@ def test_file_formats_keep_voxels_spacing_origin_direction(tmp_path, name):
     assert same_geometry(read_geometry(tmp_path / name), image) == []
 
 
-def _write_dicom_series(folder, array, *, series_uid, spacing=(0.8, 0.8, 3.0),
-                        origin=(-5.0, 7.0, 11.0)):
-    """Write a (z, y, x) int16 array as a DICOM series, one file per slice."""
-    folder.mkdir(parents=True, exist_ok=True)
-    volume = sitk.GetImageFromArray(array.astype(np.int16))
-    volume.SetSpacing(spacing)
-    volume.SetOrigin(origin)
-    writer = sitk.ImageFileWriter()
-    writer.KeepOriginalImageUIDOn()
-    for z in range(volume.GetDepth()):
-        plane = volume[:, :, z]
-        position = volume.TransformIndexToPhysicalPoint((0, 0, z))
-        tags = {
-            "0010|0010": PATIENT_NAME, "0010|0020": PATIENT_ID,
-            "0008|0060": "MR", "0020|000d": "1.2.826.0.1.3680043.2.1125.1",
-            "0020|000e": series_uid, "0008|0018": f"{series_uid}.{z + 1}",
-            "0020|0013": str(z + 1), "0020|0037": "1\\0\\0\\0\\1\\0",
-            "0020|0032": "\\".join(f"{p:.4f}" for p in position),
-            "0018|0050": str(spacing[2]),
-        }
-        for tag, value in tags.items():
-            plane.SetMetaData(tag, value)
-        writer.SetFileName(str(folder / f"{series_uid[-3:]}_{z:03d}.dcm"))
-        writer.Execute(plane)
-
-
 def test_dicom_folder_reads_the_largest_series_without_leaking_identifiers(tmp_path, caplog):
     big = _ramp((5, 4, 6)).astype(np.int16)
-    _write_dicom_series(tmp_path / "dicom", big, series_uid="1.2.826.0.1.3680043.2.1125.101")
-    _write_dicom_series(tmp_path / "dicom", big[:2] + 1000, series_uid="1.2.826.0.1.3680043.2.1125.202")
+    write_dicom_series(tmp_path / "dicom", big, series_uid="1.2.826.0.1.3680043.2.1125.101")
+    write_dicom_series(tmp_path / "dicom", big[:2] + 1000, series_uid="1.2.826.0.1.3680043.2.1125.202")
     with caplog.at_level(logging.WARNING, logger="neurorad.io.images"):
         image = read_image(tmp_path / "dicom", subject="s1", role="PET", data_root=tmp_path)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(image), big)
@@ -82,7 +54,7 @@ def test_dicom_folder_reads_the_largest_series_without_leaking_identifiers(tmp_p
 
 
 def test_dicom_decoding_error_names_file_and_subject_but_no_header_values(tmp_path):
-    _write_dicom_series(tmp_path / "dicom", _ramp((3, 4, 6)), series_uid="1.2.826.0.1.3680043.2.1125.7")
+    write_dicom_series(tmp_path / "dicom", _ramp((3, 4, 6)), series_uid="1.2.826.0.1.3680043.2.1125.7")
     first = sorted((tmp_path / "dicom").iterdir())[1]
     data = first.read_bytes()
     first.write_bytes(data[: len(data) - 30])  # cut into the pixel data

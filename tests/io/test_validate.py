@@ -11,7 +11,8 @@ import SimpleITK as sitk
 from neurorad.io.manifest import file_sha256
 from neurorad.io.validate import validate_manifest
 
-from .conftest import SHAPE, lesion_labelmap, write_image
+from .conftest import (ORIGIN_XYZ, PATIENT_ID, PATIENT_NAME, SHAPE, SPACING_XYZ, lesion_labelmap,
+                       write_dicom_series, write_image)
 
 
 def _only(report, severity="error"):
@@ -280,3 +281,36 @@ def test_rtstruct_converter_error_is_reported(cohort, monkeypatch):
     monkeypatch.setitem(sys.modules, "neurorad.io.dicom_rt", fake)
     problem = _only(validate_manifest(_rtstruct_cohort(cohort)))
     assert "rtstruct could not be converted: structure 'CTV' not found" in problem.message
+
+
+# ----------------------------------------------------------------------------- DICOM images
+def test_dicom_series_image_with_a_second_series_gives_a_warning(cohort, capsys):
+    volume = np.arange(np.prod(SHAPE)).reshape(SHAPE)
+    folder = cohort.root / "s1" / "CT"
+    # same grid as the cohort's masks (spacing and origin in x, y, z order)
+    write_dicom_series(folder, volume, series_uid="1.2.826.0.1.3680043.2.1125.31",
+                       spacing=SPACING_XYZ, origin=ORIGIN_XYZ)
+    write_dicom_series(folder, volume[:2], series_uid="1.2.826.0.1.3680043.2.1125.32",
+                       spacing=SPACING_XYZ, origin=ORIGIN_XYZ)
+    cohort.subject("s1")["images"]["CT"] = {"path": "s1/CT", "format": "dicom"}
+    cohort.subject("s1")["images"]["CT"]["sha256"] = file_sha256(folder)
+    report = validate_manifest(cohort.write())
+    problem = _only(report, "warning")
+    assert report.ok, str(report)
+    assert (problem.subject, problem.file) == ("s1", "s1/CT")
+    assert problem.message == ("image CT: folder holds 2 DICOM series (4, 2 files); reading "
+                               "series 1 of 2 (4 files, the largest)")
+    shown = str(report) + capsys.readouterr().err
+    assert PATIENT_NAME not in shown and PATIENT_ID not in shown and "3680043" not in shown
+
+
+def test_dicom_series_with_a_damaged_slice(cohort):
+    folder = cohort.root / "s2" / "CT"
+    write_dicom_series(folder, np.ones(SHAPE), series_uid="1.2.826.0.1.3680043.2.1125.41",
+                       spacing=SPACING_XYZ, origin=ORIGIN_XYZ)
+    damaged = sorted(folder.iterdir())[2]
+    damaged.write_bytes(damaged.read_bytes()[:-25])
+    cohort.subject("s2")["images"]["CT"] = "s2/CT"
+    problem = _only(validate_manifest(cohort.write()))
+    assert (problem.subject, problem.file) == ("s2", "s2/CT")
+    assert problem.message.startswith(f"image CT: corrupt: {damaged.name} is truncated")
