@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from neurorad.features.backend import resolve_device, to_numpy, xp_for_device
+from neurorad.features.backend import get_xp, resolve_device, to_numpy, xp_for_device
 from neurorad.preprocess.discretise import discretise, fbn_nested_levels
 from neurorad.preprocess.pipeline import PreprocessedROI, preprocess_roi
 
@@ -45,6 +45,10 @@ LEVEL_FREE = ("morphology", "local_intensity", "statistics", "fractal", "ria_ext
 PER_DISCRETISATION = ("histogram", "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
 
 
+class EmptyIntensityMask(ValueError):
+    """No voxel of the ROI survived re-segmentation."""
+
+
 def family_function(family: str):
     """The feature function of ``family``, or None (with a warning) when its module is absent."""
     module_name, func_name = FAMILY_FUNCTIONS[family]
@@ -60,11 +64,8 @@ def family_function(family: str):
 
 
 def _as_floats(features: dict, suffix: str = "") -> dict[str, float]:
-    out = {}
-    for key, value in features.items():
-        value = to_numpy(value)
-        out[key + suffix] = float(value) if np.ndim(value) == 0 else value
-    return out
+    """Plain Python floats (CuPy/NumPy scalars included), tags suffixed."""
+    return {key + suffix: float(to_numpy(value)) for key, value in features.items()}
 
 
 def _binned_image(shape, int_mask, levels, xp):
@@ -101,10 +102,9 @@ def _per_discretisation_levels(values, settings, range_low):
 
 def features_from_roi(roi: PreprocessedROI, settings) -> dict[str, float]:
     """All enabled families on a preprocessed ROI (see module doc for the order of work)."""
-    families = [f for f in settings.families]
-    funcs = {f: family_function(f) for f in families}
+    funcs = {f: family_function(f) for f in settings.families}
     funcs = {f: fn for f, fn in funcs.items() if fn is not None}
-    xp = xp_for_device("gpu") if type(roi.image).__module__.startswith("cupy") else np
+    xp = get_xp(roi.image)
     values = roi.image[roi.int_mask]
     if values.size == 0:
         raise EmptyIntensityMask()
@@ -163,10 +163,6 @@ def features_from_roi(roi: PreprocessedROI, settings) -> dict[str, float]:
                                                  distance=texture.ngldm_distance,
                                                  coarseness=texture.ngldm_coarseness), sfx))
     return out
-
-
-class EmptyIntensityMask(ValueError):
-    """No voxel of the ROI survived re-segmentation."""
 
 
 def extract_features(image, mask, settings, *, label: int | None = None,

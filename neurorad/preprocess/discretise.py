@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
 from neurorad.features.backend import get_xp
 
 
