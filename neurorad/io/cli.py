@@ -15,7 +15,6 @@ def register(subparsers) -> None:
         "geometry, empty ROIs, undeclared mask labels, NaN/inf voxels, duplicate subjects, "
         "targets. All problems are reported at once. Exit status: 0 when there is no error "
         "(warnings allowed), 1 otherwise.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("manifest", metavar="MANIFEST", help="the study manifest (YAML)")
     parser.add_argument(
@@ -28,9 +27,10 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--headers-only", dest="read_voxels", action="store_false",
         help="take image geometry from headers without reading voxels (faster; skips NaN "
-        "checks and does not detect truncated image data; masks are still read)")
+        "checks and misses truncated voxel data except in NIfTI files; masks are still read)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", default=None,
-                        help="never show a progress bar")
+                        help="never show a progress bar (default: shown on a terminal for large "
+                        "manifests)")
     parser.set_defaults(func=run_validate)
 
 
