@@ -129,9 +129,18 @@ def pin_threads_to_one() -> None:
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
 
 
-def _worker_plugin():
+GPU_INDEX_ENV = "NEURORAD_CUDA_DEVICE"
+
+
+def _worker_plugin(spread_gpus: int = 0):
     """A distributed WorkerPlugin running :func:`pin_threads_to_one` on every worker,
-    including workers that join or restart later."""
+    including workers that join or restart later.
+
+    ``spread_gpus > 0`` (local cluster with ``device="gpu"``): worker ``k`` (workers of a
+    LocalCluster are named 0, 1, ...) uses GPU ``k % spread_gpus``, recorded in
+    ``NEURORAD_CUDA_DEVICE`` for :func:`compute_case`. Without it every worker would use GPU 0;
+    dask-cuda clusters do this themselves through ``CUDA_VISIBLE_DEVICES``.
+    """
     from distributed.diagnostics.plugin import WorkerPlugin
 
     class PinThreads(WorkerPlugin):
@@ -139,8 +148,20 @@ def _worker_plugin():
 
         def setup(self, worker):
             pin_threads_to_one()
+            if spread_gpus and str(worker.name).isdigit():
+                os.environ[GPU_INDEX_ENV] = str(int(worker.name) % spread_gpus)
 
     return PinThreads()
+
+
+def _select_gpu() -> None:
+    """Make the GPU assigned to this worker current (CuPy's current device is per thread,
+    and tasks run in the worker's executor threads, so this is done per task)."""
+    index = os.environ.get(GPU_INDEX_ENV)
+    if index is not None:
+        import cupy
+
+        cupy.cuda.Device(int(index)).use()
 
 
 def _sanitise(message: str, task: CaseTask) -> str:
@@ -184,6 +205,8 @@ def compute_case(task: CaseTask, extractor: Callable | None = None) -> dict:
             from neurorad import extract_features as extractor
         image, mask = _read_inputs(task)
         device = resolve_device(task.device)
+        if device == "gpu":
+            _select_gpu()
         features = extractor(image, mask, task.settings, label=task.label, device=device)
         if not isinstance(features, dict) or not features:
             raise TypeError(
@@ -242,7 +265,7 @@ def _scheduler_kind(scheduler) -> str:
 
 
 @contextmanager
-def _dask_client(scheduler, workers: int | None):
+def _dask_client(scheduler, workers: int | None, spread_gpus: int = 0):
     """A distributed Client: a new local cluster (``None``/``"local"``), an existing Client
     object, or a connection to a scheduler address."""
     import dask
@@ -257,7 +280,7 @@ def _dask_client(scheduler, workers: int | None):
             host="127.0.0.1", dashboard_address=None,  # never listen beyond localhost
             env=dict(SINGLE_THREAD_ENV), silence_logs=logging.WARNING,
         ) as cluster, Client(cluster) as client:
-            client.register_plugin(_worker_plugin())
+            client.register_plugin(_worker_plugin(spread_gpus))
             yield client
     elif isinstance(scheduler, Client):
         scheduler.register_plugin(_worker_plugin())
@@ -274,7 +297,8 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="extract", unit="case", file=sys.stderr, disable=not enabled)
 
 
-def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: bool, on_result) -> None:
+def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: bool, on_result,
+               spread_gpus: int = 0) -> None:
     """Run ``compute_case`` for every task; ``on_result(result)`` as each one finishes."""
     if not tasks:
         return
@@ -286,7 +310,7 @@ def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: b
             return
         from distributed import as_completed
 
-        with _dask_client(scheduler, workers) as client:
+        with _dask_client(scheduler, workers, spread_gpus) as client:
             future_task = {}
             for task in tasks:
                 # pure=False: the cache, not Dask, decides what is already done.
@@ -344,12 +368,13 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     kind = _scheduler_kind(scheduler)
+    spread_gpus = 0
     if kind != "distributed" and device == "gpu":
         resolve_device("gpu")  # fail now, with the reason, rather than once per case
-        if workers is None and kind == "local":
-            import cupy
+        import cupy
 
-            workers = cupy.cuda.runtime.getDeviceCount()
+        spread_gpus = cupy.cuda.runtime.getDeviceCount()
+        workers = workers or spread_gpus  # default: one worker per GPU
 
     manifest = _load_manifest(manifest, data_root)
     out_dir = Path(out_dir)
@@ -412,7 +437,8 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
 
     log.info("%d cases: %d cached, %d to compute, %d unreadable", len(cases), n_cached, len(tasks),
              len(failures))
-    _run_tasks(list(tasks.values()), extractor, scheduler, workers, progress, on_result)
+    _run_tasks(list(tasks.values()), extractor, scheduler, workers, progress, on_result,
+               spread_gpus if kind == "local" else 0)
 
     frames = []
     for case, key in zip(cases, case_keys):

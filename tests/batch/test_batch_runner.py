@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-import math
+import os
 import shutil
 
 import numpy as np
@@ -201,3 +201,21 @@ def test_extractor_receives_the_resolved_device(cohort, settings, tmp_path, monk
     extract_manifest(cohort.manifest, settings, tmp_path / "o", scheduler="synchronous",
                      progress=False, extractor=probe, device="auto")
     assert set(seen) == {"cpu"}
+
+
+def test_local_gpu_workers_are_spread_over_the_gpus(monkeypatch):
+    from types import SimpleNamespace
+
+    from neurorad.batch import runner
+
+    monkeypatch.setattr(runner, "pin_threads_to_one", lambda: None)  # keep this process as is
+    monkeypatch.setenv(runner.GPU_INDEX_ENV, "unset")
+    plugin = runner._worker_plugin(spread_gpus=2)
+    got = []
+    for name in (0, 1, 2, 3, "tcp-named-worker"):
+        monkeypatch.setenv(runner.GPU_INDEX_ENV, "unset")
+        plugin.setup(SimpleNamespace(name=name))
+        got.append(os.environ[runner.GPU_INDEX_ENV])
+    assert got == ["0", "1", "0", "1", "unset"]
+    runner._worker_plugin(spread_gpus=0).setup(SimpleNamespace(name=5))
+    assert os.environ[runner.GPU_INDEX_ENV] == "unset"   # CPU runs leave the device alone
