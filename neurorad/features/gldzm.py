@@ -15,48 +15,33 @@ features"; Thibault G et al., IEEE Trans Biomed Eng 2014;61:630-637.
 from __future__ import annotations
 
 from neurorad.features.backend import get_xp
-from neurorad.features.glszm import find_zones, needed_zone_kinds, zone_counts
+from neurorad.features.glszm import find_zones, zone_counts
 from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, as_volume, border_distance,
-    check_aggregations, evaluate_aggregations, level_count_features, prepare_roi, rename,
-    zone_minimum,
+    check_aggregations, evaluate_level_count_family, level_count_catalogue, needed_kinds,
+    prepare_roi, zone_minimum,
 )
 
 FAMILY = "GLDZM"
 
-NAMES = {
-    "short": "dzm_sde", "long": "dzm_lde", "low_gl": "dzm_lgze", "high_gl": "dzm_hgze",
-    "short_low": "dzm_sdlge", "short_high": "dzm_sdhge", "long_low": "dzm_ldlge",
-    "long_high": "dzm_ldhge", "glnu": "dzm_glnu", "glnu_norm": "dzm_glnu_norm",
-    "jnu": "dzm_zdnu", "jnu_norm": "dzm_zdnu_norm", "perc": "dzm_z_perc", "gl_var": "dzm_gl_var",
-    "j_var": "dzm_zd_var", "entropy": "dzm_zd_entr",
-}
-
-FEATURES = {
-    "dzm_sde": ("0GBI", "Small distance emphasis", r"\frac{1}{N_s}\sum_j d_{.j}/j^2"),
-    "dzm_lde": ("MB4I", "Large distance emphasis", r"\frac{1}{N_s}\sum_j j^2 d_{.j}"),
-    "dzm_lgze": ("S1RA", "Low grey level zone emphasis", r"\frac{1}{N_s}\sum_i d_{i.}/i^2"),
-    "dzm_hgze": ("K26C", "High grey level zone emphasis", r"\frac{1}{N_s}\sum_i i^2 d_{i.}"),
-    "dzm_sdlge": ("RUVG", "Small distance low grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} d_{ij}/(i^2 j^2)"),
-    "dzm_sdhge": ("DKNJ", "Small distance high grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} i^2 d_{ij}/j^2"),
-    "dzm_ldlge": ("A7WM", "Large distance low grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} j^2 d_{ij}/i^2"),
-    "dzm_ldhge": ("KLTH", "Large distance high grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} i^2 j^2 d_{ij}"),
-    "dzm_glnu": ("VFT7", "Grey level non-uniformity", r"\frac{1}{N_s}\sum_i d_{i.}^2"),
-    "dzm_glnu_norm": ("7HP3", "Normalised grey level non-uniformity",
-                      r"\frac{1}{N_s^2}\sum_i d_{i.}^2"),
-    "dzm_zdnu": ("V294", "Zone distance non-uniformity", r"\frac{1}{N_s}\sum_j d_{.j}^2"),
-    "dzm_zdnu_norm": ("IATH", "Normalised zone distance non-uniformity",
-                      r"\frac{1}{N_s^2}\sum_j d_{.j}^2"),
-    "dzm_z_perc": ("VIWW", "Zone percentage", r"N_s/N_v"),
-    "dzm_gl_var": ("QK93", "Grey level variance", r"\sum_{ij}(i-\mu_i)^2 p_{ij}"),
-    "dzm_zd_var": ("7WT1", "Zone distance variance", r"\sum_{ij}(j-\mu_j)^2 p_{ij}"),
-    "dzm_zd_entr": ("GBDU", "Zone distance entropy", r"-\sum_{ij} p_{ij}\log_2 p_{ij}"),
-}
-
+NAMES, FEATURES = level_count_catalogue((
+    ("short", "dzm_sde", "0GBI", "Small distance emphasis"),
+    ("long", "dzm_lde", "MB4I", "Large distance emphasis"),
+    ("low_gl", "dzm_lgze", "S1RA", "Low grey level zone emphasis"),
+    ("high_gl", "dzm_hgze", "K26C", "High grey level zone emphasis"),
+    ("short_low", "dzm_sdlge", "RUVG", "Small distance low grey level emphasis"),
+    ("short_high", "dzm_sdhge", "DKNJ", "Small distance high grey level emphasis"),
+    ("long_low", "dzm_ldlge", "A7WM", "Large distance low grey level emphasis"),
+    ("long_high", "dzm_ldhge", "KLTH", "Large distance high grey level emphasis"),
+    ("glnu", "dzm_glnu", "VFT7", "Grey level non-uniformity"),
+    ("glnu_norm", "dzm_glnu_norm", "7HP3", "Normalised grey level non-uniformity"),
+    ("jnu", "dzm_zdnu", "V294", "Zone distance non-uniformity"),
+    ("jnu_norm", "dzm_zdnu_norm", "IATH", "Normalised zone distance non-uniformity"),
+    ("perc", "dzm_z_perc", "VIWW", "Zone percentage"),
+    ("gl_var", "dzm_gl_var", "QK93", "Grey level variance"),
+    ("j_var", "dzm_zd_var", "7WT1", "Zone distance variance"),
+    ("entropy", "dzm_zd_entr", "GBDU", "Zone distance entropy"),
+), symbol="d")
 
 def _prepare(binned, n_levels, morph_mask) -> tuple[PreparedRoi | None, object]:
     """Crop the ROI and the morphological mask to one box (covering both); check them."""
@@ -125,11 +110,6 @@ def _matrices_from_prepared(prepared, in_plane: bool, volume: bool):
     return zone_counts(batch_zones)
 
 
-def gldzm_stack_features(counts, j_values, n_voxels) -> dict:
-    """GLDZM features of a stack (n, N_g, J) of distance zone matrices with ``N_v`` per matrix."""
-    return rename(level_count_features(counts, j_values, n_voxels), NAMES)
-
-
 def gldzm_features(binned, n_levels: int, morph_mask, *, aggregations=("3D",)) -> dict[str, float]:
     """GLDZM features of one discretised ROI.
 
@@ -160,15 +140,7 @@ def gldzm_features(binned, n_levels: int, morph_mask, *, aggregations=("3D",)) -
     """
     aggregations = check_aggregations(aggregations, VOLUME_AGGREGATIONS, FAMILY)
     roi, morph = _prepare(binned, n_levels, morph_mask)
-    need_2d, need_3d = needed_zone_kinds(aggregations)
-    matrices = None
-    if roi is not None:
-        matrices = _matrices_from_prepared([(roi, morph)], need_2d,
-                                           need_3d and not roi.is_2d_image)[0]
-
-    def evaluate(aggregation):
-        stack, n_voxels = matrices.stack(aggregation)
-        return (gldzm_stack_features(stack, matrices.j_values, n_voxels),
-                stack.sum(axis=(1, 2)) > 0)
-
-    return evaluate_aggregations(FAMILY, list(FEATURES), aggregations, roi, evaluate)
+    need_2d, need_3d = needed_kinds(aggregations, roi)
+    matrices = (_matrices_from_prepared([(roi, morph)], need_2d, need_3d)[0]
+                if roi is not None else None)
+    return evaluate_level_count_family(FAMILY, NAMES, aggregations, roi, matrices)

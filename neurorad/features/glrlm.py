@@ -17,46 +17,31 @@ from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
     DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS,
     DirectionalMatrices, PreparedRoi, batched_bincount, chain_runs, check_aggregations,
-    evaluate_aggregations, flat_stride, level_count_features, prepare_roi, rename,
+    evaluate_aggregations, flat_stride, level_count_catalogue, level_count_features, prepare_roi,
+    rename,
     stack_directional,
 )
 
 FAMILY = "GLRLM"
 
-# Generic level-count key -> IBSI tag.
-NAMES = {
-    "short": "rlm_sre", "long": "rlm_lre", "low_gl": "rlm_lgre", "high_gl": "rlm_hgre",
-    "short_low": "rlm_srlge", "short_high": "rlm_srhge", "long_low": "rlm_lrlge",
-    "long_high": "rlm_lrhge", "glnu": "rlm_glnu", "glnu_norm": "rlm_glnu_norm",
-    "jnu": "rlm_rlnu", "jnu_norm": "rlm_rlnu_norm", "perc": "rlm_r_perc", "gl_var": "rlm_gl_var",
-    "j_var": "rlm_rl_var", "entropy": "rlm_rl_entr",
-}
-
-FEATURES = {
-    "rlm_sre": ("22OV", "Short runs emphasis", r"\frac{1}{N_s}\sum_j r_{.j}/j^2"),
-    "rlm_lre": ("W4KF", "Long runs emphasis", r"\frac{1}{N_s}\sum_j j^2 r_{.j}"),
-    "rlm_lgre": ("V3SW", "Low grey level run emphasis", r"\frac{1}{N_s}\sum_i r_{i.}/i^2"),
-    "rlm_hgre": ("G3QZ", "High grey level run emphasis", r"\frac{1}{N_s}\sum_i i^2 r_{i.}"),
-    "rlm_srlge": ("HTZT", "Short run low grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} r_{ij}/(i^2 j^2)"),
-    "rlm_srhge": ("GD3A", "Short run high grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} i^2 r_{ij}/j^2"),
-    "rlm_lrlge": ("IVPO", "Long run low grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} j^2 r_{ij}/i^2"),
-    "rlm_lrhge": ("3KUM", "Long run high grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} i^2 j^2 r_{ij}"),
-    "rlm_glnu": ("R5YN", "Grey level non-uniformity", r"\frac{1}{N_s}\sum_i r_{i.}^2"),
-    "rlm_glnu_norm": ("OVBL", "Normalised grey level non-uniformity",
-                      r"\frac{1}{N_s^2}\sum_i r_{i.}^2"),
-    "rlm_rlnu": ("W92Y", "Run length non-uniformity", r"\frac{1}{N_s}\sum_j r_{.j}^2"),
-    "rlm_rlnu_norm": ("IC23", "Normalised run length non-uniformity",
-                      r"\frac{1}{N_s^2}\sum_j r_{.j}^2"),
-    "rlm_r_perc": ("9ZK5", "Run percentage", r"N_s/N_v (N_v summed over merged matrices)"),
-    "rlm_gl_var": ("8CE5", "Grey level variance", r"\sum_{ij}(i-\mu_i)^2 p_{ij}"),
-    "rlm_rl_var": ("SXLW", "Run length variance", r"\sum_{ij}(j-\mu_j)^2 p_{ij}"),
-    "rlm_rl_entr": ("HJ9O", "Run entropy", r"-\sum_{ij} p_{ij}\log_2 p_{ij}"),
-}
-
+NAMES, FEATURES = level_count_catalogue((
+    ("short", "rlm_sre", "22OV", "Short runs emphasis"),
+    ("long", "rlm_lre", "W4KF", "Long runs emphasis"),
+    ("low_gl", "rlm_lgre", "V3SW", "Low grey level run emphasis"),
+    ("high_gl", "rlm_hgre", "G3QZ", "High grey level run emphasis"),
+    ("short_low", "rlm_srlge", "HTZT", "Short run low grey level emphasis"),
+    ("short_high", "rlm_srhge", "GD3A", "Short run high grey level emphasis"),
+    ("long_low", "rlm_lrlge", "IVPO", "Long run low grey level emphasis"),
+    ("long_high", "rlm_lrhge", "3KUM", "Long run high grey level emphasis"),
+    ("glnu", "rlm_glnu", "R5YN", "Grey level non-uniformity"),
+    ("glnu_norm", "rlm_glnu_norm", "OVBL", "Normalised grey level non-uniformity"),
+    ("jnu", "rlm_rlnu", "W92Y", "Run length non-uniformity"),
+    ("jnu_norm", "rlm_rlnu_norm", "IC23", "Normalised run length non-uniformity"),
+    ("perc", "rlm_r_perc", "9ZK5", "Run percentage"),
+    ("gl_var", "rlm_gl_var", "8CE5", "Grey level variance"),
+    ("j_var", "rlm_rl_var", "SXLW", "Run length variance"),
+    ("entropy", "rlm_rl_entr", "HJ9O", "Run entropy"),
+), symbol="r")
 
 def glrlm_matrices(batch) -> list[DirectionalMatrices | None]:
     """Run length count matrices of a batch of discretised ROIs, in one pass.
@@ -126,7 +111,8 @@ def _run_codes(roi: PreparedRoi):
     # code = (block * N_g + level - 1) * L + length - 1, folded in place on the run arrays.
     for k, direction in enumerate(IN_PLANE_DIRECTIONS):
         z, lengths, levels = chain_runs(rows, flat_stride(padded.shape, direction))
-        z *= 4 * n_g * n_runs
+        if z is not None:  # None: a single slice, row offset 0
+            z *= 4 * n_g * n_runs
         parts.append(_fold_codes(levels, lengths, z, k * n_g * n_runs - n_runs - 1, n_runs))
     volume = padded.reshape(1, -1)
     for k, direction in enumerate(OUT_OF_PLANE_DIRECTIONS):

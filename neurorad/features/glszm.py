@@ -17,45 +17,30 @@ from typing import Any
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, batched_bincount, check_aggregations,
-    evaluate_aggregations, label_zones, level_count_features, prepare_roi, rename,
+    evaluate_level_count_family, label_zones, level_count_catalogue, needed_kinds, prepare_roi,
 )
 
 FAMILY = "GLSZM"
 
-NAMES = {
-    "short": "szm_sze", "long": "szm_lze", "low_gl": "szm_lgze", "high_gl": "szm_hgze",
-    "short_low": "szm_szlge", "short_high": "szm_szhge", "long_low": "szm_lzlge",
-    "long_high": "szm_lzhge", "glnu": "szm_glnu", "glnu_norm": "szm_glnu_norm",
-    "jnu": "szm_zsnu", "jnu_norm": "szm_zsnu_norm", "perc": "szm_z_perc", "gl_var": "szm_gl_var",
-    "j_var": "szm_zs_var", "entropy": "szm_zs_entr",
-}
-
-FEATURES = {
-    # The manual prints no code for small zone emphasis; 5QRC is its permanent identifier.
-    "szm_sze": ("5QRC", "Small zone emphasis", r"\frac{1}{N_s}\sum_j s_{.j}/j^2"),
-    "szm_lze": ("48P8", "Large zone emphasis", r"\frac{1}{N_s}\sum_j j^2 s_{.j}"),
-    "szm_lgze": ("XMSY", "Low grey level zone emphasis", r"\frac{1}{N_s}\sum_i s_{i.}/i^2"),
-    "szm_hgze": ("5GN9", "High grey level zone emphasis", r"\frac{1}{N_s}\sum_i i^2 s_{i.}"),
-    "szm_szlge": ("5RAI", "Small zone low grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} s_{ij}/(i^2 j^2)"),
-    "szm_szhge": ("HW1V", "Small zone high grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} i^2 s_{ij}/j^2"),
-    "szm_lzlge": ("YH51", "Large zone low grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} j^2 s_{ij}/i^2"),
-    "szm_lzhge": ("J17V", "Large zone high grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} i^2 j^2 s_{ij}"),
-    "szm_glnu": ("JNSA", "Grey level non-uniformity", r"\frac{1}{N_s}\sum_i s_{i.}^2"),
-    "szm_glnu_norm": ("Y1RO", "Normalised grey level non-uniformity",
-                      r"\frac{1}{N_s^2}\sum_i s_{i.}^2"),
-    "szm_zsnu": ("4JP3", "Zone size non-uniformity", r"\frac{1}{N_s}\sum_j s_{.j}^2"),
-    "szm_zsnu_norm": ("VB3A", "Normalised zone size non-uniformity",
-                      r"\frac{1}{N_s^2}\sum_j s_{.j}^2"),
-    "szm_z_perc": ("P30P", "Zone percentage", r"N_s/N_v"),
-    "szm_gl_var": ("BYLV", "Grey level variance", r"\sum_{ij}(i-\mu_i)^2 p_{ij}"),
-    "szm_zs_var": ("3NSA", "Zone size variance", r"\sum_{ij}(j-\mu_j)^2 p_{ij}"),
-    "szm_zs_entr": ("GU8N", "Zone size entropy", r"-\sum_{ij} p_{ij}\log_2 p_{ij}"),
-}
-
+# The manual prints no code for small zone emphasis; 5QRC is its permanent identifier.
+NAMES, FEATURES = level_count_catalogue((
+    ("short", "szm_sze", "5QRC", "Small zone emphasis"),
+    ("long", "szm_lze", "48P8", "Large zone emphasis"),
+    ("low_gl", "szm_lgze", "XMSY", "Low grey level zone emphasis"),
+    ("high_gl", "szm_hgze", "5GN9", "High grey level zone emphasis"),
+    ("short_low", "szm_szlge", "5RAI", "Small zone low grey level emphasis"),
+    ("short_high", "szm_szhge", "HW1V", "Small zone high grey level emphasis"),
+    ("long_low", "szm_lzlge", "YH51", "Large zone low grey level emphasis"),
+    ("long_high", "szm_lzhge", "J17V", "Large zone high grey level emphasis"),
+    ("glnu", "szm_glnu", "JNSA", "Grey level non-uniformity"),
+    ("glnu_norm", "szm_glnu_norm", "Y1RO", "Normalised grey level non-uniformity"),
+    ("jnu", "szm_zsnu", "4JP3", "Zone size non-uniformity"),
+    ("jnu_norm", "szm_zsnu_norm", "VB3A", "Normalised zone size non-uniformity"),
+    ("perc", "szm_z_perc", "P30P", "Zone percentage"),
+    ("gl_var", "szm_gl_var", "BYLV", "Grey level variance"),
+    ("j_var", "szm_zs_var", "3NSA", "Zone size variance"),
+    ("entropy", "szm_zs_entr", "GU8N", "Zone size entropy"),
+), symbol="s")
 
 @dataclass(frozen=True)
 class Zones:
@@ -145,11 +130,6 @@ def zone_counts(batch_zones) -> list[SliceMatrices | None]:
     return out
 
 
-def needed_zone_kinds(aggregations) -> tuple[bool, bool]:
-    """(in-plane zones needed, 3D zones needed) for a set of 2D / 2_5D / 3D aggregations."""
-    return any(a in ("2D", "2_5D") for a in aggregations), "3D" in aggregations
-
-
 def glszm_matrices(batch, *, in_plane: bool = True, volume: bool = True
                    ) -> list[SliceMatrices | None]:
     """Size zone count matrices of a batch of discretised ROIs.
@@ -192,11 +172,6 @@ def _matrices_from_prepared(prepared: list[PreparedRoi | None], in_plane: bool, 
     return zone_counts(batch_zones)
 
 
-def glszm_stack_features(counts, j_values, n_voxels) -> dict:
-    """GLSZM features of a stack (n, N_g, J) of zone count matrices with ``N_v`` per matrix."""
-    return rename(level_count_features(counts, j_values, n_voxels), NAMES)
-
-
 def glszm_features(binned, n_levels: int, *, aggregations=("3D",)) -> dict[str, float]:
     """GLSZM features of one discretised ROI.
 
@@ -224,13 +199,6 @@ def glszm_features(binned, n_levels: int, *, aggregations=("3D",)) -> dict[str, 
     """
     aggregations = check_aggregations(aggregations, VOLUME_AGGREGATIONS, FAMILY)
     roi = prepare_roi(binned, n_levels, FAMILY, pad=0)
-    need_2d, need_3d = needed_zone_kinds(aggregations)
-    matrices = (_matrices_from_prepared([roi], need_2d, need_3d and not roi.is_2d_image)[0]
-                if roi is not None else None)
-
-    def evaluate(aggregation):
-        stack, n_voxels = matrices.stack(aggregation)
-        return (glszm_stack_features(stack, matrices.j_values, n_voxels),
-                stack.sum(axis=(1, 2)) > 0)
-
-    return evaluate_aggregations(FAMILY, list(FEATURES), aggregations, roi, evaluate)
+    need_2d, need_3d = needed_kinds(aggregations, roi)
+    matrices = _matrices_from_prepared([roi], need_2d, need_3d)[0] if roi is not None else None
+    return evaluate_level_count_family(FAMILY, NAMES, aggregations, roi, matrices)

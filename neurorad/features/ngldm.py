@@ -16,46 +16,31 @@ from __future__ import annotations
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, batched_bincount, check_aggregations,
-    check_distance, evaluate_aggregations, level_count_features, neighbour_offsets, prepare_roi,
-    rename, shifted,
+    check_distance, evaluate_level_count_family, level_count_catalogue, needed_kinds,
+    neighbour_offsets, prepare_roi, shifted,
 )
 
 FAMILY = "NGLDM"
 
-NAMES = {
-    "short": "ngl_lde", "long": "ngl_hde", "low_gl": "ngl_lgce", "high_gl": "ngl_hgce",
-    "short_low": "ngl_ldlge", "short_high": "ngl_ldhge", "long_low": "ngl_hdlge",
-    "long_high": "ngl_hdhge", "glnu": "ngl_glnu", "glnu_norm": "ngl_glnu_norm",
-    "jnu": "ngl_dcnu", "jnu_norm": "ngl_dcnu_norm", "perc": "ngl_dc_perc", "gl_var": "ngl_gl_var",
-    "j_var": "ngl_dc_var", "entropy": "ngl_dc_entr", "energy": "ngl_dc_energy",
-}
-
-FEATURES = {
-    "ngl_lde": ("SODN", "Low dependence emphasis", r"\frac{1}{N_s}\sum_j s_{.j}/j^2"),
-    "ngl_hde": ("IMOQ", "High dependence emphasis", r"\frac{1}{N_s}\sum_j j^2 s_{.j}"),
-    "ngl_lgce": ("TL9H", "Low grey level count emphasis", r"\frac{1}{N_s}\sum_i s_{i.}/i^2"),
-    "ngl_hgce": ("OAE7", "High grey level count emphasis", r"\frac{1}{N_s}\sum_i i^2 s_{i.}"),
-    "ngl_ldlge": ("EQ3F", "Low dependence low grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} s_{ij}/(i^2 j^2)"),
-    "ngl_ldhge": ("JA6D", "Low dependence high grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} i^2 s_{ij}/j^2"),
-    "ngl_hdlge": ("NBZI", "High dependence low grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} j^2 s_{ij}/i^2"),
-    "ngl_hdhge": ("9QMG", "High dependence high grey level emphasis",
-                  r"\frac{1}{N_s}\sum_{ij} i^2 j^2 s_{ij}"),
-    "ngl_glnu": ("FP8K", "Grey level non-uniformity", r"\frac{1}{N_s}\sum_i s_{i.}^2"),
-    "ngl_glnu_norm": ("5SPA", "Normalised grey level non-uniformity",
-                      r"\frac{1}{N_s^2}\sum_i s_{i.}^2"),
-    "ngl_dcnu": ("Z87G", "Dependence count non-uniformity", r"\frac{1}{N_s}\sum_j s_{.j}^2"),
-    "ngl_dcnu_norm": ("OKJI", "Normalised dependence count non-uniformity",
-                      r"\frac{1}{N_s^2}\sum_j s_{.j}^2"),
-    "ngl_dc_perc": ("6XV8", "Dependence count percentage", r"N_s/N_v"),
-    "ngl_gl_var": ("1PFV", "Grey level variance", r"\sum_{ij}(i-\mu_i)^2 p_{ij}"),
-    "ngl_dc_var": ("DNX2", "Dependence count variance", r"\sum_{ij}(j-\mu_j)^2 p_{ij}"),
-    "ngl_dc_entr": ("FCBV", "Dependence count entropy", r"-\sum_{ij} p_{ij}\log_2 p_{ij}"),
-    "ngl_dc_energy": ("CAS9", "Dependence count energy", r"\sum_{ij} p_{ij}^2"),
-}
-
+NAMES, FEATURES = level_count_catalogue((
+    ("short", "ngl_lde", "SODN", "Low dependence emphasis"),
+    ("long", "ngl_hde", "IMOQ", "High dependence emphasis"),
+    ("low_gl", "ngl_lgce", "TL9H", "Low grey level count emphasis"),
+    ("high_gl", "ngl_hgce", "OAE7", "High grey level count emphasis"),
+    ("short_low", "ngl_ldlge", "EQ3F", "Low dependence low grey level emphasis"),
+    ("short_high", "ngl_ldhge", "JA6D", "Low dependence high grey level emphasis"),
+    ("long_low", "ngl_hdlge", "NBZI", "High dependence low grey level emphasis"),
+    ("long_high", "ngl_hdhge", "9QMG", "High dependence high grey level emphasis"),
+    ("glnu", "ngl_glnu", "FP8K", "Grey level non-uniformity"),
+    ("glnu_norm", "ngl_glnu_norm", "5SPA", "Normalised grey level non-uniformity"),
+    ("jnu", "ngl_dcnu", "Z87G", "Dependence count non-uniformity"),
+    ("jnu_norm", "ngl_dcnu_norm", "OKJI", "Normalised dependence count non-uniformity"),
+    ("perc", "ngl_dc_perc", "6XV8", "Dependence count percentage"),
+    ("gl_var", "ngl_gl_var", "1PFV", "Grey level variance"),
+    ("j_var", "ngl_dc_var", "DNX2", "Dependence count variance"),
+    ("entropy", "ngl_dc_entr", "FCBV", "Dependence count entropy"),
+    ("energy", "ngl_dc_energy", "CAS9", "Dependence count energy"),
+), symbol="s")
 
 def _max_dependence(distance: int) -> int:
     return (2 * distance + 1) ** 3
@@ -161,11 +146,6 @@ def _matrices_from_prepared(prepared, distance, coarseness, in_plane, volume):
     return out
 
 
-def ngldm_stack_features(counts, j_values, n_voxels) -> dict:
-    """NGLDM features of a stack (n, N_g, J) of dependence count matrices."""
-    return rename(level_count_features(counts, j_values, n_voxels), NAMES)
-
-
 def ngldm_features(binned, n_levels: int, *, aggregations=("3D",), distance: int = 1,
                    coarseness: int = 0) -> dict[str, float]:
     """NGLDM features of one discretised ROI.
@@ -201,15 +181,7 @@ def ngldm_features(binned, n_levels: int, *, aggregations=("3D",), distance: int
     distance = check_distance(distance, FAMILY)
     coarseness = check_coarseness(coarseness)
     roi = prepare_roi(binned, n_levels, FAMILY, pad=distance)
-    matrices = None
-    if roi is not None:
-        need_2d = any(a in ("2D", "2_5D") for a in aggregations)
-        need_3d = "3D" in aggregations and not roi.is_2d_image
-        matrices = _matrices_from_prepared([roi], distance, coarseness, need_2d, need_3d)[0]
-
-    def evaluate(aggregation):
-        stack, n_voxels = matrices.stack(aggregation)
-        return (ngldm_stack_features(stack, matrices.j_values, n_voxels),
-                stack.sum(axis=(1, 2)) > 0)
-
-    return evaluate_aggregations(FAMILY, list(FEATURES), aggregations, roi, evaluate)
+    need_2d, need_3d = needed_kinds(aggregations, roi)
+    matrices = (_matrices_from_prepared([roi], distance, coarseness, need_2d, need_3d)[0]
+                if roi is not None else None)
+    return evaluate_level_count_family(FAMILY, NAMES, aggregations, roi, matrices)

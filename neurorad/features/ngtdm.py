@@ -19,7 +19,7 @@ import numpy as np
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, batched_bincount, box_sums,
-    check_aggregations, check_distance, evaluate_aggregations, prepare_roi,
+    check_aggregations, check_distance, evaluate_aggregations, needed_kinds, prepare_roi,
 )
 
 FAMILY = "NGTDM"
@@ -201,11 +201,9 @@ def ngtdm_features(binned, n_levels: int, *, aggregations=("3D",), distance: int
     aggregations = check_aggregations(aggregations, VOLUME_AGGREGATIONS, FAMILY)
     distance = check_distance(distance, FAMILY)
     roi = prepare_roi(binned, n_levels, FAMILY, pad=distance)
-    matrices = None
-    if roi is not None:
-        need_2d = any(a in ("2D", "2_5D") for a in aggregations)
-        need_3d = "3D" in aggregations and not roi.is_2d_image
-        matrices = _matrices_from_prepared([roi], distance, need_2d, need_3d)[0]
+    need_2d, need_3d = needed_kinds(aggregations, roi)
+    matrices = (_matrices_from_prepared([roi], distance, need_2d, need_3d)[0]
+                if roi is not None else None)
 
     def evaluate(aggregation):
         stack, _ = matrices.stack(aggregation)

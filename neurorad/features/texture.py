@@ -713,3 +713,70 @@ def level_count_features(matrices, j_values, n_voxels):
 def rename(generic: dict, names: dict[str, str]) -> dict:
     """Select and rename generic feature keys to a family's base tags."""
     return {tag: generic[key] for key, tag in names.items()}
+
+
+# Formula of each generic key; "M" stands for the family's matrix element symbol.
+LEVEL_COUNT_FORMULAS = {
+    "short": r"\frac{1}{N_s}\sum_j M_{.j}/j^2",
+    "long": r"\frac{1}{N_s}\sum_j j^2 M_{.j}",
+    "low_gl": r"\frac{1}{N_s}\sum_i M_{i.}/i^2",
+    "high_gl": r"\frac{1}{N_s}\sum_i i^2 M_{i.}",
+    "short_low": r"\frac{1}{N_s}\sum_{ij} M_{ij}/(i^2 j^2)",
+    "short_high": r"\frac{1}{N_s}\sum_{ij} i^2 M_{ij}/j^2",
+    "long_low": r"\frac{1}{N_s}\sum_{ij} j^2 M_{ij}/i^2",
+    "long_high": r"\frac{1}{N_s}\sum_{ij} i^2 j^2 M_{ij}",
+    "glnu": r"\frac{1}{N_s}\sum_i M_{i.}^2",
+    "glnu_norm": r"\frac{1}{N_s^2}\sum_i M_{i.}^2",
+    "jnu": r"\frac{1}{N_s}\sum_j M_{.j}^2",
+    "jnu_norm": r"\frac{1}{N_s^2}\sum_j M_{.j}^2",
+    "perc": r"N_s/N_v (N_v summed over merged matrices)",
+    "gl_var": r"\sum_{ij}(i-\mu_i)^2 p_{ij}, p_{ij} = M_{ij}/N_s",
+    "j_var": r"\sum_{ij}(j-\mu_j)^2 p_{ij}, p_{ij} = M_{ij}/N_s",
+    "entropy": r"-\sum_{ij} p_{ij}\log_2 p_{ij}",
+    "energy": r"\sum_{ij} p_{ij}^2",
+}
+
+
+def level_count_catalogue(entries, symbol: str) -> tuple[dict[str, str], dict[str, tuple]]:
+    """``(NAMES, FEATURES)`` of a level-count family.
+
+    Parameters
+    ----------
+    entries : sequence of (generic key, tag, IBSI code, name)
+        One row per feature, keys from :data:`LEVEL_COUNT_KEYS`.
+    symbol : str
+        The family's matrix element symbol (``r`` for run lengths, ``s`` for zone sizes ...).
+
+    Returns
+    -------
+    NAMES : dict generic key -> tag
+    FEATURES : dict tag -> (IBSI code, name, formula)
+    """
+    names = {key: tag for key, tag, _, _ in entries}
+    features = {tag: (code, name, LEVEL_COUNT_FORMULAS[key].replace("M", symbol))
+                for key, tag, code, name in entries}
+    return names, features
+
+
+def needed_kinds(aggregations, prepared: PreparedRoi | None) -> tuple[bool, bool]:
+    """(per-slice matrices needed, 3D matrix needed) for 2D / 2_5D / 3D aggregations.
+
+    A single-slice image needs no 3D matrix: its 3D aggregations are undefined.
+    """
+    need_3d = "3D" in aggregations and prepared is not None and not prepared.is_2d_image
+    return any(a in ("2D", "2_5D") for a in aggregations), need_3d
+
+
+def evaluate_level_count_family(family: str, names: dict[str, str], aggregations,
+                                prepared: PreparedRoi | None, matrices) -> dict[str, float]:
+    """Features of a GLSZM / GLDZM / NGLDM-like family for each 2D / 2_5D / 3D aggregation.
+
+    ``matrices`` is the ROI's :class:`SliceMatrices` (None for an empty ROI); ``names`` maps
+    the generic keys of :func:`level_count_features` to the family's tags.
+    """
+    def evaluate(aggregation):
+        stack, n_voxels = matrices.stack(aggregation)
+        features = rename(level_count_features(stack, matrices.j_values, n_voxels), names)
+        return features, stack.sum(axis=(1, 2)) > 0
+
+    return evaluate_aggregations(family, list(names.values()), aggregations, prepared, evaluate)

@@ -1,17 +1,12 @@
 """IBSI digital phantom: every texture reference value (cm, rlm, szm, dzm, ngt, ngl).
 
 Reference values and tolerances come from ``shared/ibsi/reference_values/ibsi_1_dig_phantom.csv``
-(IBSI reference manual tables). Match rule (IBSI / MIRP tests): round the computed value to 3
-significant digits, then ``|x - ref| <= tolerance``. Phantom settings (IBSI manual, reference
+(IBSI reference manual tables), matched with the IBSI / MIRP rule (3 significant digits, then
+``|x - ref| <= tolerance``; see ``ibsi_phantom_data``). Phantom settings (IBSI manual, reference
 data sets): no discretisation (image values are the grey levels), N_g = 6, morphological mask
 = intensity mask, GLCM/NGTDM/NGLDM distance 1, NGLDM coarseness 0.
 """
 from __future__ import annotations
-
-import csv
-import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,31 +18,19 @@ from neurorad.features.glszm import glszm_features
 from neurorad.features.ngldm import ngldm_features
 from neurorad.features.ngtdm import ngtdm_features
 from neurorad.features.texture import DIRECTIONAL_AGGREGATIONS, VOLUME_AGGREGATIONS
+from tests.features.ibsi_phantom_data import (
+    AVAILABLE, N_LEVELS, SHARED, load_phantom, mismatches, reference,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-CANDIDATES = [Path(os.environ["NEURORAD_SHARED"])] if os.environ.get("NEURORAD_SHARED") else []
-CANDIDATES += [ROOT.parent / "shared", ROOT / "shared", Path("/work/shared")]
-SHARED = next((p for p in CANDIDATES if (p / "ibsi").is_dir()), Path("/work/shared"))
-PHANTOM = SHARED / "ibsi" / "digital_phantom"
-REFERENCE = SHARED / "ibsi" / "reference_values" / "ibsi_1_dig_phantom.csv"
-N_LEVELS = 6
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason=f"IBSI data not found at {SHARED}")
 
-pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason=f"IBSI data not found at {SHARED}")
-
-# Expected number of reference values per family (shared/ibsi/README.md).
+# Number of reference values per family (shared/ibsi/README.md).
 EXPECTED_COUNTS = {"cm": 150, "rlm": 96, "szm": 48, "dzm": 48, "ngt": 15, "ngl": 51}
-
-
-def _read(folder: str) -> np.ndarray:
-    import SimpleITK as sitk
-
-    path = sorted((PHANTOM / folder).glob("*.nii*"))[0]
-    return sitk.GetArrayFromImage(sitk.ReadImage(str(path)))  # (z, y, x)
 
 
 @pytest.fixture(scope="module")
 def phantom():
-    image, mask = _read("image"), _read("mask") > 0
+    image, mask, _ = load_phantom()
     return np.where(mask, image, 0).astype(np.int64), mask
 
 
@@ -64,32 +47,12 @@ def computed(phantom):
     }
 
 
-def _reference(family: str) -> dict[str, tuple[float, float]]:
-    ref = {}
-    with open(REFERENCE, newline="") as fh:
-        for row in csv.DictReader(fh, delimiter=";"):
-            if row["tag"].startswith(family + "_") and row["reference value"]:
-                ref[row["tag"]] = (float(row["reference value"]), float(row["tolerance"] or 0))
-    return ref
-
-
-def _sig3(x: float) -> float:
-    if x == 0 or not math.isfinite(x):
-        return x
-    return round(x, 2 - int(math.floor(math.log10(abs(x)))))
-
-
 @pytest.mark.parametrize("family", list(EXPECTED_COUNTS))
 def test_every_phantom_reference_value_matches(family, computed):
-    ref = _reference(family)
+    ref = reference(family + "_")
     assert len(ref) == EXPECTED_COUNTS[family]
-    features = computed[family]
-    mismatches = []
-    for tag, (value, tol) in sorted(ref.items()):
-        x = features.get(tag)
-        if x is None or not math.isfinite(x) or abs(_sig3(x) - value) > tol + 1e-12 * max(1, abs(value)):
-            mismatches.append(f"{tag}: got {x!r}, reference {value} +/- {tol}")
-    assert not mismatches, "\n".join(mismatches)
+    bad = mismatches(computed[family], ref)
+    assert not bad, "\n".join(bad)
 
 
 def test_phantom_has_the_documented_grey_levels(phantom):
