@@ -516,27 +516,26 @@ class _Parser:
             self.error(where, "give either 'mask' (one label map) or 'masks' (named), not both", sid)
         if "mask" in entry:
             raw = {DEFAULT_MASK_NAME: entry["mask"]}
-            prefix = f"{where}"
-            keyed = lambda name: f"{prefix}.mask"  # noqa: E731 - one-line location helper
+            places = {DEFAULT_MASK_NAME: f"{where}.mask"}
         else:
             raw = entry.get("masks")
             if raw is None:
                 return {}
             if not self.expect(raw, dict, f"{where}.masks", "a mapping of mask name -> file", sid):
                 return {}
-            keyed = lambda name: f"{where}.masks.{name}"  # noqa: E731
+            places = {name: f"{where}.masks.{name}" for name in raw}
         masks = {}
         for name, value in raw.items():
             if not self.valid_name(name, f"{where}.masks", sid):
                 continue
-            parsed = self.parse_file_entry(value, keyed(name), sid, _MASK_KEYS, MASK_FORMATS,
+            parsed = self.parse_file_entry(value, places[name], sid, _MASK_KEYS, MASK_FORMATS,
                                            "labelmap")
             if not parsed:
                 continue
             path, sha, fmt, mapping = parsed
             reference = mapping.get("reference")
             if reference is not None and reference not in images:
-                self.error(f"{keyed(name)}.reference", f"names image {reference!r}, which the "
+                self.error(f"{places[name]}.reference", f"names image {reference!r}, which the "
                            f"subject does not have (images: {', '.join(images) or 'none'})", sid)
                 reference = None
             masks[name] = MaskRef(path, sha, fmt, reference)
@@ -556,20 +555,24 @@ class _Parser:
             roi_where = f"{where}.rois.{name}"
             if not self.valid_name(name, f"{where}.rois", sid):
                 continue
+            if not masks:
+                self.error(roi_where, "the subject has no mask (give 'mask: FILE' or 'masks:')",
+                           sid)
+                continue
             if isinstance(value, dict):
                 self.check_keys(value, _ROI_KEYS, roi_where, sid)
-                mask_name = value.get("mask", DEFAULT_MASK_NAME if len(masks) != 1 else next(iter(masks)))
+                mask_name = value.get("mask", next(iter(masks)) if len(masks) == 1 else None)
                 label = value.get("label")
                 if label is None:
                     self.error(roi_where, "missing label (required)", sid)
                     continue
             else:
-                if len(masks) > 1:
-                    self.error(roi_where, f"with several masks ({', '.join(masks)}) write "
-                               "{mask: NAME, label: VALUE}", sid)
-                    continue
-                mask_name = next(iter(masks), DEFAULT_MASK_NAME)
+                mask_name = next(iter(masks)) if len(masks) == 1 else None
                 label = value
+            if mask_name is None:
+                self.error(roi_where, f"with several masks ({', '.join(masks)}) write "
+                           "{mask: NAME, label: VALUE}", sid)
+                continue
             if mask_name not in masks:
                 self.error(roi_where, f"refers to mask {mask_name!r}, which the subject does not "
                            f"have (masks: {', '.join(masks) or 'none'})", sid)

@@ -168,6 +168,9 @@ def test_extension_keys_are_ignored(cohort):
     (lambda r: r["subjects"][0]["rois"].update(lesion_1={"mask": "other", "label": 1}),
      "refers to mask 'other', which the subject does not have"),
     (lambda r: r["subjects"][0].update(masks={"m": "x.nii"}), "give either 'mask'"),
+    (lambda r: r["subjects"][0].pop("mask"), "rois.lesion_1: the subject has no mask"),
+    (lambda r: r["subjects"][0].update(masks={"a": "a.nii", "b": "b.nii"}) or
+     r["subjects"][0].pop("mask"), "with several masks (a, b) write {mask: NAME, label: VALUE}"),
     (lambda r: r["targets"].update(grade={"type": "ordinal"}), "unknown type 'ordinal'"),
     (lambda r: r["targets"]["exon"].update(role="colour"), "unknown role 'colour'"),
     (lambda r: r["targets"]["variant_origin"].update(classes=["a", "b", "c"]),
@@ -272,3 +275,13 @@ def test_example_manifest_has_no_schema_problem(monkeypatch):
     assert (rt.format, rt.reference) == ("rtstruct", "T1c")
     assert manifest.subjects[1].rois["vs_left"] == RoiRef("rt", "GTV_VS_L")
     assert manifest.data_root == (example.parent / "../data/nf2").resolve()
+
+
+def test_mask_reference_must_name_an_image(cohort):
+    s1 = cohort.subject("s1")
+    s1["mask"] = {"path": "s1/rt.dcm", "format": "rtstruct", "reference": "CT"}
+    s1["rois"] = {"gtv": "GTV"}
+    [problem] = _errors(cohort.write())
+    assert problem.subject == "s1"
+    assert "mask.reference: names image 'CT', which the subject does not have (images: T1, T2)" \
+        in problem.message
