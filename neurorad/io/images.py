@@ -273,6 +273,11 @@ def nifti_nonfinite_counts(path: str | os.PathLike) -> tuple[int, int]:
     seen on the image it returns; this reads the stored voxel values directly. Integer
     NIfTI files give (0, 0). ``scl_slope``/``scl_inter`` scaling cannot create or remove
     non-finite values and is ignored.
+
+    References
+    ----------
+    ITK pull request #6683, "Preserve non-finite pixel values when reading NIfTI images"
+    (ITK 6): ``nifti_read_buffer()`` of ITK <= 5.4, used by SimpleITK 2.x, zeroes them.
     """
     path = Path(path)
     with _open_nifti(path) as handle:
@@ -429,6 +434,12 @@ def read_image(path: str | os.PathLike, *, subject: str | None = None, role: str
     ImageReadError
         Naming the file, the subject and the reason (missing, unreadable, corrupt,
         unsupported format).
+
+    Notes
+    -----
+    NIfTI files cut short are reported as corrupt (ITK would pad them with zeros). ITK <= 5.4
+    reads stored NaN/inf voxels of NIfTI files as 0; :func:`nifti_nonfinite_counts` (used
+    by ``neurorad validate``) finds them in the file.
     """
     path = Path(path)
     shown = display_path(path, data_root)
