@@ -15,11 +15,11 @@ features"; Thibault G et al., IEEE Trans Biomed Eng 2014;61:630-637.
 from __future__ import annotations
 
 from neurorad.features.backend import get_xp
-from neurorad.features.glszm import find_zones, zone_counts
+from neurorad.features.glszm import zone_counts, zones_of
 from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, as_volume, border_distance,
     check_aggregations, evaluate_level_count_family, level_count_catalogue, needed_kinds,
-    prepare_roi, zone_minimum,
+    prepare_roi, roi_bounding_box, zone_minimum,
 )
 
 FAMILY = "GLDZM"
@@ -43,8 +43,12 @@ NAMES, FEATURES = level_count_catalogue((
     ("entropy", "dzm_zd_entr", "GBDU", "Zone distance entropy"),
 ), symbol="d")
 
-def _prepare(binned, n_levels, morph_mask) -> tuple[PreparedRoi | None, object]:
-    """Crop the ROI and the morphological mask to one box (covering both); check them."""
+def _prepare(binned, n_levels, morph_mask):
+    """Crop the ROI to its box and the morphological mask to its own (larger) box; check them.
+
+    Returns ``(roi, morph_crop, offset)``: ``offset`` is the position of the ROI box inside
+    the morphological box (the intensity mask lies inside the morphological mask).
+    """
     arr, _ = as_volume(binned, n_levels, FAMILY)
     xp = get_xp(arr)
     morph = xp.asarray(morph_mask)
@@ -57,18 +61,20 @@ def _prepare(binned, n_levels, morph_mask) -> tuple[PreparedRoi | None, object]:
     if bool(xp.any((arr > 0) & ~morph)):
         raise ValueError(f"{FAMILY}: the intensity mask (grey levels > 0) has voxels outside the "
                          f"morphological mask; the distance map is undefined there")
-    roi = prepare_roi(arr, n_levels, FAMILY, pad=0, extra_mask=morph)
+    roi = prepare_roi(arr, n_levels, FAMILY, pad=0)
     if roi is None:
-        return None, None
-    box = tuple(slice(o, o + s) for o, s in zip(roi.origin, roi.shape))
-    return roi, morph[box]
+        return None, None, None
+    morph_box = roi_bounding_box(morph)
+    offset = tuple(o - start for o, (start, _) in zip(roi.origin, morph_box))
+    return roi, morph[tuple(slice(a, b) for a, b in morph_box)], offset
 
 
-def _zones_with_distance(roi: PreparedRoi, morph, *, in_plane: bool):
+def _zones_with_distance(roi: PreparedRoi, morph, offset, *, in_plane: bool):
     """Zones of the ROI and the distance of each zone to the edge of the morphological mask."""
-    zones = find_zones(roi.interior, in_plane=in_plane)
+    zones = zones_of(roi.interior, in_plane=in_plane)
     distance = border_distance(morph, in_plane=in_plane)
-    return zones, zone_minimum(zones.labels, distance, zones.n)
+    inside_roi_box = tuple(slice(o, o + s) for o, s in zip(offset, roi.shape))
+    return zones, zone_minimum(zones.labels, distance[inside_roi_box], zones.n)
 
 
 def gldzm_matrices(batch, *, in_plane: bool = True, volume: bool = True
@@ -100,11 +106,11 @@ def gldzm_matrices(batch, *, in_plane: bool = True, volume: bool = True
 
 def _matrices_from_prepared(prepared, in_plane: bool, volume: bool):
     batch_zones = []
-    for roi, morph in prepared:
+    for roi, morph, offset in prepared:
         if roi is None:
             batch_zones.append(None)
             continue
-        kinds = {kind: _zones_with_distance(roi, morph, in_plane=kind == "2D")
+        kinds = {kind: _zones_with_distance(roi, morph, offset, in_plane=kind == "2D")
                  for kind, wanted in (("2D", in_plane), ("3D", volume)) if wanted}
         batch_zones.append((roi, kinds))
     return zone_counts(batch_zones)
@@ -139,8 +145,9 @@ def gldzm_features(binned, n_levels: int, morph_mask, *, aggregations=("3D",)) -
     Reference: IBSI reference manual, "Grey level distance zone based features" (VMDZ).
     """
     aggregations = check_aggregations(aggregations, VOLUME_AGGREGATIONS, FAMILY)
-    roi, morph = _prepare(binned, n_levels, morph_mask)
+    prepared = _prepare(binned, n_levels, morph_mask)
+    roi = prepared[0]
     need_2d, need_3d = needed_kinds(aggregations, roi)
-    matrices = (_matrices_from_prepared([(roi, morph)], need_2d, need_3d)[0]
+    matrices = (_matrices_from_prepared([prepared], need_2d, need_3d)[0]
                 if roi is not None else None)
     return evaluate_level_count_family(FAMILY, NAMES, aggregations, roi, matrices)

@@ -11,8 +11,13 @@ features"; Thibault G et al., Proc. PRIP 2009, 140-145.
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
@@ -79,6 +84,32 @@ def find_zones(interior, *, in_plane: bool) -> Zones:
     slices = xp.zeros(n + 1, dtype=xp.int64)
     slices[flat] = z_index.ravel()
     return Zones(labels, n, levels[1:], sizes, slices[1:])
+
+
+# GLSZM and GLDZM of one ROI label the same zones; the most recent zone tables are kept
+# (CPU only), keyed by the *content* of the cropped ROI, so the second family reuses them.
+_ZONE_CACHE: OrderedDict = OrderedDict()
+_ZONE_CACHE_SIZE = 4
+_ZONE_CACHE_LOCK = threading.Lock()
+
+
+def zones_of(interior, *, in_plane: bool) -> Zones:
+    """:func:`find_zones`, reusing the result for an identical array (NumPy arrays only)."""
+    if get_xp(interior) is not np:
+        return find_zones(interior, in_plane=in_plane)
+    data = np.ascontiguousarray(interior)
+    key = (in_plane, data.shape, data.dtype.str,
+           hashlib.blake2b(data.tobytes(), digest_size=16).digest())
+    with _ZONE_CACHE_LOCK:
+        if key in _ZONE_CACHE:
+            _ZONE_CACHE.move_to_end(key)
+            return _ZONE_CACHE[key]
+    zones = find_zones(data, in_plane=in_plane)
+    with _ZONE_CACHE_LOCK:
+        _ZONE_CACHE[key] = zones
+        while len(_ZONE_CACHE) > _ZONE_CACHE_SIZE:
+            _ZONE_CACHE.popitem(last=False)
+    return zones
 
 
 def zone_counts(batch_zones) -> list[SliceMatrices | None]:
@@ -166,7 +197,7 @@ def _matrices_from_prepared(prepared: list[PreparedRoi | None], in_plane: bool, 
         kinds = {}
         for kind, wanted in (("2D", in_plane), ("3D", volume)):
             if wanted:
-                zones = find_zones(roi.interior, in_plane=kind == "2D")
+                zones = zones_of(roi.interior, in_plane=kind == "2D")
                 kinds[kind] = (zones, zones.sizes)
         batch_zones.append((roi, kinds))
     return zone_counts(batch_zones)

@@ -191,3 +191,16 @@ def test_catalogue_codes_and_names_match_the_ibsi_table(prefix):
     for base, (code, name) in reference.items():
         assert catalogue[base][0] == code, base
         assert catalogue[base][1].lower() == name.lower(), base
+
+
+def test_zone_reuse_between_glszm_and_gldzm_follows_the_array_content():
+    """GLSZM/GLDZM share zone tables by content: editing the array in place must not return
+    stale zones (compare with a fresh copy computed independently)."""
+    binned = smooth_volume(seed=4)
+    first = glszm.glszm_features(binned, 5)
+    binned[2:4, 3:6, 2:5] = 1  # same object, new content
+    again = glszm.glszm_features(binned, 5)
+    fresh = glszm.glszm_features(binned.copy(order="F"), 5)
+    assert again == fresh and again != first
+    assert gldzm.gldzm_features(binned, 5, binned > 0) == gldzm.gldzm_features(
+        binned.copy(order="F"), 5, binned > 0)
