@@ -396,14 +396,23 @@ def _label_equal_values(volume):
 
         labels, n = label(volume, background=0, connectivity=3, return_num=True)
         return labels, int(n)
-    # CuPy: label each grey level separately and offset the zone numbers.
-    from cupyx.scipy.ndimage import label as cp_label
+    from cupyx.scipy.ndimage import label as cupy_label
 
+    return label_level_by_level(volume, cupy_label)
+
+
+def label_level_by_level(volume, label_binary):
+    """Full-connectivity zones, labelling each grey level's binary mask separately.
+
+    The GPU path (``label_binary`` = ``cupyx.scipy.ndimage.label``, which has no notion of
+    equal values); zone numbers of successive levels are offset to stay unique.
+    """
+    xp = get_xp(volume)
     structure = xp.ones((3, 3, 3), dtype=bool)
     labels = xp.zeros(volume.shape, dtype=xp.int32)
     n_total = 0
     for level in to_numpy(xp.unique(volume[volume > 0])):
-        lab, n = cp_label(volume == int(level), structure=structure)
+        lab, n = label_binary(volume == int(level), structure=structure)
         labels += xp.where(lab > 0, lab + n_total, 0).astype(xp.int32)
         n_total += int(n)
     return labels, n_total

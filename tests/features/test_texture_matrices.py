@@ -20,6 +20,7 @@ from neurorad.features.ngldm import ngldm_matrices
 from neurorad.features.ngtdm import ngtdm_matrices
 from neurorad.features.texture import (
     IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS, border_distance, border_distance_by_erosion,
+    label_level_by_level, label_zones,
 )
 
 DIRECTIONS = IN_PLANE_DIRECTIONS + OUT_OF_PLANE_DIRECTIONS
@@ -194,6 +195,18 @@ def test_glszm_matches_per_level_scipy_labelling():
     m = glszm_matrices([(binned, 3)])[0]
     assert dense(m, "volume") == brute_force_zones(binned, 3, in_plane=False)
     assert dense(m, "per_slice") == brute_force_zones(binned, 3, in_plane=True)
+
+
+def test_level_by_level_labelling_gpu_path_equals_the_cpu_labelling():
+    """The GPU labels each grey level separately; run that path with SciPy's labeller."""
+    rng = np.random.default_rng(8)
+    binned = random_roi(rng, (5, 8, 7), 3, fill=0.8)
+    ours, n = label_zones(binned, in_plane=False)
+    per_level, m = label_level_by_level(binned, ndimage.label)
+    assert n == m
+    # Same partition: each zone of one labelling is exactly one zone of the other.
+    pairs = set(zip(ours[binned > 0].tolist(), per_level[binned > 0].tolist()))
+    assert len(pairs) == n
 
 
 def test_border_distance_is_face_connected_and_starts_at_one():

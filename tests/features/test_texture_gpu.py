@@ -1,0 +1,63 @@
+"""The texture kernels on CuPy give the NumPy results (skipped without a usable GPU)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from neurorad.features import backend
+from neurorad.features.gldzm import gldzm_features
+from neurorad.features.glcm import glcm_features
+from neurorad.features.glrlm import glrlm_features
+from neurorad.features.glszm import glszm_features
+from neurorad.features.ngldm import ngldm_features
+from neurorad.features.ngtdm import ngtdm_features
+from neurorad.features.texture import (
+    DIRECTIONAL_AGGREGATIONS, VOLUME_AGGREGATIONS, border_distance, border_distance_by_erosion,
+)
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not backend.gpu_available(),
+                       reason=f"no usable GPU: {backend.gpu_unavailable_reason()}"),
+]
+
+
+def _roi(seed=0, shape=(12, 20, 18), n_levels=8):
+    rng = np.random.default_rng(seed)
+    values = ndimage.gaussian_filter(rng.normal(size=shape), 1.2)
+    mask = ndimage.binary_opening(rng.random(shape) < 0.9)
+    edges = np.quantile(values[mask], np.linspace(0, 1, n_levels + 1)[1:-1])
+    return np.where(mask, np.digitize(values, edges) + 1, 0), mask
+
+
+FAMILIES = {
+    "glcm": lambda b, m: glcm_features(b, 8, aggregations=DIRECTIONAL_AGGREGATIONS),
+    "glrlm": lambda b, m: glrlm_features(b, 8, aggregations=DIRECTIONAL_AGGREGATIONS),
+    "glszm": lambda b, m: glszm_features(b, 8, aggregations=VOLUME_AGGREGATIONS),
+    "gldzm": lambda b, m: gldzm_features(b, 8, m, aggregations=VOLUME_AGGREGATIONS),
+    "ngtdm": lambda b, m: ngtdm_features(b, 8, aggregations=VOLUME_AGGREGATIONS),
+    "ngldm": lambda b, m: ngldm_features(b, 8, aggregations=VOLUME_AGGREGATIONS, coarseness=1),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_cupy_features_equal_numpy_features(family):
+    import cupy
+
+    binned, mask = _roi()
+    cpu = FAMILIES[family](binned, mask)
+    gpu = FAMILIES[family](cupy.asarray(binned), cupy.asarray(mask))
+    assert cpu.keys() == gpu.keys()
+    for tag in cpu:
+        assert np.isclose(gpu[tag], cpu[tag], rtol=1e-9, equal_nan=True), tag
+
+
+@pytest.mark.parametrize("in_plane", [True, False])
+def test_gpu_distance_map_equals_cpu(in_plane):
+    import cupy
+
+    _, mask = _roi(seed=1)
+    gpu = border_distance(cupy.asarray(mask), in_plane=in_plane)
+    assert np.array_equal(cupy.asnumpy(gpu), border_distance(mask, in_plane=in_plane))
+    assert np.array_equal(cupy.asnumpy(gpu), border_distance_by_erosion(mask, in_plane=in_plane))
