@@ -21,7 +21,7 @@ from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
     DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS,
     DirectionalMatrices, PreparedRoi, batched_bincount, check_aggregations, check_distance,
-    evaluate_aggregations, flat_stride, prepare_roi, stack_directional,
+    evaluate_aggregations, flat_stride, needs_slices, prepare_roi, stack_directional,
 )
 
 FAMILY = "GLCM"
@@ -59,7 +59,8 @@ FEATURES = {
 }
 
 
-def glcm_matrices(batch, *, distance: int = 1) -> list[DirectionalMatrices | None]:
+def glcm_matrices(batch, *, distance: int = 1, per_slice: bool = True
+                  ) -> list[DirectionalMatrices | None]:
     """Symmetric co-occurrence count matrices of a batch of discretised ROIs, in one pass.
 
     Parameters
@@ -69,6 +70,9 @@ def glcm_matrices(batch, *, distance: int = 1) -> list[DirectionalMatrices | Non
         of different shapes and numbers of grey levels (e.g. several discretisations).
     distance : int
         Chebyshev distance :math:`\\delta` (direction vectors are multiplied by it).
+    per_slice : bool
+        Keep in-plane matrices per slice (needed by the 2D / 2.5D aggregations). When False
+        they are summed over slices, which keeps memory at 13 matrices for large ``N_g``.
 
     Returns
     -------
@@ -86,15 +90,20 @@ def glcm_matrices(batch, *, distance: int = 1) -> list[DirectionalMatrices | Non
     """
     distance = check_distance(distance, FAMILY)
     prepared = [prepare_roi(b, n, FAMILY, pad=distance) for b, n in batch]
-    return _matrices_from_prepared(prepared, distance)
+    return _matrices_from_prepared(prepared, distance, per_slice)
 
 
-def _matrices_from_prepared(prepared: list[PreparedRoi | None], distance: int):
+def _slice_count(roi: PreparedRoi, per_slice: bool) -> int:
+    return roi.shape[0] if per_slice else 1
+
+
+def _matrices_from_prepared(prepared: list[PreparedRoi | None], distance: int,
+                            per_slice: bool = True):
     codes, sizes, shapes = [], [], []
     for roi in prepared:
         if roi is None:
             continue
-        roi_codes, n_blocks = _pair_codes(roi, distance)
+        roi_codes, n_blocks = _pair_codes(roi, distance, per_slice)
         codes.append(roi_codes)
         sizes.append(n_blocks * (roi.n_levels + 1) ** 2)
     counts = iter(batched_bincount(codes, sizes) if codes else [])
@@ -104,7 +113,7 @@ def _matrices_from_prepared(prepared: list[PreparedRoi | None], distance: int):
             out.append(None)
             continue
         n = roi.n_levels + 1
-        n_slices = roi.shape[0]
+        n_slices = _slice_count(roi, per_slice)
         blocks = next(counts).reshape(-1, n, n)[:, 1:, 1:]
         blocks = blocks + blocks.transpose(0, 2, 1)  # symmetric: add the opposite direction
         in_plane = blocks[:4 * n_slices].reshape(n_slices, 4, n - 1, n - 1)
@@ -114,7 +123,7 @@ def _matrices_from_prepared(prepared: list[PreparedRoi | None], distance: int):
     return out
 
 
-def _pair_codes(roi: PreparedRoi, distance: int):
+def _pair_codes(roi: PreparedRoi, distance: int, per_slice: bool):
     """Pair codes of one ROI: blocks 0..4Z-1 are (slice, in-plane direction), then 9 3D ones.
 
     Only ROI voxels start a pair (their flat positions ``p`` are listed once); the neighbour
@@ -124,11 +133,11 @@ def _pair_codes(roi: PreparedRoi, distance: int):
     flat = roi.padded.ravel()
     n = roi.n_levels + 1
     block = n * n
-    n_slices = roi.shape[0]
+    n_slices = _slice_count(roi, per_slice)
     plane = roi.padded.shape[1] * roi.padded.shape[2]
     voxels = xp.flatnonzero(flat)
     first = flat[voxels].astype(xp.int64) * n
-    slice_base = first + (voxels // plane - roi.pad) * (4 * block)
+    slice_base = first + (voxels // plane - roi.pad) * (4 * block) if per_slice else first
     volume_base = first + 4 * n_slices * block
     directions = IN_PLANE_DIRECTIONS + OUT_OF_PLANE_DIRECTIONS
     codes = xp.empty((len(directions), voxels.size), dtype=xp.int64)
@@ -266,7 +275,8 @@ def glcm_features(binned, n_levels: int, *, aggregations=("3D_avg", "3D_comb"),
     aggregations = check_aggregations(aggregations, DIRECTIONAL_AGGREGATIONS, FAMILY)
     distance = check_distance(distance, FAMILY)
     roi = prepare_roi(binned, n_levels, FAMILY, pad=distance)
-    matrices = _matrices_from_prepared([roi], distance)[0] if roi is not None else None
+    matrices = (_matrices_from_prepared([roi], distance, needs_slices(aggregations))[0]
+                if roi is not None else None)
 
     def evaluate(aggregation):
         stack = stack_directional(matrices.in_plane, matrices.out_of_plane, aggregation)

@@ -17,9 +17,8 @@ from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
     DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS,
     DirectionalMatrices, PreparedRoi, batched_bincount, chain_runs, check_aggregations,
-    evaluate_aggregations, flat_stride, level_count_catalogue, level_count_features, prepare_roi,
-    rename,
-    stack_directional,
+    evaluate_aggregations, flat_stride, level_count_catalogue, level_count_features,
+    needs_slices, prepare_roi, rename, stack_directional,
 )
 
 FAMILY = "GLRLM"
@@ -43,13 +42,16 @@ NAMES, FEATURES = level_count_catalogue((
     ("entropy", "rlm_rl_entr", "HJ9O", "Run entropy"),
 ), symbol="r")
 
-def glrlm_matrices(batch) -> list[DirectionalMatrices | None]:
+def glrlm_matrices(batch, *, per_slice: bool = True) -> list[DirectionalMatrices | None]:
     """Run length count matrices of a batch of discretised ROIs, in one pass.
 
     Parameters
     ----------
     batch : sequence of (binned, n_levels)
         Discretised ROIs (grey levels ``1..n_levels`` inside, 0 outside; (z, y, x)).
+    per_slice : bool
+        Keep in-plane matrices per slice (needed by the 2D / 2.5D aggregations); when False
+        they are summed over slices (n_slices = 1).
 
     Returns
     -------
@@ -67,19 +69,19 @@ def glrlm_matrices(batch) -> list[DirectionalMatrices | None]:
     counted with one ``bincount``.
     """
     prepared = [prepare_roi(b, n, FAMILY, pad=1) for b, n in batch]
-    return _matrices_from_prepared(prepared)
+    return _matrices_from_prepared(prepared, per_slice)
 
 
 def _max_run(roi: PreparedRoi) -> int:
     return max(roi.shape)
 
 
-def _matrices_from_prepared(prepared: list[PreparedRoi | None]):
+def _matrices_from_prepared(prepared: list[PreparedRoi | None], per_slice: bool = True):
     codes, sizes = [], []
     for roi in prepared:
         if roi is None:
             continue
-        roi_codes, n_blocks = _run_codes(roi)
+        roi_codes, n_blocks = _run_codes(roi, per_slice)
         codes.append(roi_codes)
         sizes.append(n_blocks * roi.n_levels * _max_run(roi))
     counts = iter(batched_bincount(codes, sizes) if codes else [])
@@ -88,7 +90,7 @@ def _matrices_from_prepared(prepared: list[PreparedRoi | None]):
         if roi is None:
             out.append(None)
             continue
-        n_slices, n_runs = roi.shape[0], _max_run(roi)
+        n_slices, n_runs = (roi.shape[0] if per_slice else 1), _max_run(roi)
         blocks = next(counts).reshape(-1, roi.n_levels, n_runs)
         xp = get_xp(blocks)
         out.append(DirectionalMatrices(
@@ -97,16 +99,18 @@ def _matrices_from_prepared(prepared: list[PreparedRoi | None]):
     return out
 
 
-def _run_codes(roi: PreparedRoi):
+def _run_codes(roi: PreparedRoi, per_slice: bool):
     """Run codes ``(block * N_g + level - 1) * L + length - 1`` of one ROI.
 
     Blocks 0..4Z-1 are (slice, in-plane direction); blocks 4Z.. the 9 out-of-plane directions.
+    Without ``per_slice`` the whole box is one row (Z = 1): padding zeros separate the slices.
     """
     xp = get_xp(roi.padded)
     n_g, n_runs = roi.n_levels, _max_run(roi)
-    n_slices = roi.shape[0]
     padded = roi.padded
-    rows = padded[1:1 + n_slices].reshape(n_slices, -1)
+    volume = padded.reshape(1, -1)
+    n_slices = roi.shape[0] if per_slice else 1
+    rows = padded[1:1 + n_slices].reshape(n_slices, -1) if per_slice else volume
     parts = []
     # code = (block * N_g + level - 1) * L + length - 1, folded in place on the run arrays.
     for k, direction in enumerate(IN_PLANE_DIRECTIONS):
@@ -114,7 +118,6 @@ def _run_codes(roi: PreparedRoi):
         if z is not None:  # None: a single slice, row offset 0
             z *= 4 * n_g * n_runs
         parts.append(_fold_codes(levels, lengths, z, k * n_g * n_runs - n_runs - 1, n_runs))
-    volume = padded.reshape(1, -1)
     for k, direction in enumerate(OUT_OF_PLANE_DIRECTIONS):
         _, lengths, levels = chain_runs(volume, flat_stride(padded.shape, direction))
         block = 4 * n_slices + k
@@ -175,7 +178,8 @@ def glrlm_features(binned, n_levels: int, *, aggregations=("3D_avg", "3D_comb"),
         raise ValueError(f"{FAMILY}: runs are made of adjacent voxels; distance must be 1, "
                          f"got {distance!r}")
     roi = prepare_roi(binned, n_levels, FAMILY, pad=1)
-    matrices = _matrices_from_prepared([roi])[0] if roi is not None else None
+    matrices = (_matrices_from_prepared([roi], needs_slices(aggregations))[0]
+                if roi is not None else None)
 
     def evaluate(aggregation):
         stack = stack_directional(matrices.in_plane, matrices.out_of_plane, aggregation)

@@ -207,7 +207,8 @@ class DirectionalMatrices:
     ----------
     in_plane : array (n_slices, 4, N_g, J)
         One matrix per slice (of the ROI bounding box) and in-plane direction
-        (:data:`IN_PLANE_DIRECTIONS`).
+        (:data:`IN_PLANE_DIRECTIONS`); built with ``per_slice=False`` the slices are already
+        summed (n_slices = 1), which is all the 3D aggregations need.
     out_of_plane : array (9, N_g, J)
         One matrix per out-of-plane 3D direction (:data:`OUT_OF_PLANE_DIRECTIONS`), whole volume.
         The 13 3D-direction matrices are ``in_plane.sum(0)`` followed by these.
@@ -767,13 +768,18 @@ def level_count_catalogue(entries, symbol: str) -> tuple[dict[str, str], dict[st
     return names, features
 
 
+def needs_slices(aggregations) -> bool:
+    """Whether any 2D / 2.5D aggregation (per-slice matrices) is requested."""
+    return any(a.startswith("2") for a in aggregations)
+
+
 def needed_kinds(aggregations, prepared: PreparedRoi | None) -> tuple[bool, bool]:
     """(per-slice matrices needed, 3D matrix needed) for 2D / 2_5D / 3D aggregations.
 
     A single-slice image needs no 3D matrix: its 3D aggregations are undefined.
     """
     need_3d = "3D" in aggregations and prepared is not None and not prepared.is_2d_image
-    return any(a in ("2D", "2_5D") for a in aggregations), need_3d
+    return needs_slices(aggregations), need_3d
 
 
 def evaluate_level_count_family(family: str, names: dict[str, str], aggregations,

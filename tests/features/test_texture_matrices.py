@@ -337,6 +337,17 @@ def test_ngldm_matches_brute_force(in_plane, coarseness):
     assert got.tolist() == brute_force_ngldm(binned, 4, in_plane, coarseness).tolist()
 
 
+@pytest.mark.parametrize("builder", [glcm_matrices, glrlm_matrices])
+def test_slice_summed_directional_matrices_equal_the_sum_of_per_slice_ones(builder):
+    rng = np.random.default_rng(9)
+    binned = random_roi(rng, (4, 6, 7), 3)
+    per_slice = builder([(binned, 3)])[0]
+    summed = builder([(binned, 3)], per_slice=False)[0]
+    assert summed.in_plane.shape[0] == 1
+    assert np.array_equal(summed.in_plane[0], per_slice.in_plane.sum(axis=0))
+    assert np.array_equal(summed.out_of_plane, per_slice.out_of_plane)
+
+
 # --------------------------------------------------------------------------------------------
 # Batches: one call for many ROIs equals one call per ROI
 # --------------------------------------------------------------------------------------------
