@@ -208,7 +208,7 @@ def _density_features(volume: float, area: float, verts: np.ndarray, eigval: np.
 
 
 def _intensity_features(volume: float, morph_points: np.ndarray, int_mask: np.ndarray,
-                        image: np.ndarray, spacing) -> dict[str, float]:
+                        image: np.ndarray, spacing, same_masks: bool) -> dict[str, float]:
     """Integrated intensity and centre-of-mass shift (intensity mask)."""
     values = image[int_mask]
     if values.size == 0:
@@ -220,7 +220,7 @@ def _intensity_features(volume: float, morph_points: np.ndarray, int_mask: np.nd
         _warn("morph_com is undefined (the ROI intensities sum to 0); returning NaN")
         out["morph_com"] = math.nan
         return out
-    int_points = np.argwhere(int_mask) * np.asarray(spacing, dtype=np.float64)
+    int_points = morph_points if same_masks else np.argwhere(int_mask) * np.asarray(spacing, dtype=np.float64)
     weighted_centre = (int_points * values[:, None]).sum(axis=0) / total
     out["morph_com"] = float(np.linalg.norm(morph_points.mean(axis=0) - weighted_centre))
     return out
@@ -280,7 +280,8 @@ def morphology_features(morph_mask, int_mask, image, spacing) -> dict[str, float
     eigval, eigvec = _pca(morph_points)
     out.update(_pca_features(eigval))
     out.update(_density_features(volume, area, verts, eigval, eigvec))
-    out.update(_intensity_features(volume, morph_points, intensity_mask, img, spacing))
-    # Moran/Geary: intensity arithmetic on the caller's arrays (CuPy stays on the GPU).
-    out["morph_moran_i"], out["morph_geary_c"] = moran_geary(image, int_mask, spacing)
+    same_masks = bool(np.array_equal(morph, intensity_mask))
+    out.update(_intensity_features(volume, morph_points, intensity_mask, img, spacing, same_masks))
+    # Moran/Geary: intensity arithmetic on the caller's arrays (CuPy stays on the GPU), cropped.
+    out["morph_moran_i"], out["morph_geary_c"] = moran_geary(image[box], int_mask[box], spacing)
     return {k: out[k] for k in FEATURES}

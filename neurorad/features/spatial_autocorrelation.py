@@ -59,13 +59,13 @@ def even_fft_shape(min_shape) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def inverse_distance_kernel_hat(fft_shape, spacing, xp):
-    """``rfftn`` of the circular kernel ``K[k] = 1/||d(k)||`` (mm), ``d = min(k, L - k)``, ``K[0] = 0``.
+def kernel_octant_hat(fft_shape, spacing, xp):
+    """DFT of the circular kernel ``K[k] = 1/||d(k)||`` (mm), ``d = min(k, L - k)``, ``K[0] = 0``,
+    on one octant of frequencies ``f in [0, L/2]^3``.
 
-    ``K`` is real and even on every axis, so its DFT is real and equals the (unnormalised)
-    DCT-I of one octant ``k in [0, L/2]^3``: 8x fewer samples than the full transform. The
-    octant spectrum is mirrored (``K_hat[L - k] = K_hat[k]``) on the first axes to the
-    ``rfftn`` layout ``(L0, L1, L2/2 + 1)``.
+    ``K`` is real and even on every axis, so its DFT is real, even, and equals the
+    (unnormalised) DCT-I of the kernel's own octant: 8x fewer samples than the full transform.
+    The value at any frequency ``f`` is ``octant[min(f, L - f)]`` per axis.
     """
     fft = fft_module(xp)
     dist2 = xp.zeros(tuple(n // 2 + 1 for n in fft_shape), dtype=xp.float64)
@@ -78,18 +78,20 @@ def inverse_distance_kernel_hat(fft_shape, spacing, xp):
     octant = 1.0 / xp.sqrt(dist2)
     octant[(0,) * len(fft_shape)] = 0.0
     try:
-        octant_hat = fft.dctn(octant, type=1)
+        return fft.dctn(octant, type=1)
     except (AttributeError, NotImplementedError, ValueError):
         # Array modules without a DCT-I (some CuPy versions): transform the full kernel.
         full = octant
         for axis, length in enumerate(fft_shape):
-            mirror = xp.concatenate([xp.arange(length // 2 + 1), xp.arange(length // 2 - 1, 0, -1)])
-            full = xp.take(full, mirror, axis=axis)
-        return fft.rfftn(full).real
-    for axis, length in enumerate(fft_shape[:-1]):
-        mirror = xp.concatenate([xp.arange(length // 2 + 1), xp.arange(length // 2 - 1, 0, -1)])
-        octant_hat = xp.take(octant_hat, mirror, axis=axis)
-    return octant_hat
+            full = xp.take(full, _folded_index(length, xp), axis=axis)
+        spectrum = fft.rfftn(full).real
+        return spectrum[tuple(slice(0, n // 2 + 1) for n in fft_shape[:-1])]
+
+
+def _folded_index(length: int, xp, parity=None):
+    """Octant index ``min(f, L - f)`` of the frequencies ``f = 0..L-1`` (or ``f = 2k + parity``)."""
+    f = xp.arange(length) if parity is None else 2 * xp.arange(length // 2) + parity
+    return xp.minimum(f, length - f)
 
 
 def padded_rfftn(arrays, fft_shape, xp):
@@ -106,15 +108,49 @@ def padded_rfftn(arrays, fft_shape, xp):
     return spectrum
 
 
-def _half_spectrum_weights(kernel_hat, last_length: int, xp):
-    """Kernel spectrum times the multiplicity of each ``rfftn`` bin, divided by the DFT size.
+def kernel_pair_sums(mask, centred, spacing, xp) -> tuple[float, float, float]:
+    """``W = sum m (K*m)``, ``S_I = sum y (K*y)``, ``T = sum y^2 (K*m)`` over the ROI box, exactly.
 
-    Bins ``1..L/2 - 1`` of the last axis stand for two conjugate bins of the full spectrum.
+    Each is a Parseval sum ``(1/L^3) sum_f K_hat(f) conj(A(f)) B(f)`` over the DFT of the inputs
+    zero-padded to ``L = 2 m`` per axis (``m = next_fast_len(n)``, so ``L >= 2 n - 1``: no
+    offset wraps). The last axis uses a real FFT (bins ``1..L/2 - 1`` count twice). On the two
+    other axes the even and odd frequencies are computed separately without any padding:
+    ``A(2k) = FFT_m(a)[k]`` and ``A(2k + 1) = FFT_m(a e^{-i pi j/m})[k]``. Same arithmetic as
+    one padded transform, but the working arrays are 4x smaller (no 100 MB temporaries at
+    250k-voxel ROIs), which is what made the padded version slow.
     """
-    weights = 2.0 * kernel_hat
-    weights[..., 0] *= 0.5
-    weights[..., last_length // 2] *= 0.5
-    return weights / float(np.prod(kernel_hat.shape[:-1]) * last_length)
+    import scipy.fft
+
+    fft = fft_module(xp)
+    roi_shape = mask.shape
+    half = [int(scipy.fft.next_fast_len(int(n))) for n in roi_shape]
+    fft_shape = tuple(2 * m for m in half)
+    octant = kernel_octant_hat(fft_shape, spacing, xp)
+    last = fft_shape[-1]
+    multiplicity = xp.full(last // 2 + 1, 2.0)
+    multiplicity[0] = multiplicity[-1] = 1.0
+    octant = octant * (multiplicity / float(np.prod(fft_shape)))
+    stacked = xp.zeros((3, half[0], half[1], roi_shape[2]), dtype=xp.float64)
+    stacked[0, :roi_shape[0], :roi_shape[1]] = mask
+    stacked[1, :roi_shape[0], :roi_shape[1]] = centred
+    stacked[2, :roi_shape[0], :roi_shape[1]] = centred * centred
+    spectrum = fft.rfft(stacked, n=last, axis=-1)
+    del stacked
+    twiddle = [xp.exp(-1j * xp.pi * xp.arange(m) / m) for m in half[:2]]
+    sums = np.zeros(3)
+    for p0 in (0, 1):
+        part0 = spectrum * twiddle[0][None, :, None, None] if p0 else spectrum
+        part0 = fft.fft(part0, axis=1)
+        rows = _folded_index(fft_shape[0], xp, p0)
+        for p1 in (0, 1):
+            part = part0 * twiddle[1][None, None, :, None] if p1 else part0
+            part = fft.fft(part, axis=2)
+            weights = octant[rows][:, _folded_index(fft_shape[1], xp, p1)]
+            m_hat, y_hat, y2_hat = part
+            weighted_m = m_hat * weights
+            sums += [float(xp.vdot(m_hat, weighted_m).real), float(xp.vdot(y_hat, y_hat * weights).real),
+                     float(xp.vdot(y2_hat, weighted_m).real)]
+    return float(sums[0]), float(sums[1]), float(sums[2])
 
 
 def _bounding_box(mask, xp):
@@ -165,17 +201,8 @@ def moran_geary(image, int_mask, spacing) -> tuple[float, float]:
         warnings.warn("morph_moran_i / morph_geary_c are undefined for constant intensities in the "
                       "ROI; returning NaN", RuntimeWarning, stacklevel=2)
         return math.nan, math.nan
-    roi_shape = m.shape
-    fft_shape = even_fft_shape([2 * n - 1 for n in roi_shape])
-    weights = _half_spectrum_weights(inverse_distance_kernel_hat(fft_shape, spacing, xp),
-                                     fft_shape[-1], xp)
-    # One batched transform of mask, centred intensities and their squares; each pair sum
-    # sum_k a_k (K * b)_k is then a spectral dot product (Parseval), no inverse transform.
-    m_hat, y_hat, y2_hat = padded_rfftn(xp.stack([m, y, y * y]), fft_shape, xp)
-    weighted_m = m_hat * weights
-    weight_sum = float(xp.vdot(m_hat, weighted_m).real)
-    s_i = float(xp.vdot(y_hat, y_hat * weights).real)
-    s_c = 2.0 * float(xp.vdot(y2_hat, weighted_m).real) - 2.0 * s_i
+    weight_sum, s_i, y2_weights = kernel_pair_sums(m, y, spacing, xp)
+    s_c = 2.0 * y2_weights - 2.0 * s_i
     moran = n_vox / weight_sum * s_i / sum_sq
     geary = (n_vox - 1) / (2.0 * weight_sum) * s_c / sum_sq
     return moran, geary
