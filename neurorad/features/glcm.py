@@ -19,10 +19,11 @@ import numpy as np
 
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
-    DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS,
-    DirectionalMatrices, PreparedRoi, batched_bincount, check_aggregations, check_distance,
-    evaluate_aggregations, flat_stride, needs_slices, prepare_roi, stack_directional,
+    DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS, DirectionalMatrices,
+    PreparedRoi, check_aggregations, check_distance, evaluate_aggregations, needs_slices,
+    prepare_roi, stack_directional,
 )
+from neurorad.features.texture_kernels import batched_bincount, flat_stride
 
 FAMILY = "GLCM"
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 from neurorad.features.backend import get_xp
 from neurorad.features.glszm import zone_counts, zones_of
 from neurorad.features.texture import (
-    VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, as_volume, border_distance,
-    check_aggregations, evaluate_level_count_family, level_count_catalogue, needed_kinds,
-    prepare_roi, roi_bounding_box, zone_minimum,
+    VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, as_volume, check_aggregations,
+    evaluate_level_count_family, level_count_catalogue, needed_kinds, prepare_roi, roi_bounding_box,
 )
+from neurorad.features.texture_kernels import border_distance, zone_minimum
 
 FAMILY = "GLDZM"
 
@@ -96,8 +96,8 @@ def gldzm_matrices(batch, *, in_plane: bool = True, volume: bool = True
 
     Notes
     -----
-    Distance map: :func:`~neurorad.features.texture.border_distance`; zone distance: minimum
-    over the zone (:func:`~neurorad.features.texture.zone_minimum`, one sort). All zones of all
+    Distance map: :func:`~neurorad.features.texture_kernels.border_distance`; zone distance: minimum
+    over the zone (:func:`~neurorad.features.texture_kernels.zone_minimum`, one sort). All zones of all
     ROIs are counted with one ``bincount``.
     """
     prepared = [_prepare(b, n, m) for b, n, m in batch]

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
-    DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS,
-    DirectionalMatrices, PreparedRoi, batched_bincount, chain_runs, check_aggregations,
-    evaluate_aggregations, flat_stride, level_count_catalogue, level_count_features,
-    needs_slices, prepare_roi, rename, stack_directional,
+    DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS, DirectionalMatrices,
+    PreparedRoi, check_aggregations, evaluate_aggregations, level_count_catalogue,
+    level_count_features, needs_slices, prepare_roi, rename, stack_directional,
 )
+from neurorad.features.texture_kernels import batched_bincount, chain_runs, flat_stride
 
 FAMILY = "GLRLM"
 
@@ -63,8 +63,8 @@ def glrlm_matrices(batch, *, per_slice: bool = True) -> list[DirectionalMatrices
     Notes
     -----
     In the zero-padded, flattened ROI box a direction is a constant flat stride ``s``; the
-    chains ``p, p+s, p+2s, ...`` are laid out contiguously (:func:`~neurorad.features.texture.
-    chain_runs`), so runs are found with one vectorised comparison per direction, no loop
+    chains ``p, p+s, p+2s, ...`` are laid out contiguously
+    (:func:`~neurorad.features.texture_kernels.chain_runs`), so runs are found with one vectorised comparison per direction, no loop
     over voxels or lines. Padding zeros end every geometric line. All runs of all ROIs are
     counted with one ``bincount``.
     """

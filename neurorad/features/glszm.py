@@ -21,9 +21,10 @@ import numpy as np
 
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
-    VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, batched_bincount, check_aggregations,
-    evaluate_level_count_family, label_zones, level_count_catalogue, needed_kinds, prepare_roi,
+    VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, check_aggregations,
+    evaluate_level_count_family, level_count_catalogue, needed_kinds, prepare_roi,
 )
+from neurorad.features.texture_kernels import batched_bincount, label_zones
 
 FAMILY = "GLSZM"
 
@@ -70,8 +71,8 @@ class Zones:
 
 
 def find_zones(interior, *, in_plane: bool) -> Zones:
-    """Label the zones of a cropped grey-level array (see :func:`~neurorad.features.texture.
-    label_zones`) and tabulate their grey level, size and slice."""
+    """Label the zones of a cropped grey-level array (see
+    :func:`~neurorad.features.texture_kernels.label_zones`) and tabulate their grey level, size and slice."""
     xp = get_xp(interior)
     labels, n = label_zones(interior, in_plane=in_plane)
     flat = labels.ravel()

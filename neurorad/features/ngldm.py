@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
-    VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, batched_bincount, check_aggregations,
-    check_distance, evaluate_level_count_family, level_count_catalogue, needed_kinds,
-    neighbour_offsets, prepare_roi, shifted,
+    VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, check_aggregations, check_distance,
+    evaluate_level_count_family, level_count_catalogue, needed_kinds, prepare_roi,
 )
+from neurorad.features.texture_kernels import batched_bincount, neighbour_offsets, shifted
 
 FAMILY = "NGLDM"
 

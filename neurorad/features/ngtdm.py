@@ -18,9 +18,10 @@ import numpy as np
 
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
-    VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, batched_bincount, box_sums,
-    check_aggregations, check_distance, evaluate_aggregations, needed_kinds, prepare_roi,
+    VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, check_aggregations, check_distance,
+    evaluate_aggregations, needed_kinds, prepare_roi,
 )
+from neurorad.features.texture_kernels import batched_bincount, box_sums
 
 FAMILY = "NGTDM"
 
@@ -66,7 +67,7 @@ def ngtdm_matrices(batch, *, distance: int = 1, in_plane: bool = True, volume: b
     Notes
     -----
     Neighbourhood sums of grey levels and of ROI membership are box sums of the zero-padded
-    box (:func:`~neurorad.features.texture.box_sums`), the in-plane ones being an intermediate
+    box (:func:`~neurorad.features.texture_kernels.box_sums`), the in-plane ones being an intermediate
     of the 3D ones. All ROIs go through one counting and one weighted ``bincount``.
     """
     distance = check_distance(distance, FAMILY)

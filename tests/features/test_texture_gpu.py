@@ -12,9 +12,8 @@ from neurorad.features.glrlm import glrlm_features
 from neurorad.features.glszm import glszm_features
 from neurorad.features.ngldm import ngldm_features
 from neurorad.features.ngtdm import ngtdm_features
-from neurorad.features.texture import (
-    DIRECTIONAL_AGGREGATIONS, VOLUME_AGGREGATIONS, border_distance, border_distance_by_erosion,
-)
+from neurorad.features.texture import DIRECTIONAL_AGGREGATIONS, VOLUME_AGGREGATIONS
+from neurorad.features.texture_kernels import border_distance, border_distance_by_erosion
 
 pytestmark = [
     pytest.mark.gpu,

@@ -18,9 +18,9 @@ from neurorad.features.glrlm import glrlm_matrices
 from neurorad.features.glszm import glszm_matrices
 from neurorad.features.ngldm import ngldm_matrices
 from neurorad.features.ngtdm import ngtdm_matrices
-from neurorad.features.texture import (
-    IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS, border_distance, border_distance_by_erosion,
-    label_level_by_level, label_zones,
+from neurorad.features.texture import IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS
+from neurorad.features.texture_kernels import (
+    border_distance, border_distance_by_erosion, label_level_by_level, label_zones,
 )
 
 DIRECTIONS = IN_PLANE_DIRECTIONS + OUT_OF_PLANE_DIRECTIONS
