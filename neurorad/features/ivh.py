@@ -73,8 +73,9 @@ def ivh_grid(ivh_values, *, bin_width=None, n_levels=None, value_range=None):
         raise ValueError("ivh_features: give either bin_width (fixed bin size) or n_levels "
                          "(fixed bin number), not both")
     lo, hi = (None, None) if value_range is None else value_range
-    lo = float(x.min()) if lo is None else float(lo)
-    hi = float(x.max()) if hi is None else float(hi)
+    # Open (None or infinite) bounds of a re-segmentation range fall back to the ROI min/max.
+    lo = float(x.min()) if lo is None or not math.isfinite(lo) else float(lo)
+    hi = float(x.max()) if hi is None or not math.isfinite(hi) else float(hi)
     if n_levels is not None:
         if int(n_levels) < 2:
             raise ValueError(f"ivh_features: n_levels must be >= 2, got {n_levels}")
@@ -89,6 +90,10 @@ def ivh_grid(ivh_values, *, bin_width=None, n_levels=None, value_range=None):
     else:
         x_dgl, g_min, g_max, step = x, lo, hi, 1.0
     n_steps = int(math.floor((g_max - g_min) / step + 1e-9))
+    if n_steps > 10**7:
+        raise ValueError(f"ivh_features: the IVH grid would hold {n_steps + 1} intensities "
+                         f"([{g_min:g}, {g_max:g}] in steps of {step:g}); continuous intensities "
+                         "need bin_width (fixed bin size) or n_levels (fixed bin number)")
     grid = g_min + step * xp.arange(n_steps + 1, dtype=xp.float64)
     return x_dgl, grid
 

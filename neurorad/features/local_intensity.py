@@ -5,9 +5,10 @@ Both features average the image over a 1 cm^3 sphere, radius ``r = (3/(4 pi))^{1
 voxels whose centres lie within ``r`` (world coordinates), inside the ROI or not, so the whole
 image is needed. Voxels beyond the image border do not exist and are not counted.
 
-The sphere means of every candidate voxel come from two FFT convolutions with the spherical
-indicator kernel (image sums and voxel counts), on the ROI bounding box grown by the kernel's
-half-width and clipped to the image: every voxel that can enter a sphere is inside that crop.
+The sphere means of every candidate voxel come from an FFT convolution with the spherical
+indicator kernel on the ROI bounding box grown by the kernel's half-width: every voxel that can
+enter a sphere is inside that crop. Near the image border the crop is zero-padded and a second
+convolution counts the existing voxels in each sphere.
 
 Reference: IBSI reference manual (arXiv:1612.07003), "Local intensity features";
 Frings V. et al., J Nucl Med 2014;55:1953-1959; Wahl R.L. et al., J Nucl Med 2009;50:122S.
@@ -20,7 +21,7 @@ import warnings
 import numpy as np
 
 from neurorad.features.backend import get_xp
-from neurorad.features.spatial_autocorrelation import even_fft_shape, fft_module, padded_rfftn
+from neurorad.features.spatial_autocorrelation import fft_module
 
 #: Radius (mm) of a sphere of volume 1 cm^3.
 PEAK_RADIUS_MM = 10.0 * (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0)
@@ -41,20 +42,34 @@ def sphere_kernel(spacing, radius_mm: float = PEAK_RADIUS_MM) -> np.ndarray:
     return (dist2 <= radius_mm**2 * (1 + 1e-12)).astype(np.float64)
 
 
-def _convolve_same(arrays, kernel, xp):
-    """Linear convolution of each array (stacked on axis 0) with an odd-sized centred kernel,
-    cropped to the array shape ('same'), by FFT."""
+def _circular_convolve(arrays, kernel, xp):
+    """Circular convolution of each array (stacked on axis 0) with a centred odd-sized kernel,
+    by FFT at the next fast lengths (>= the array shape; extra length is zero padding).
+
+    Exact (linear) at every position at least the kernel half-width away from the array edges:
+    the caller guarantees the ROI voxels are.
+    """
+    import scipy.fft
+
     shape = arrays.shape[1:]
-    fft_shape = even_fft_shape([n + k - 1 for n, k in zip(shape, kernel.shape)])
+    fft_shape = tuple(int(scipy.fft.next_fast_len(n, real=True)) for n in shape)
+    wrapped = xp.zeros(fft_shape, dtype=xp.float64)
+    half = [k // 2 for k in kernel.shape]
+    offsets = [xp.arange(-h, h + 1) % n for h, n in zip(half, fft_shape)]
+    wrapped[xp.ix_(*offsets)] = xp.asarray(kernel)
     fft = fft_module(xp)
-    spectrum = padded_rfftn(arrays, fft_shape, xp) * padded_rfftn(kernel[None], fft_shape, xp)
-    full = fft.irfftn(spectrum, s=fft_shape, axes=tuple(range(1, len(shape) + 1)))
-    start = [k // 2 for k in kernel.shape]
-    return full[(slice(None),) + tuple(slice(s, s + n) for s, n in zip(start, shape))]
+    axes = tuple(range(1, len(shape) + 1))
+    spectrum = fft.rfftn(arrays, s=fft_shape, axes=axes) * fft.rfftn(wrapped)[None]
+    full = fft.irfftn(spectrum, s=fft_shape, axes=axes)
+    return full[(slice(None),) + tuple(slice(0, n) for n in shape)]
 
 
 def sphere_means(image, int_mask, spacing, radius_mm: float = PEAK_RADIUS_MM):
     """Mean image intensity in the sphere around every voxel of the intensity mask.
+
+    The ROI bounding box grown by the kernel half-width is taken from the image; where it
+    would leave the image it is zero-padded instead, and then (only then) a second
+    convolution of the inside-image indicator counts the voxels that really exist.
 
     Returns
     -------
@@ -67,13 +82,22 @@ def sphere_means(image, int_mask, spacing, radius_mm: float = PEAK_RADIUS_MM):
     kernel = sphere_kernel(spacing, radius_mm)
     half = [k // 2 for k in kernel.shape]
     idx = xp.nonzero(mask)
-    box = tuple(slice(max(int(i.min()) - h, 0), min(int(i.max()) + h + 1, n))
-                for i, h, n in zip(idx, half, img.shape))
-    crop = img[box]
-    sums, counts = _convolve_same(xp.stack([crop, xp.ones_like(crop)]), xp.asarray(kernel), xp)
-    roi = mask[box]
-    # Counts are integers; rounding removes the FFT's last-bit noise.
-    return sums[roi] / xp.rint(counts[roi]), crop[roi]
+    lows = [int(i.min()) - h for i, h in zip(idx, half)]
+    highs = [int(i.max()) + h + 1 for i, h in zip(idx, half)]
+    box = tuple(slice(max(lo, 0), min(hi, n)) for lo, hi, n in zip(lows, highs, img.shape))
+    padding = [(max(-lo, 0), max(hi - n, 0)) for lo, hi, n in zip(lows, highs, img.shape)]
+    crop, roi = img[box], mask[box]
+    clipped = any(p for pair in padding for p in pair)
+    if clipped:
+        crop, roi = xp.pad(crop, padding), xp.pad(roi, padding)
+        inside = xp.pad(xp.ones(img[box].shape), padding)
+        sums, counts = _circular_convolve(xp.stack([crop, inside]), kernel, xp)
+        # Counts are integers; rounding removes the FFT's last-bit noise.
+        counts = xp.rint(counts[roi])
+    else:
+        sums = _circular_convolve(crop[None], kernel, xp)[0]
+        counts = float(kernel.sum())
+    return sums[roi] / counts, crop[roi]
 
 
 def local_intensity_features(image, int_mask, spacing) -> dict[str, float]:

@@ -15,7 +15,8 @@ reproduces the linear one on the ROI grid exactly (no offset ``|d| <= n - 1`` wr
 another), so the result equals the pair sums up to floating-point rounding, in
 ``O(L^3 log L)`` for any ROI size. Each sum ``sum_k a_k (K * b)_k`` is evaluated in the
 frequency domain by Parseval's theorem, ``(1/L^3) sum_f conj(a_hat) K_hat b_hat``, so one
-batched forward transform of ``(m, y, y^2)`` and the kernel's transform are all that is needed. This module is separate from morphology.py because it is
+batched forward transform of ``(m, y, y^2)`` and the kernel's transform (a DCT-I of one octant,
+cached per grid and spacing) are all that is needed; see :func:`kernel_pair_sums`. This module is separate from morphology.py because it is
 intensity arithmetic written against the array module (runs on CuPy unchanged).
 
 Reference: IBSI reference manual, "Moran's I index" (N365) and "Geary's C measure" (NPT7);
@@ -23,6 +24,7 @@ Moran PAP, Biometrika 1950;37:17-23; Geary RC, Inc Stat 1954;5:115-146.
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -42,21 +44,13 @@ def fft_module(xp):
     return cupyx.scipy.fft
 
 
-def even_fft_shape(min_shape) -> tuple[int, ...]:
-    """Smallest even, FFT-friendly (5-smooth) lengths at least ``min_shape`` per axis.
-
-    Even lengths let the kernel transform come from a DCT-I of one octant (see
-    :func:`inverse_distance_kernel_hat`).
-    """
-    import scipy.fft
-
-    shape = []
-    for n in min_shape:
-        length = int(scipy.fft.next_fast_len(max(int(n), 2), real=True))
-        while length % 2:
-            length = int(scipy.fft.next_fast_len(length + 1, real=True))
-        shape.append(length)
-    return tuple(shape)
+@functools.lru_cache(maxsize=4)
+def _host_kernel_octant_hat(fft_shape: tuple, spacing: tuple) -> np.ndarray:
+    """NumPy kernel spectrum, cached: every image of one ROI (e.g. T1, T2, FLAIR, ten DKI maps)
+    shares the grid and spacing."""
+    octant = kernel_octant_hat(fft_shape, spacing, np)
+    octant.setflags(write=False)
+    return octant
 
 
 def kernel_octant_hat(fft_shape, spacing, xp):
@@ -94,20 +88,6 @@ def _folded_index(length: int, xp, parity=None):
     return xp.minimum(f, length - f)
 
 
-def padded_rfftn(arrays, fft_shape, xp):
-    """``rfftn`` over the last three axes of zero-padded ``arrays``, skipping all-zero lines.
-
-    The inputs fill only ``n <= L/2`` of each padded axis, so transforming axis by axis (last
-    axis first, each time only the lines that can be non-zero) does about half the work of a
-    plain ``rfftn`` on the padded cube, with identical results.
-    """
-    fft = fft_module(xp)
-    spectrum = fft.rfft(arrays, n=fft_shape[-1], axis=-1)
-    for axis in range(-2, -len(fft_shape) - 1, -1):
-        spectrum = fft.fft(spectrum, n=fft_shape[axis], axis=axis)
-    return spectrum
-
-
 def kernel_pair_sums(mask, centred, spacing, xp) -> tuple[float, float, float]:
     """``W = sum m (K*m)``, ``S_I = sum y (K*y)``, ``T = sum y^2 (K*m)`` over the ROI box, exactly.
 
@@ -125,7 +105,10 @@ def kernel_pair_sums(mask, centred, spacing, xp) -> tuple[float, float, float]:
     roi_shape = mask.shape
     half = [int(scipy.fft.next_fast_len(int(n))) for n in roi_shape]
     fft_shape = tuple(2 * m for m in half)
-    octant = kernel_octant_hat(fft_shape, spacing, xp)
+    if xp is np:
+        octant = _host_kernel_octant_hat(fft_shape, tuple(float(v) for v in spacing))
+    else:
+        octant = kernel_octant_hat(fft_shape, spacing, xp)
     last = fft_shape[-1]
     multiplicity = xp.full(last // 2 + 1, 2.0)
     multiplicity[0] = multiplicity[-1] = 1.0

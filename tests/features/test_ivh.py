@@ -54,3 +54,10 @@ def test_undefined_and_invalid_inputs():
     assert all(math.isnan(v) for v in f.values())
     with pytest.raises(ValueError, match="not both"):
         ivh_features(np.arange(5.0), bin_width=1, n_levels=10)
+    with pytest.raises(ValueError, match="bin_width"):  # continuous values without a bin width
+        ivh_features(np.array([0.0, 1e9]))
+
+
+def test_open_resegmentation_bounds_fall_back_to_the_roi_range():
+    values = np.array([-10.0, 0, 0, 5])
+    assert ivh_features(values, value_range=(-math.inf, None)) == ivh_features(values)

@@ -46,11 +46,16 @@ def direct_sphere_means(image, mask, spacing):
     return np.array(means), np.array(centre_values)
 
 
-@pytest.mark.parametrize("spacing", [(2.0, 1.0, 1.5), (3.0, 0.8, 0.8)])
-def test_peaks_equal_a_direct_loop(spacing):
+@pytest.mark.parametrize("spacing, interior", [((2.0, 1.0, 1.5), False), ((3.0, 0.8, 0.8), False),
+                                               ((1.0, 1.0, 1.0), True)])
+def test_peaks_equal_a_direct_loop(spacing, interior):
     rng = np.random.default_rng(7)
-    image = rng.integers(0, 5, size=(7, 9, 8)).astype(float)
+    image = rng.integers(0, 5, size=(7, 9, 8) if not interior else (20, 21, 19)).astype(float)
     mask = rng.random(image.shape) < 0.2
+    if interior:  # ROI farther than the radius from every border: no padding path
+        keep = np.zeros_like(mask)
+        keep[7:13, 7:14, 7:12] = True
+        mask &= keep
     means, values = direct_sphere_means(image, mask, spacing)
     f = local_intensity_features(image, mask, spacing)
     assert f["loc_peak_glob"] == pytest.approx(means.max(), rel=1e-12)
