@@ -29,7 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from neurorad.synth import truth as tr
-from neurorad.synth.anatomy import Grid, random_head
+from neurorad.synth.anatomy import Grid, Tissue, random_head
 from neurorad.synth.cohort import CohortPlan, SubjectPlan, permute_targets
 from neurorad.synth.common import cohens_d, rng_for, scaled_counts, write_nifti
 from neurorad.synth.lesions import Blob, blob_mask, lesion_pattern
@@ -151,11 +151,14 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
 
     images = acquire(base, head.grid, rng)
     label_map = np.zeros(head.grid.shape, np.uint8)
+    # Sequences have their own scanner gain: enhancement is judged against normal white matter.
+    wm = (head.labels == Tissue.WHITE_MATTER) & ~oedema & ~tumour
+    wm_ratio = float(np.median(images["T1c"][wm]) / np.median(images["T1"][wm]))
     stats = []
     for k, cube in enumerate(_place_cubes(tumour, p["n_rois"], rng), start=1):
         label_map[cube] = k
         roi = {s: images[s][cube].astype(float) for s in MRI_SEQUENCES}
-        stats.append({"T1c_T1_ratio": float(roi["T1c"].mean() / roi["T1"].mean()),
+        stats.append({"T1c_T1_ratio": float(roi["T1c"].mean() / roi["T1"].mean()) / wm_ratio,
                       "T2_cv": float(roi["T2"].std() / roi["T2"].mean()),
                       "T2_min_ratio": float(roi["T2"].min() / roi["T2"].mean())})
     folder = out_dir / subject.id

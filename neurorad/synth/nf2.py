@@ -13,8 +13,8 @@ Generative model
   the expected finding.
 * ``variant_type`` (truncating vs non-truncating; P(truncating) = .6 germline, .4 mosaic)
   changes tumour heterogeneity (cystic change): the lesion texture amplitude is
-  ``h = 0.10 + 0.06 * truncating + b_patient + e_lesion``, ``b ~ N(0, 0.03^2)``,
-  ``e ~ N(0, 0.025^2)``; intensities inside a lesion are ``mu_m * (1 + w_m * h * n(v))``
+  ``h = 0.15 + 0.09 * truncating + b_patient + e_lesion``, ``b ~ N(0, 0.045^2)``,
+  ``e ~ N(0, 0.0375^2)``; intensities inside a lesion are ``mu_m * (1 + w_m * h * n(v))``
   with ``n`` a unit-variance smooth field and ``w = (T1 -0.5, T1c -0.8, T2 +1, FLAIR +0.5)``
   (cysts: bright on T2, dark and non-enhancing on T1c). Independent of size.
 * ``variant_class`` (CNV vs SNV, P(CNV) = .25): **no effect** (the null target).
@@ -42,8 +42,8 @@ LESION_COUNT_P = {"germline": (0.2, 0.45, 0.35), "mosaic": (0.55, 0.35, 0.10)}
 P_TRUNCATING = {"germline": 0.6, "mosaic": 0.4}
 P_CNV = 0.25
 RADIUS_MEDIAN_MM = {"germline": 9.0, "mosaic": 7.2}
-HETEROGENEITY_BASE, HETEROGENEITY_TRUNCATING = 0.10, 0.06
-HETEROGENEITY_PATIENT_SD, HETEROGENEITY_LESION_SD = 0.03, 0.025
+HETEROGENEITY_BASE, HETEROGENEITY_TRUNCATING = 0.15, 0.09
+HETEROGENEITY_PATIENT_SD, HETEROGENEITY_LESION_SD = 0.045, 0.0375
 # Lesion means (T1, T1c, T2, FLAIR) and texture weights per sequence.
 LESION_MEANS = {"schwannoma": (620.0, 1300.0, 1100.0, 900.0),
                 "meningioma": (600.0, 1250.0, 850.0, 800.0)}
@@ -83,7 +83,7 @@ def _plan_lesions(rng, origin: str, heterogeneity_patient: float, truncating: bo
             "side": first_side if i == 0 else -first_side,
             "radius_mm": float(np.clip(RADIUS_MEDIAN_MM[origin] * np.exp(rng.normal(0, 0.3)),
                                        5.0, 16.0)),
-            "heterogeneity": float(np.clip(h, 0.02, 0.4)),
+            "heterogeneity": float(np.clip(h, 0.02, 0.5)),
             "intensity_jitter": rng.normal(0.0, 0.05, 4).tolist(),
         })
     return lesions
@@ -132,7 +132,7 @@ def _ensure_two_per_class(subjects: list[SubjectPlan], rng) -> None:
                     delta = HETEROGENEITY_TRUNCATING * (1 if cls == "truncating" else -1)
                     for lesion in chosen.params["lesions"]:
                         lesion["heterogeneity"] = float(np.clip(
-                            lesion["heterogeneity"] + delta, 0.02, 0.4))
+                            lesion["heterogeneity"] + delta, 0.02, 0.5))
 
 
 def _lesion_blob(head, lesion: dict, rng) -> Blob:
@@ -165,16 +165,17 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
     lesion_fields = []
     for k, lesion in enumerate(subject.params["lesions"], start=1):
         blob = _lesion_blob(head, lesion, rng)
-        extent = blob_mask(head.grid, blob) & inside_skull
+        allowed = inside_skull
         if lesion["kind"] == "meningioma":
-            extent &= head.labels != Tissue.SKULL        # dural-based, not intraosseous
+            allowed = inside_skull & (head.labels != Tissue.SKULL)   # dural, not intraosseous
+        extent = blob_mask(head.grid, blob) & allowed
         pattern = lesion_pattern(rng, extent)
         means = LESION_MEANS[lesion["kind"]]
         for m, sequence in enumerate(MRI_SEQUENCES):
             mean = means[m] * (1.0 + lesion["intensity_jitter"][m])
             values = mean * (1.0 + TEXTURE_WEIGHTS[m] * lesion["heterogeneity"] * pattern)
             base[sequence][extent] = np.maximum(values, 0.05 * mean)
-        drawn = slice_drawn_mask(head.grid, blob, rng) & inside_skull
+        drawn = slice_drawn_mask(head.grid, blob, rng) & allowed
         label_map[drawn] = k
         lesion_fields.append(k)
     images = acquire(base, head.grid, rng)
@@ -209,8 +210,8 @@ def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
             feature_family="first-order dispersion and texture (heterogeneity)",
             direction={"T2": "more heterogeneous in truncating",
                        "T1c": "more heterogeneous in truncating"},
-            model="texture amplitude h = 0.10 + 0.06*truncating + N(0,0.03^2) patient "
-                  "+ N(0,0.025^2) lesion; independent of tumour size",
+            model="texture amplitude h = 0.15 + 0.09*truncating + N(0,0.045^2) patient "
+                  "+ N(0,0.0375^2) lesion; independent of tumour size",
             strength={"h_difference": HETEROGENEITY_TRUNCATING,
                       "h_between_lesion_sd": float(np.hypot(HETEROGENEITY_PATIENT_SD,
                                                             HETEROGENEITY_LESION_SD)),
@@ -235,7 +236,11 @@ def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
             "n_lesions": sum(len(s.rois) for s in plan.subjects), "targets": targets,
             "confounders": {"tumour_size": "variant_origin acts through tumour size and "
                             "count only (germline larger, more tumours)" if not plan.null
-                            else "none planted"},
+                            else "none planted",
+                            "genotype_correlation": "truncating variants are more frequent in "
+                            "germline patients (P .6 vs .4), so variant_type and "
+                            "variant_origin are correlated and each shows a little of the "
+                            "other's effect"},
             "notes": ["Lesions of one patient share group (patient id) and a patient-level "
                       "heterogeneity effect: they are not independent.",
                       "Masks are drawn per axial slice with independent in-plane shifts "
