@@ -92,9 +92,16 @@ def roi_mesh(morph_mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
 
 def mesh_volume_area(verts: np.ndarray, faces: np.ndarray) -> tuple[float, float]:
     """Volume :math:`|\\sum_f a\\cdot(b\\times c)|/6` and area :math:`\\sum_f|ab\\times ac|/2`."""
-    a, b, c = verts[faces[:, 0]], verts[faces[:, 1]], verts[faces[:, 2]]
-    volume = abs(float(np.einsum("ij,ij->", a, np.cross(b, c)))) / 6.0
-    area = float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()) / 2.0
+    a = verts[faces[:, 0]].astype(np.float64)
+    ab = verts[faces[:, 1]] - a
+    ac = verts[faces[:, 2]] - a
+    # One cross product serves both: a.(b x c) = a.((b - a) x (c - a)).
+    normal = np.empty_like(a)
+    normal[:, 0] = ab[:, 1] * ac[:, 2] - ab[:, 2] * ac[:, 1]
+    normal[:, 1] = ab[:, 2] * ac[:, 0] - ab[:, 0] * ac[:, 2]
+    normal[:, 2] = ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0]
+    volume = abs(float(np.einsum("ij,ij->", a, normal))) / 6.0
+    area = float(np.sqrt(np.einsum("ij,ij->i", normal, normal)).sum()) / 2.0
     return volume, area
 
 
