@@ -1,0 +1,121 @@
+"""Dask scaling of batch extraction: the same cases on 1 worker and on N workers.
+
+    .venv/bin/python benchmarks/bench_dask.py [--cases 40] [--workers 2] [--voxels 8000]
+
+Writes a cohort of ``--cases`` cases (``cases / 2`` subjects x 2 ROIs, one image each;
+synthetic ROIs of ~``--voxels`` voxels) to a temporary folder, then runs
+``extract_manifest`` with settings ``--settings`` (default: PyRadiomics-like full IBSI set,
+one discretisation) on a local cluster of 1 worker and of ``--workers`` workers, each into a
+fresh output folder (no cache). The clusters are started before the clock starts, so the
+times compare extraction, not process start-up. Prints the speed-up t(1) / t(N); target
+>= 1.7 for 40 cases on 2 workers, which needs 2 otherwise idle cores (the load average is
+printed: on a shared machine it explains a miss).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_vs_pyradiomics import synthetic_case  # noqa: E402  (same synthetic ROIs)
+
+
+def write_cohort(root: Path, n_cases: int, n_voxels: int) -> Path:
+    """``n_cases / 2`` subjects, each one image and a label map with ROIs 1 and 2."""
+    subjects = []
+    for i in range(n_cases // 2):
+        img, lab = synthetic_case(n_voxels, seed=i)
+        labels = sitk.GetArrayFromImage(lab)
+        # two lesions: the ROI's right half (in x) becomes label 2
+        right = labels[:, :, int(np.median(np.nonzero(labels)[2])):]
+        right[right == 1] = 2
+        two = sitk.GetImageFromArray(labels)
+        two.CopyInformation(lab)
+        sid = f"b{i:03d}"
+        (root / sid).mkdir(parents=True, exist_ok=True)
+        sitk.WriteImage(img, str(root / sid / "T1.nrrd"))
+        sitk.WriteImage(two, str(root / sid / "mask.nrrd"))
+        subjects.append({"id": sid, "images": {"T1": f"{sid}/T1.nrrd"}, "mask": f"{sid}/mask.nrrd",
+                         "rois": {"a": 1, "b": 2}})
+    manifest = root / "bench.yaml"
+    manifest.write_text(yaml.safe_dump({"neurorad_manifest": 1, "study": "bench-dask",
+                                        "subjects": subjects}, sort_keys=False))
+    return manifest
+
+
+def _warm_up(settings) -> None:
+    """One small extraction in this process (a worker): loads every module the cases need."""
+    import warnings
+
+    import neurorad
+
+    img, lab = synthetic_case(300, seed=99)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        neurorad.extract_features(img, lab, settings, label=1, device="cpu")
+
+
+def timed_run(manifest: Path, settings, out: Path, workers: int) -> tuple[float, float]:
+    """(wall seconds, summed seconds the workers spent computing tasks)."""
+    from distributed import Client, LocalCluster, get_task_stream
+
+    from neurorad.batch import extract_manifest
+    from neurorad.batch.runner import SINGLE_THREAD_ENV
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None, env=dict(SINGLE_THREAD_ENV)) as cluster, \
+            Client(cluster) as client:
+        client.wait_for_workers(workers)
+        client.run(_warm_up, settings)  # imports and first calls are not what we time
+        t0 = time.perf_counter()
+        with get_task_stream(client) as stream:
+            result = extract_manifest(manifest, settings, out, scheduler=client, progress=False,
+                                      device="cpu")
+        elapsed = time.perf_counter() - t0
+    compute = sum(p["stop"] - p["start"] for task in stream.data for p in task["startstops"]
+                  if p["action"] == "compute")
+    if result.n_failed:
+        raise RuntimeError(f"{result.n_failed} cases failed: {result.failures.head()}")
+    return elapsed, compute
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Dask scaling of neurorad batch extraction")
+    ap.add_argument("--cases", type=int, default=40)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--voxels", type=int, default=16000, help="voxels per subject (2 ROIs)")
+    ap.add_argument("--settings", default=None, help="preset/file (default: full IBSI, fbs 25, 3D)")
+    args = ap.parse_args(argv)
+
+    import neurorad
+
+    settings = neurorad.load_settings(args.settings or {
+        "name": "bench-dask", "discretisation": {"method": "fbs_aligned", "bin_width": 25},
+        "aggregations": ["3D"], "device": "cpu"})
+    with tempfile.TemporaryDirectory(prefix="neurorad-bench-dask-") as tmp:
+        tmp = Path(tmp)
+        manifest = write_cohort(tmp / "data", args.cases, args.voxels)
+        load_before = os.getloadavg()[0]
+        t1, c1 = timed_run(manifest, settings, tmp / "out1", 1)
+        tn, cn = timed_run(manifest, settings, tmp / f"out{args.workers}", args.workers)
+        load_after = os.getloadavg()[0]
+    print(f"{args.cases} cases (~{args.voxels // 2} voxels each), settings {settings.name}: "
+          f"1 worker {t1:.1f} s, {args.workers} workers {tn:.1f} s, speed-up {t1 / tn:.2f}x "
+          f"(usable CPUs {len(os.sched_getaffinity(0))}, load average {load_before:.1f} -> {load_after:.1f})")
+    # Summed task compute time grows with the workers only when they compete for cores
+    # (other load on the machine); runner overhead is wall time outside the tasks.
+    print(f"summed task compute: 1 worker {c1:.1f} s, {args.workers} workers {cn:.1f} s "
+          f"(x{cn / c1:.2f}); runner overhead with 1 worker {max(t1 - c1, 0) / args.cases * 1e3:.0f} ms/case")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
