@@ -173,23 +173,34 @@ def _sanitise(message: str, task: CaseTask) -> str:
 
 
 def _read_inputs(task: CaseTask):
-    """Read image and label map with neurorad.io (NIfTI/NRRD/MHA/DICOM), check the ROI."""
+    """Read the image and the ROI's mask with neurorad.io, check the ROI is not empty.
+
+    Returns ``(image, mask, label)``: a label map and the ROI's label in it. RTSTRUCT and
+    DICOM-SEG masks are rasterised on the case's image grid (``neurorad.io.dicom_rt``) into a
+    0/1 mask of that one structure/segment, whose label is then 1.
+    """
     from neurorad.io.images import read_image, roi_mask
 
-    if task.mask_format != "labelmap":
-        raise ValueError(
-            f"subject {task.subject}: mask {task.mask_display} has format {task.mask_format!r}; "
-            "batch extraction reads label-map masks (convert RTSTRUCT/SEG to a label map first)"
-        )
     image = read_image(task.image_path, subject=task.subject, role=task.image_name,
                        format=task.image_format, data_root=task.data_root)
-    mask = read_image(task.mask_path, subject=task.subject, role="mask", data_root=task.data_root)
-    if not roi_mask(mask, task.label).any():
+    if task.mask_format == "labelmap":
+        mask = read_image(task.mask_path, subject=task.subject, role="mask", data_root=task.data_root)
+        label = task.label
+    elif task.mask_format in ("rtstruct", "dicom-seg"):
+        from neurorad.io import dicom_rt
+
+        convert = dicom_rt.rtstruct_to_masks if task.mask_format == "rtstruct" else dicom_rt.seg_to_masks
+        (mask,) = convert(task.mask_path, image, [task.label]).values()
+        label = 1
+    else:
+        raise ValueError(f"subject {task.subject}: mask {task.mask_display} has unknown format "
+                         f"{task.mask_format!r}")
+    if not roi_mask(mask, label).any():
         raise EmptyROIError(
             f"subject {task.subject}: ROI {task.roi!r} (label {task.label}) is empty in mask "
             f"{task.mask_display}"
         )
-    return image, mask
+    return image, mask, label
 
 
 def compute_case(task: CaseTask, extractor: Callable | None = None) -> dict:
@@ -203,11 +214,11 @@ def compute_case(task: CaseTask, extractor: Callable | None = None) -> dict:
     try:
         if extractor is None:
             from neurorad import extract_features as extractor
-        image, mask = _read_inputs(task)
+        image, mask, label = _read_inputs(task)
         device = resolve_device(task.device)
         if device == "gpu":
             _select_gpu()
-        features = extractor(image, mask, task.settings, label=task.label, device=device)
+        features = extractor(image, mask, task.settings, label=label, device=device)
         if not isinstance(features, dict) or not features:
             raise TypeError(
                 f"subject {task.subject}, ROI {task.roi!r}, image {task.image_name}: the extractor "

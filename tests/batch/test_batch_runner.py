@@ -219,3 +219,32 @@ def test_local_gpu_workers_are_spread_over_the_gpus(monkeypatch):
     assert got == ["0", "1", "0", "1", "unset"]
     runner._worker_plugin(spread_gpus=0).setup(SimpleNamespace(name=5))
     assert os.environ[runner.GPU_INDEX_ENV] == "unset"   # CPU runs leave the device alone
+
+
+def test_rtstruct_masks_are_rasterised_on_the_case_image(cohort, monkeypatch):
+    """The runner hands the structure name and the case's image to the io converter and
+    extracts the returned 0/1 mask with label 1 (the converter itself is tested in tests/io)."""
+    from neurorad.batch import runner
+    from neurorad.io import dicom_rt
+
+    calls = []
+
+    def fake_rtstruct_to_masks(path, reference_image, roi_names):
+        calls.append((path, reference_image.GetSize(), list(roi_names)))
+        labels = cohort.masks["s01"]
+        img = sitk.GetImageFromArray((labels == 2).astype(np.uint8))
+        img.CopyInformation(reference_image)
+        return {roi_names[0]: img}
+
+    monkeypatch.setattr(dicom_rt, "rtstruct_to_masks", fake_rtstruct_to_masks)
+    task = runner.CaseTask(
+        key="k", subject="s01", roi="tumour", label="GTV", image_name="T1",
+        image_path=str(cohort.root / "s01" / "T1.nii.gz"), mask_path="/data/s01/rs.dcm",
+        settings=None, device="cpu", image_display="s01/T1.nii.gz", mask_display="s01/rs.dcm",
+        mask_format="rtstruct")
+    result = runner.compute_case(task, roi_stats_extractor)
+    assert result["ok"], result
+    assert calls == [("/data/s01/rs.dcm", (7, 6, 4), ["GTV"])]
+    want = expected_stats(cohort, "s01", "lesion_2", "T1")
+    assert result["features"]["mean"] == pytest.approx(want["mean"], rel=1e-12)
+    assert result["features"]["n_voxels"] == want["n_voxels"]
