@@ -1,0 +1,192 @@
+"""The ``neurorad suv``, ``neurorad dki`` and ``neurorad rt-masks`` subcommands: scanner data
+(DICOM PET, diffusion MRI, RTSTRUCT / DICOM-SEG) to NIfTI images that manifests can list.
+
+Nothing printed here comes from a DICOM header except numbers (no names, ids or dates).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    """Add ``suv``, ``dki`` and ``rt-masks`` to the ``neurorad`` command's subparsers."""
+    _register_suv(subparsers)
+    _register_dki(subparsers)
+    _register_rt_masks(subparsers)
+
+
+# ----------------------------------------------------------------------------- suv
+def _register_suv(subparsers) -> None:
+    from neurorad.pet import SUV_KINDS
+
+    parser = subparsers.add_parser(
+        "suv", help="convert a DICOM PET series to an SUV NIfTI image",
+        description="Standardised uptake values from a DICOM PET series (Units BQML): activity "
+        "x body size / injected dose decayed to the time the pixel values refer to "
+        "(DecayCorrection START, ADMIN or NONE). Missing or inconsistent header tags stop "
+        "with an error naming the tag. See docs/scanner_data.md.")
+    parser.add_argument("dicom_dir", metavar="DICOM_DIR", help="folder with one PET series")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="output image (.nii.gz, .nrrd, .mha)")
+    parser.add_argument("--kind", choices=SUV_KINDS, default="bw",
+                        help="body weight (default), lean body mass (Janmahasatian; "
+                        "lbm-james: James), or body surface area (Du Bois)")
+    parser.add_argument("--subject", metavar="ID", default=None,
+                        help="pseudonymous subject id for messages")
+    parser.add_argument("--weight-kg", type=float, default=None,
+                        help="use this weight instead of PatientWeight")
+    parser.add_argument("--height-m", type=float, default=None,
+                        help="use this height instead of PatientSize (m)")
+    parser.add_argument("--sex", choices=["M", "F"], default=None,
+                        help="use this sex instead of PatientSex (LBM formulas)")
+    parser.set_defaults(func=run_suv)
+
+
+def run_suv(args: argparse.Namespace) -> int:
+    import SimpleITK as sitk
+
+    from neurorad.io.images import ImageReadError
+    from neurorad.pet import SuvError, suv_image
+
+    try:
+        image = suv_image(args.dicom_dir, args.kind, subject=args.subject,
+                          weight_kg=args.weight_kg, height_m=args.height_m, sex=args.sex)
+    except (SuvError, ImageReadError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(sitk.Cast(image, sitk.sitkFloat32), str(output), True)
+    values = sitk.GetArrayViewFromImage(image)
+    print(f"wrote {output}: SUV{args.kind} {'x'.join(map(str, image.GetSize()))} voxels, "
+          f"max {float(values.max()):.3f}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- dki
+def _register_dki(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "dki", help="fit diffusion kurtosis maps (MK, FA, AWF, ...) and write them as NIfTI",
+        description="Fit the diffusion kurtosis model (dipy, weighted least squares) to a "
+        "multi-shell DWI series and write AK, AWF, AxEAD, FA, MD, KA, MK, RadEAD, RK, TORT as "
+        "<prefix><MAP>.nii.gz. The white-matter model maps (AWF, AxEAD, RadEAD, TORT) are "
+        "defined only where FA > --wm-fa-threshold (wm_model_mask.nii.gz); voxels without a "
+        "value are written as --fill. See docs/scanner_data.md.")
+    parser.add_argument("dwi", metavar="DWI", help="4-D NIfTI of the diffusion series")
+    parser.add_argument("--bvals", metavar="FILE", default=None,
+                        help="b-values (default: DWI name with .bval)")
+    parser.add_argument("--bvecs", metavar="FILE", default=None,
+                        help="gradient directions (default: DWI name with .bvec)")
+    parser.add_argument("--mask", metavar="FILE", default=None,
+                        help="brain mask on the DWI grid (default: voxels with b=0 signal > 0)")
+    parser.add_argument("-o", "--output-dir", required=True, metavar="DIR")
+    parser.add_argument("--prefix", default="", help="prefix of the map file names")
+    parser.add_argument("--chunks", type=int, default=4,
+                        help="slabs fitted as separate Dask tasks (default 4)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Dask workers (default: Dask's choice)")
+    parser.add_argument("--scheduler", choices=["threads", "processes", "synchronous"],
+                        default="threads", help="local Dask scheduler (default threads)")
+    parser.add_argument("--wm-fa-threshold", type=float, default=0.4,
+                        help="FA above which the white-matter model maps are computed (0.4)")
+    parser.add_argument("--fill", type=float, default=0.0,
+                        help="value written where a map is undefined (default 0)")
+    parser.add_argument("--subject", metavar="ID", default=None,
+                        help="pseudonymous subject id for messages")
+    parser.set_defaults(func=run_dki)
+
+
+def run_dki(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from neurorad.dki import fit_maps, write_maps
+    from neurorad.io.dwi import DwiError, default_gradient_files, read_dwi
+    from neurorad.io.images import ImageReadError
+
+    bvals, bvecs = default_gradient_files(args.dwi)
+    try:
+        series = read_dwi(args.dwi, args.bvals or bvals, args.bvecs or bvecs,
+                          subject=args.subject)
+        mask = None
+        if args.mask:
+            mask = _read_mask_on(args.mask, series, args.subject)
+        maps = fit_maps(series.data, series.bvals, series.bvecs, mask, chunks=args.chunks,
+                        scheduler=args.scheduler, workers=args.workers,
+                        wm_fa_threshold=args.wm_fa_threshold)
+    except (DwiError, ImageReadError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    written = write_maps(maps, series.affine, args.output_dir, prefix=args.prefix,
+                         fill=args.fill)
+    fitted = int(np.isfinite(maps["MD"]).sum())
+    white = int(np.isfinite(maps["AWF"]).sum())
+    print(f"wrote {len(written)} maps to {args.output_dir}: {fitted} voxels fitted, {white} "
+          f"white-matter model voxels (FA > {args.wm_fa_threshold:g})")
+    return 0
+
+
+def _read_mask_on(path, series, subject):
+    """A mask NIfTI as a bool (x, y, z) array on the DWI grid."""
+    import nibabel as nib
+    import numpy as np
+
+    from neurorad.io.dwi import DwiError
+
+    image = nib.load(str(path))
+    mask = np.asarray(image.dataobj) > 0
+    if mask.shape != series.data.shape[:3] or not np.allclose(image.affine, series.affine,
+                                                              atol=1e-3):
+        who = f"subject {subject}: " if subject else ""
+        raise DwiError(f"{who}{path}: mask is not on the DWI grid (shape {mask.shape} vs "
+                       f"{series.data.shape[:3]}, or a different affine)")
+    return mask
+
+
+# ----------------------------------------------------------------------------- rt-masks
+def _register_rt_masks(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "rt-masks", help="rasterise RTSTRUCT / DICOM-SEG structures into a NIfTI label map",
+        description="Convert the structures of a DICOM RTSTRUCT (by ROI name) or the segments "
+        "of a DICOM-SEG (by label or number) to one multi-label map on the grid of a "
+        "reference image, and print the rois: mapping for the manifest.")
+    parser.add_argument("source", metavar="RT_FILE", help="RTSTRUCT or DICOM-SEG file")
+    parser.add_argument("--reference", required=True, metavar="IMAGE",
+                        help="image (NIfTI or DICOM folder) whose grid the masks take")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="label map to write (.nii.gz)")
+    parser.add_argument("--roi", action="append", default=None, metavar="NAME",
+                        help="structure / segment to include (repeatable; default all)")
+    parser.set_defaults(func=run_rt_masks)
+
+
+def run_rt_masks(args: argparse.Namespace) -> int:
+    import pydicom
+
+    from neurorad.io.dicom_rt import DicomRtError, rtstruct_to_masks, seg_to_masks, write_labelmap
+    from neurorad.io.images import ImageReadError, read_image
+
+    try:
+        modality = str(pydicom.dcmread(args.source, stop_before_pixels=True,
+                                       specific_tags=["Modality"]).get("Modality", ""))
+        reference = read_image(args.reference, role="reference")
+        rois = args.roi
+        if modality == "SEG":
+            rois = [int(r) if r.isdigit() else r for r in rois] if rois else None
+            masks = seg_to_masks(args.source, reference, rois)
+        else:
+            masks = rtstruct_to_masks(args.source, reference, rois)
+        labels = write_labelmap(masks, args.output)
+    except (DicomRtError, ImageReadError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception:  # pydicom parse failures: their text may quote header content
+        print(f"error: {Path(args.source).name} cannot be parsed as DICOM", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output}")
+    # JSON strings are valid YAML: names with spaces or colons stay one key.
+    print("rois: {" + ", ".join(f"{json.dumps(name)}: {label}" for name, label in labels.items())
+          + "}")
+    return 0

@@ -1,0 +1,152 @@
+"""Diffusion-weighted series: a 4-D NIfTI with FSL-style ``bvals`` / ``bvecs`` text files.
+
+``bvals``: one line of N b-values (s/mm^2). ``bvecs``: three lines of N components (FSL)
+or N lines of three; vectors of diffusion-weighted volumes must be unit length (within
+``BVEC_NORM_TOLERANCE``; they are renormalised), those of b = 0 volumes may be zero.
+Errors name the file, the subject and what is wrong; no header value is printed.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neurorad.io.images import ImageReadError, display_path
+
+BVEC_NORM_TOLERANCE = 0.1
+B0_THRESHOLD = 50.0          # s/mm^2: volumes at or below count as b = 0 (dipy's default)
+
+
+class DwiError(ValueError):
+    """A DWI series or its gradient table is unusable; the message names file and subject."""
+
+
+@dataclass
+class DwiSeries:
+    """A loaded DWI series.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        ``(x, y, z, N)`` as stored in the NIfTI (the layout dipy expects).
+    affine : numpy.ndarray
+        4 x 4 voxel-to-world (RAS) matrix of the NIfTI.
+    bvals : numpy.ndarray
+        ``(N,)`` s/mm^2.
+    bvecs : numpy.ndarray
+        ``(N, 3)`` unit vectors (zero for b = 0 volumes).
+    header : nibabel header, for writing maps on the same grid.
+    """
+
+    data: np.ndarray
+    affine: np.ndarray
+    bvals: np.ndarray
+    bvecs: np.ndarray
+    header: object = None
+
+
+def _where(path, subject, data_root) -> str:
+    who = f"subject {subject}: " if subject else ""
+    return f"{who}{display_path(path, data_root)}"
+
+
+def _numbers(path: Path, where: str) -> np.ndarray:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise DwiError(f"{where}: unreadable ({exc.strerror or exc})") from None
+    try:
+        rows = [[float(v) for v in line.replace(",", " ").split()]
+                for line in text.splitlines() if line.strip()]
+    except ValueError:
+        raise DwiError(f"{where}: not a table of numbers") from None
+    if not rows or len({len(r) for r in rows}) != 1:
+        raise DwiError(f"{where}: rows have different numbers of values (or the file is empty)")
+    array = np.array(rows, float)
+    if not np.all(np.isfinite(array)):
+        raise DwiError(f"{where}: holds NaN or infinite values")
+    return array
+
+
+def read_gradient_table(bvals_path, bvecs_path, *, n_volumes: int | None = None,
+                        subject: str | None = None, data_root=None) -> tuple[np.ndarray, np.ndarray]:
+    """Read and check ``bvals`` / ``bvecs``; return ``(bvals (N,), bvecs (N, 3))``.
+
+    Raises
+    ------
+    DwiError
+        Missing/unreadable file, wrong shape, count different from ``n_volumes``, negative
+        b-values, or a diffusion-weighted direction that is not (close to) unit length.
+    """
+    bvals_path, bvecs_path = Path(bvals_path), Path(bvecs_path)
+    where_vals = _where(bvals_path, subject, data_root)
+    where_vecs = _where(bvecs_path, subject, data_root)
+    for path, where in ((bvals_path, where_vals), (bvecs_path, where_vecs)):
+        if not path.is_file():
+            raise DwiError(f"{where}: missing (no such file)")
+    bvals = _numbers(bvals_path, where_vals)
+    if 1 not in bvals.shape:
+        raise DwiError(f"{where_vals}: expected one row (or column) of b-values, got shape "
+                       f"{bvals.shape}")
+    bvals = bvals.ravel()
+    if np.any(bvals < 0):
+        raise DwiError(f"{where_vals}: negative b-value(s)")
+    bvecs = _numbers(bvecs_path, where_vecs)
+    if bvecs.shape[0] == 3 and bvecs.shape[1] != 3 or bvecs.shape == (3, 3):
+        bvecs = bvecs.T                  # FSL layout: 3 rows of N
+    if bvecs.shape[1] != 3:
+        raise DwiError(f"{where_vecs}: expected 3 rows (FSL) or 3 columns, got shape "
+                       f"{bvecs.shape}")
+    if len(bvecs) != len(bvals):
+        raise DwiError(f"{where_vecs}: {len(bvecs)} directions but {len(bvals)} b-values in "
+                       f"{display_path(bvals_path, data_root)}")
+    if n_volumes is not None and len(bvals) != n_volumes:
+        raise DwiError(f"{where_vals}: {len(bvals)} b-values but the DWI series has "
+                       f"{n_volumes} volumes")
+    norms = np.linalg.norm(bvecs, axis=1)
+    weighted = bvals > B0_THRESHOLD
+    bad = weighted & (np.abs(norms - 1.0) > BVEC_NORM_TOLERANCE)
+    if bad.any():
+        raise DwiError(f"{where_vecs}: {int(bad.sum())} diffusion-weighted direction(s) are not "
+                       f"unit vectors (e.g. volume {int(np.argmax(bad))}, norm "
+                       f"{norms[np.argmax(bad)]:.3g})")
+    unit = np.where(norms[:, None] > 0, bvecs / np.where(norms > 0, norms, 1.0)[:, None], 0.0)
+    return bvals, unit
+
+
+def read_dwi(path, bvals_path, bvecs_path, *, subject: str | None = None,
+             data_root=None) -> DwiSeries:
+    """Read a 4-D DWI NIfTI and its gradient table (see :func:`read_gradient_table`).
+
+    Raises :class:`neurorad.io.images.ImageReadError` for a missing or corrupt image and
+    :class:`DwiError` for a non-4-D image or an inconsistent gradient table.
+    """
+    import nibabel as nib
+
+    path = Path(path)
+    shown = display_path(path, data_root)
+    if not path.exists():
+        raise ImageReadError(shown, "missing (no such file or folder)", subject=subject,
+                             role="DWI")
+    try:
+        image = nib.load(str(path))
+        data = np.asarray(image.dataobj, dtype=np.float64)
+    except Exception as exc:  # nibabel's message names only the file and the format issue
+        raise ImageReadError(shown, f"corrupt: {type(exc).__name__}: "
+                             f"{str(exc).replace(str(path), shown)}", subject=subject,
+                             role="DWI") from None
+    if data.ndim != 4:
+        raise DwiError(f"{_where(path, subject, data_root)}: a DWI series must be 4-D "
+                       f"(x, y, z, volumes), got {data.ndim}-D")
+    bvals, bvecs = read_gradient_table(bvals_path, bvecs_path, n_volumes=data.shape[3],
+                                       subject=subject, data_root=data_root)
+    return DwiSeries(data, image.affine, bvals, bvecs, image.header)
+
+
+def default_gradient_files(path: str | os.PathLike) -> tuple[Path, Path]:
+    """``x.bval`` / ``x.bvec`` beside ``x.nii[.gz]`` (the dcm2niix naming)."""
+    path = Path(path)
+    stem = path.name[:-7] if path.name.endswith(".nii.gz") else path.stem
+    return path.with_name(stem + ".bval"), path.with_name(stem + ".bvec")
