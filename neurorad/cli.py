@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "neurorad.reports.cli",
     "neurorad.settings.cli",
     "neurorad.synth.cli",
+    "neurorad.ingest_cli",
 ]
 
 
