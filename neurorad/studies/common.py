@@ -41,7 +41,27 @@ def load_checked_manifest(manifest_path, data_root=None):
     return load_manifest(path, data_root=data_root), report
 
 
-def study_settings(preset, levels, methods=("fbn",)):
+def select(manifest, *, images=None, rois=None):
+    """A copy of ``manifest`` restricted to some images and/or ROIs (None keeps all).
+
+    Extraction runs per (subject, ROI, image), so leaving out what the analysis does not use
+    (e.g. the PET study's Bq/ml copy of the SUV image) saves time without changing results.
+    """
+    from dataclasses import replace
+
+    def keep(mapping, wanted):
+        return dict(mapping) if wanted is None else {k: v for k, v in mapping.items()
+                                                     if k in set(wanted)}
+
+    subjects = [replace(s, images=keep(s.images, images), rois=keep(s.rois, rois))
+                for s in manifest.subjects]
+    if not any(s.images and s.rois for s in subjects):
+        raise StudyInputError(f"{manifest.path}: no subject has images {images} and ROIs "
+                              f"{rois}")
+    return replace(manifest, subjects=subjects)
+
+
+def study_settings(preset, levels, methods=("fbn",), families=None):
     """Extraction settings: ``preset`` with its discretisations restricted to ``levels``.
 
     Parameters
@@ -54,6 +74,9 @@ def study_settings(preset, levels, methods=("fbn",)):
         in minutes; the notebooks say which were used.
     methods : tuple of str
         Binning methods with a bin number to keep (``fbn``, ``ep``).
+    families : list of str, optional
+        Feature families to compute (default: the preset's). The studies' own feature set
+        was first-order statistics, GLCM, GLRLM, shape and RIA's fractal dimensions.
     """
     from neurorad import load_settings
 
@@ -63,6 +86,8 @@ def study_settings(preset, levels, methods=("fbn",)):
         raise StudyInputError("levels: give at least one number of grey levels")
     entries = [{"method": m, "n_bins": n} for m in methods for n in levels]
     base["discretisation"] = entries
+    if families is not None:
+        base["families"] = list(families)
     return load_settings(base)
 
 
@@ -140,31 +165,6 @@ def discretisations_in(columns) -> list[str]:
         return (m.group(1), int(m.group(2)))
 
     return sorted(found, key=key)
-
-
-def permute_between_patients(y: pd.Series, groups: pd.Series, seed: int) -> pd.Series:
-    """Labels shuffled between patients (all ROIs of a patient keep one shared label).
-
-    Permuting ROI by ROI would give a patient's ROIs different labels and break the
-    dependence structure the validation must respect; permuting whole patients keeps it, so
-    a grouped validation on permuted labels must be at chance.
-    """
-    frame = pd.DataFrame({"y": y.to_numpy(), "g": groups.to_numpy()})
-    per_patient = frame.groupby("g", sort=True)["y"]
-    if (per_patient.nunique(dropna=False) > 1).any():
-        bad = per_patient.nunique(dropna=False)
-        raise StudyInputError(
-            f"target {y.name!r} differs between ROIs of patient(s) "
-            f"{list(bad[bad > 1].index[:5])}; it cannot be permuted between patients")
-    labels = per_patient.first()
-    rng = np.random.default_rng(seed)
-    shuffled = pd.Series(rng.permutation(labels.to_numpy()), index=labels.index)
-    out = frame["g"].map(shuffled)
-    out.index = y.index
-    out.name = y.name
-    if isinstance(y.dtype, pd.CategoricalDtype):
-        out = out.astype(y.dtype)
-    return out
 
 
 def save_tables(out_dir, **tables: pd.DataFrame) -> dict[str, Path]:

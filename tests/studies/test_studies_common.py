@@ -7,7 +7,7 @@ import pytest
 
 from neurorad.studies.common import (StudyInputError, columns_for_discretisation,
                                      discretisation_of, discretisations_in, model_table,
-                                     permute_between_patients, save_tables, study_settings)
+                                     save_tables, study_settings)
 
 COLUMNS = ["T1__morph_volume", "T1__cm_joint_max_3D_avg_fbn32", "T1__cm_joint_max_3D_avg_fbn8",
            "T2__ih_mean_ep8", "T2__stat_mean", "FA__cm_energy_3D_avg_fbs2p5",
@@ -45,22 +45,6 @@ def test_model_table_aligns_targets_and_drops_uninformative_columns():
         model_table(_wide(), targets.iloc[:2])
 
 
-def test_permutation_moves_whole_patients():
-    groups = pd.Series(np.repeat([f"P{i}" for i in range(30)], 3))
-    y = pd.Series(np.repeat(np.arange(30) % 2, 3), name="y")
-    perm = permute_between_patients(y, groups, seed=1)
-    # Each patient still has one label, the class counts are unchanged, labels moved.
-    assert (perm.groupby(groups.to_numpy()).nunique() == 1).all()
-    assert perm.sum() == y.sum()
-    assert (perm != y).any()
-    assert perm.equals(permute_between_patients(y, groups, seed=1))
-
-
-def test_permutation_refuses_labels_that_vary_within_a_patient():
-    with pytest.raises(StudyInputError, match="differs between ROIs of patient"):
-        permute_between_patients(pd.Series([0, 1, 1], name="t"), pd.Series(["A", "A", "B"]), 0)
-
-
 def test_save_tables_writes_csv_and_parquet(tmp_path):
     written = save_tables(tmp_path, metrics=_wide())
     back = pd.read_parquet(tmp_path / "metrics.parquet")
@@ -69,8 +53,9 @@ def test_save_tables_writes_csv_and_parquet(tmp_path):
 
 
 def test_study_settings_restricts_the_levels():
-    settings = study_settings("seed-protocol", [32, 8, 8])
+    settings = study_settings("seed-protocol", [32, 8, 8], families=["statistics", "glcm"])
     d = settings.to_dict()["discretisation"]
     assert [(e["method"], e["n_bins"]) for e in d] == [("fbn", 8), ("fbn", 32)]
+    assert settings.to_dict()["families"] == ["statistics", "glcm"]
     with pytest.raises(StudyInputError, match="at least one"):
         study_settings("seed-protocol", [])

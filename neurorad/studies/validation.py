@@ -1,0 +1,195 @@
+"""Validation steps every study reports: grouped vs leaky, permutation control, published
+comparison, performance per discretisation level, and the headline number.
+
+All model fitting goes through :func:`neurorad.modeling.evaluate`; this module only chooses
+what to evaluate and reshapes the results into the tables the reports show.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from neurorad.reports.index import Headline
+from neurorad.reports.published import headline_published, published_table
+from neurorad.studies.common import columns_for_discretisation, discretisations_in
+
+#: Value of each headline metric for a predictor without information.
+CHANCE = {"roc_auc": 0.5, "bacc": 0.5, "spearman_rho": 0.0, "pearson_r": 0.0, "r2": 0.0}
+
+
+def grouped_and_leaky(X, y, groups, *, task, models, outer_folds, repeats, seed,
+                      n_permutations=0, leaky=True, **options):
+    """Evaluate with patient-grouped splits (the honest design) and, if ``leaky``, with
+    ROI-level splits (the published design) under the same seed and options.
+
+    The label-permutation test (``n_permutations`` patient-level permutations, one repeat
+    each to bound the cost) runs on the grouped design only: it is the control that the
+    honest validation does not leak.
+
+    Returns
+    -------
+    metrics : DataFrame
+        ``evaluate`` metrics with a ``split`` column (``grouped`` / ``leaky``).
+    results : dict
+        ``{"grouped": EvaluationResult, "leaky": EvaluationResult}`` (``leaky`` absent
+        when not run).
+    """
+    from neurorad.modeling import evaluate
+
+    common = dict(groups=groups, task=task, models=models, outer_folds=outer_folds,
+                  repeats=repeats, seed=seed, **options)
+    results = {"grouped": evaluate(X, y, n_permutations=n_permutations,
+                                   permutation_repeats=1, **common)}
+    if leaky:
+        results["leaky"] = evaluate(X, y, split_by_group=False, **common)
+    metrics = pd.concat([r.metrics.assign(split=name) for name, r in results.items()],
+                        ignore_index=True)
+    return metrics, results
+
+
+def feasible_folds(y, groups, requested: int) -> int:
+    """Outer folds a grouped stratified split can have: at most the number of patients of
+    the rarest class (each test fold needs every class); 0 when a class has < 2 patients."""
+    per_class = pd.Series(groups).groupby(pd.Series(y).to_numpy()).nunique()
+    smallest = int(per_class.min()) if len(per_class) > 1 else 0
+    return min(int(requested), smallest) if smallest >= 2 else 0
+
+
+def format_interval(estimate, low, high, digits: int = 3) -> str:
+    """``'0.712 [0.523; 0.881]'``; the bare estimate when the interval is undefined."""
+    if estimate is None or (isinstance(estimate, float) and math.isnan(estimate)):
+        return "–"
+    if low is None or any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
+        return f"{estimate:.{digits}f}"
+    return f"{estimate:.{digits}f} [{low:.{digits}f}; {high:.{digits}f}]"
+
+
+def side_by_side(metrics: pd.DataFrame, metric_names) -> pd.DataFrame:
+    """Rows model (and class), columns (metric, split): ``estimate [CI]`` text cells."""
+    m = metrics[metrics["metric"].isin(metric_names)].copy()
+    m["class"] = m["class"].fillna("")
+    m["cell"] = [format_interval(e, lo, hi) for e, lo, hi in
+                 zip(m.estimate, m.ci_low, m.ci_high)]
+    table = m.pivot_table(index=["class", "model"], columns=["metric", "split"],
+                          values="cell", aggfunc="first", sort=False)
+    order = [(k, s) for k in metric_names for s in ("grouped", "leaky")
+             if (k, s) in table.columns]
+    table = table[order]
+    if (table.index.get_level_values("class") == "").all():
+        table = table.droplevel("class")
+    return table
+
+
+def published_comparison(metrics: pd.DataFrame, study: str, task: str,
+                         target_class_of=None) -> pd.DataFrame:
+    """Every published number of ``study``/``task`` next to our grouped and leaky estimates.
+
+    ``target_class_of`` maps a published class name to the key our metrics use for it (the
+    one-vs-rest evaluations of the glioma study store the class in ``class``).
+    """
+    pub = published_table(study)
+    pub = pub[pub["task"] == task]
+    rows = []
+    for p in pub.itertuples():
+        cls = p._5 if target_class_of is None else target_class_of(p._5)
+        row = {"model": p.model, "metric": p.metric, "class": p._5, "published": p.value,
+               "published_ci": format_interval(p.value, p.ci_low, p.ci_high),
+               "source": p.source}
+        for split in ("grouped", "leaky"):
+            hit = metrics[(metrics.model == p.model) & (metrics.metric == p.metric)
+                          & (metrics.split == split)
+                          & (metrics["class"].fillna("") == (cls or ""))]
+            row[f"ours_{split}"] = (format_interval(*hit.iloc[0][["estimate", "ci_low",
+                                                                   "ci_high"]])
+                                    if len(hit) else "not run")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def permutation_table(result) -> pd.DataFrame:
+    """The label-permutation control of an evaluation: observed headline statistic, mean
+    over permutations (should sit at chance), its SD and the permutation p-value."""
+    tests = result.tests
+    if tests is None or tests.empty or "versus" not in tests:
+        return pd.DataFrame(columns=["model", "metric", "observed", "permuted_mean",
+                                     "permuted_sd", "p_value", "method"])
+    perm = tests[tests["versus"] == "permutation"]
+    return perm.rename(columns={"estimate": "observed", "statistic": "permuted_mean",
+                                "se": "permuted_sd"})[
+        ["model", "metric", "observed", "permuted_mean", "permuted_sd", "p_value", "method"]
+    ].reset_index(drop=True)
+
+
+def by_discretisation(X: pd.DataFrame, y, groups, *, task, model, outer_folds, repeats,
+                      seed, **options) -> pd.DataFrame:
+    """Grouped performance of one model at each discretisation level present in ``X``.
+
+    Each level's model sees that level's texture/histogram features plus all
+    level-independent ones (morphology, statistics). Returns the overall metric rows with a
+    ``discretisation`` and an ``n_features`` column.
+    """
+    from neurorad.modeling import evaluate
+
+    rows = []
+    for level in discretisations_in(X.columns):
+        cols = columns_for_discretisation(X.columns, level)
+        result = evaluate(X[cols], y, groups=groups, task=task, models=(model,),
+                          outer_folds=outer_folds, repeats=repeats, seed=seed, **options)
+        m = result.metrics[result.metrics["class"].isna()]
+        rows.append(m.assign(discretisation=level, n_features=len(cols)))
+    if not rows:
+        return pd.DataFrame()
+    return pd.concat(rows, ignore_index=True)
+
+
+def headline(metrics: pd.DataFrame, *, study: str, model: str, metric: str, task: str = "",
+             target_class: str = "", notes: str = "", metric_class=None) -> Headline:
+    """The study's headline: grouped estimate with CI, the leaky estimate, the published
+    value (if any) and the chance level. ``metric_class`` selects a one-vs-rest row."""
+    def pick(split):
+        rows = metrics[(metrics.model == model) & (metrics.metric == metric)
+                       & (metrics.split == split)]
+        rows = rows[rows["class"].isna()] if metric_class is None else \
+            rows[rows["class"] == metric_class]
+        return None if rows.empty else rows.iloc[0]
+
+    grouped, leaky = pick("grouped"), pick("leaky")
+    if grouped is None:
+        raise ValueError(f"no grouped {model}/{metric} row to report as headline")
+    pub = headline_published(study)
+    return Headline(study=study, metric=metric, model=model,
+                    estimate=float(grouped.estimate), ci_low=float(grouped.ci_low),
+                    ci_high=float(grouped.ci_high), task=task, target_class=target_class,
+                    leaky=None if leaky is None else float(leaky.estimate),
+                    published=None if pub is None else pub.value,
+                    published_text="" if pub is None else pub.source,
+                    chance=CHANCE.get(metric), notes=notes)
+
+
+def null_target_control(table, control_targets, *, task, outer_folds, repeats, seed,
+                        leaky=True, **options) -> pd.DataFrame:
+    """Evaluate targets known to be independent of the images (the synthetic cohorts'
+    ``random_label`` / ``random_index``) with the null model and LASSO.
+
+    Grouped, the headline metric must be at chance; leaky, a classification may still
+    "find" them through patient identity. Targets absent from the table are skipped (real
+    cohorts have none); returns an empty frame when none is present.
+    """
+    present = [t for t in control_targets if t in table.targets]
+    frames = []
+    for target in present:
+        y = table.targets[target]
+        keep = y.notna().to_numpy()
+        values = y[keep].astype(str).to_numpy() if task == "classification" else \
+            y[keep].to_numpy(float)
+        folds = feasible_folds(values, table.groups[keep], outer_folds) \
+            if task == "classification" else outer_folds
+        if folds < 2:
+            continue
+        models = ("null", "lasso_lr" if task == "classification" else "lasso")
+        metrics, _ = grouped_and_leaky(table.X[keep], values, table.groups[keep].to_numpy(),
+                                       task=task, models=models, outer_folds=folds,
+                                       repeats=repeats, seed=seed, leaky=leaky, **options)
+        frames.append(metrics.assign(target=target))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
