@@ -20,7 +20,16 @@ B0_THRESHOLD = 50.0          # s/mm^2: volumes at or below count as b = 0 (dipy'
 
 
 class DwiError(ValueError):
-    """A DWI series or its gradient table is unusable; the message names file and subject."""
+    """A DWI series or its gradient table is unusable; the message names file and subject.
+
+    ``path`` is the file concerned and ``reason`` the message without subject and file
+    (for reports that show those in their own columns).
+    """
+
+    def __init__(self, where: str, reason: str, *, path: Path | None = None) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.reason = reason
+        self.path = path
 
 
 @dataclass
@@ -56,17 +65,18 @@ def _numbers(path: Path, where: str) -> np.ndarray:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise DwiError(f"{where}: unreadable ({exc.strerror or exc})") from None
+        raise DwiError(where, f"unreadable ({exc.strerror or exc})", path=path) from None
     try:
         rows = [[float(v) for v in line.replace(",", " ").split()]
                 for line in text.splitlines() if line.strip()]
     except ValueError:
-        raise DwiError(f"{where}: not a table of numbers") from None
+        raise DwiError(where, "not a table of numbers", path=path) from None
     if not rows or len({len(r) for r in rows}) != 1:
-        raise DwiError(f"{where}: rows have different numbers of values (or the file is empty)")
+        raise DwiError(where, "rows have different numbers of values (or the file is empty)",
+                       path=path)
     array = np.array(rows, float)
     if not np.all(np.isfinite(array)):
-        raise DwiError(f"{where}: holds NaN or infinite values")
+        raise DwiError(where, "holds NaN or infinite values", path=path)
     return array
 
 
@@ -85,33 +95,33 @@ def read_gradient_table(bvals_path, bvecs_path, *, n_volumes: int | None = None,
     where_vecs = _where(bvecs_path, subject, data_root)
     for path, where in ((bvals_path, where_vals), (bvecs_path, where_vecs)):
         if not path.is_file():
-            raise DwiError(f"{where}: missing (no such file)")
+            raise DwiError(where, "missing (no such file)", path=path)
     bvals = _numbers(bvals_path, where_vals)
     if 1 not in bvals.shape:
-        raise DwiError(f"{where_vals}: expected one row (or column) of b-values, got shape "
-                       f"{bvals.shape}")
+        raise DwiError(where_vals, f"expected one row (or column) of b-values, got shape "
+                       f"{bvals.shape}", path=bvals_path)
     bvals = bvals.ravel()
     if np.any(bvals < 0):
-        raise DwiError(f"{where_vals}: negative b-value(s)")
+        raise DwiError(where_vals, "negative b-value(s)", path=bvals_path)
     bvecs = _numbers(bvecs_path, where_vecs)
     if bvecs.shape[0] == 3 and bvecs.shape[1] != 3 or bvecs.shape == (3, 3):
         bvecs = bvecs.T                  # FSL layout: 3 rows of N
     if bvecs.shape[1] != 3:
-        raise DwiError(f"{where_vecs}: expected 3 rows (FSL) or 3 columns, got shape "
-                       f"{bvecs.shape}")
+        raise DwiError(where_vecs, f"expected 3 rows (FSL) or 3 columns, got shape "
+                       f"{bvecs.shape}", path=bvecs_path)
     if len(bvecs) != len(bvals):
-        raise DwiError(f"{where_vecs}: {len(bvecs)} directions but {len(bvals)} b-values in "
-                       f"{display_path(bvals_path, data_root)}")
+        raise DwiError(where_vecs, f"{len(bvecs)} directions but {len(bvals)} b-values in "
+                       f"{display_path(bvals_path, data_root)}", path=bvecs_path)
     if n_volumes is not None and len(bvals) != n_volumes:
-        raise DwiError(f"{where_vals}: {len(bvals)} b-values but the DWI series has "
-                       f"{n_volumes} volumes")
+        raise DwiError(where_vals, f"{len(bvals)} b-values but the DWI series has "
+                       f"{n_volumes} volumes", path=bvals_path)
     norms = np.linalg.norm(bvecs, axis=1)
     weighted = bvals > B0_THRESHOLD
     bad = weighted & (np.abs(norms - 1.0) > BVEC_NORM_TOLERANCE)
     if bad.any():
-        raise DwiError(f"{where_vecs}: {int(bad.sum())} diffusion-weighted direction(s) are not "
+        raise DwiError(where_vecs, f"{int(bad.sum())} diffusion-weighted direction(s) are not "
                        f"unit vectors (e.g. volume {int(np.argmax(bad))}, norm "
-                       f"{norms[np.argmax(bad)]:.3g})")
+                       f"{norms[np.argmax(bad)]:.3g})", path=bvecs_path)
     unit = np.where(norms[:, None] > 0, bvecs / np.where(norms > 0, norms, 1.0)[:, None], 0.0)
     return bvals, unit
 
@@ -138,11 +148,56 @@ def read_dwi(path, bvals_path, bvecs_path, *, subject: str | None = None,
                              f"{str(exc).replace(str(path), shown)}", subject=subject,
                              role="DWI") from None
     if data.ndim != 4:
-        raise DwiError(f"{_where(path, subject, data_root)}: a DWI series must be 4-D "
-                       f"(x, y, z, volumes), got {data.ndim}-D")
+        raise DwiError(_where(path, subject, data_root), "a DWI series must be 4-D "
+                       f"(x, y, z, volumes), got {data.ndim}-D", path=path)
     bvals, bvecs = read_gradient_table(bvals_path, bvecs_path, n_volumes=data.shape[3],
                                        subject=subject, data_root=data_root)
     return DwiSeries(data, image.affine, bvals, bvecs, image.header)
+
+
+def dwi_problems(path, bvals_path, bvecs_path, *, read_voxels: bool = True,
+                 data_root=None) -> list[tuple[str, Path, str]]:
+    """Check a DWI entry of a manifest without loading the whole series.
+
+    Returns ``(severity, file, message)`` triples: a header that is not a 4-D NIfTI, a
+    truncated file, NaN/inf voxels (with ``read_voxels``), a gradient table that does not
+    fit the series (errors), and a table from which DKI cannot be fitted (a warning: the
+    series may serve other models).
+    """
+    import nibabel as nib
+
+    from neurorad.dki import gradient_table
+    from neurorad.io.images import nifti_nonfinite_counts, nifti_truncation
+
+    path = Path(path)
+    name = path.name.lower()
+    if not name.endswith((".nii", ".nii.gz")):
+        return [("error", path, "dwi: expected a 4-D NIfTI (.nii or .nii.gz)")]
+    problem = nifti_truncation(path)
+    if problem:
+        return [("error", path, f"dwi: corrupt: {problem}")]
+    try:
+        shape = nib.load(str(path)).shape
+    except Exception as exc:
+        return [("error", path, f"dwi: corrupt: {type(exc).__name__}")]
+    if len(shape) != 4:
+        return [("error", path, f"dwi: a DWI series must be 4-D (x, y, z, volumes), got "
+                 f"{len(shape)}-D")]
+    problems = []
+    if read_voxels:
+        n_nan, n_inf = nifti_nonfinite_counts(path)
+        if n_nan or n_inf:
+            problems.append(("error", path, f"dwi: {n_nan} NaN and {n_inf} infinite voxel(s)"))
+    try:
+        bvals, bvecs = read_gradient_table(bvals_path, bvecs_path, n_volumes=shape[3],
+                                           data_root=data_root)
+    except DwiError as exc:
+        return problems + [("error", exc.path or path, f"dwi: {exc.reason}")]
+    try:
+        gradient_table(bvals, bvecs)
+    except ValueError as exc:
+        problems.append(("warning", path, f"dwi: DKI cannot be fitted: {exc}"))
+    return problems
 
 
 def default_gradient_files(path: str | os.PathLike) -> tuple[Path, Path]:

@@ -35,10 +35,11 @@ EXTENSION_PREFIX = "x_"
 
 _TOP_KEYS = ("neurorad_manifest", "study", "description", "data_root", "geometry_tolerance",
              "targets", "subjects")
-_SUBJECT_KEYS = ("id", "group", "images", "mask", "masks", "rois", "targets")
+_SUBJECT_KEYS = ("id", "group", "images", "mask", "masks", "rois", "targets", "dwi")
 _IMAGE_KEYS = ("path", "sha256", "format")
 _MASK_KEYS = ("path", "sha256", "format", "reference")
 _ROI_KEYS = ("mask", "label")
+_DWI_KEYS = ("path", "sha256", "bvals", "bvecs")
 _TARGET_KEYS = ("type", "classes", "role", "description")
 
 
@@ -103,6 +104,18 @@ class MaskRef:
 
 
 @dataclass(frozen=True)
+class DwiRef:
+    """A diffusion-weighted series: 4-D NIfTI ``path`` with its ``bvals`` / ``bvecs`` files
+    (default: beside it, same name with ``.bval`` / ``.bvec``). Input to DKI maps
+    (``neurorad dki``), never an image for feature extraction."""
+
+    path: Path
+    bvals: Path
+    bvecs: Path
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
 class RoiRef:
     """A region of interest: the mask it is in and its ``label`` there.
 
@@ -140,6 +153,7 @@ class Subject:
     masks: dict[str, MaskRef] = field(default_factory=dict)
     rois: dict[str, RoiRef] = field(default_factory=dict)
     targets: dict[str, Any] = field(default_factory=dict)
+    dwi: DwiRef | None = None
 
 
 @dataclass(frozen=True)
@@ -449,7 +463,26 @@ class _Parser:
         masks = self.parse_masks(entry, where, sid, images)
         rois = self.parse_rois(entry.get("rois"), masks, where, sid)
         subject_targets = self.parse_subject_targets(entry.get("targets"), targets, where, sid)
-        return Subject(sid, group, images, masks, rois, subject_targets)
+        dwi = self.parse_dwi(entry["dwi"], f"{where}.dwi", sid) if "dwi" in entry else None
+        return Subject(sid, group, images, masks, rois, subject_targets, dwi)
+
+    def parse_dwi(self, raw, where: str, sid: str) -> DwiRef | None:
+        """``dwi: path`` or ``{path, bvals, bvecs, sha256}``; gradient files default to the
+        dcm2niix names beside the series."""
+        from neurorad.io.dwi import default_gradient_files
+
+        parsed = self.parse_file_entry(raw, where, sid, _DWI_KEYS, ("auto",), "auto")
+        if not parsed:
+            return None
+        path, sha, _, mapping = parsed
+        default_bvals, default_bvecs = default_gradient_files(path)
+        bvals = (self.resolve(mapping["bvals"], f"{where}.bvals", sid) if "bvals" in mapping
+                 else default_bvals)
+        bvecs = (self.resolve(mapping["bvecs"], f"{where}.bvecs", sid) if "bvecs" in mapping
+                 else default_bvecs)
+        if bvals is None or bvecs is None:
+            return None
+        return DwiRef(path, bvals, bvecs, sha)
 
     def resolve(self, raw_path, where: str, sid: str) -> Path | None:
         if not isinstance(raw_path, str) or not raw_path.strip():

@@ -14,6 +14,10 @@ Checks, in addition to the schema checks of :func:`neurorad.io.manifest.parse_ma
 * one file listed for subjects of different groups (a **warning**: a possible leak
   between patients).
 
+A subject's ``dwi`` entry (4-D NIfTI with bvals/bvecs) is checked by
+``neurorad.io.dwi.dwi_problems`` (4-D header, truncation, NaN, gradient table matching the
+volumes; a warning when DKI cannot be fitted).
+
 DICOM RTSTRUCT and DICOM-SEG masks are converted through the hook
 :func:`dicom_rt_masks` (which calls ``neurorad.io.dicom_rt``); their ROIs are then checked
 for emptiness and grid like label maps.
@@ -180,6 +184,22 @@ class _SubjectChecker:
                 self.check_labelmap(subject, role, mask, rois, geometries)
             else:
                 self.check_dicom_rt(subject, role, mask, rois)
+        if subject.dwi is not None:
+            self.check_dwi(subject, subject.dwi)
+
+    def check_dwi(self, subject, dwi) -> None:
+        """Files of a DWI entry, then its content via ``neurorad.io.dwi.dwi_problems``."""
+        present = self.file_ok(subject, "dwi", dwi.path, dwi.sha256)
+        for role, path in (("dwi bvals", dwi.bvals), ("dwi bvecs", dwi.bvecs)):
+            present = self.file_ok(subject, role, path, None) and present
+        if not present or not self.check_images:
+            return
+        from neurorad.io.dwi import dwi_problems
+
+        for severity, path, message in dwi_problems(dwi.path, dwi.bvals, dwi.bvecs,
+                                                    read_voxels=self.read_voxels,
+                                                    data_root=self.manifest.data_root):
+            self.report(severity, subject, path, message)
 
     def check_finite(self, subject, role, ref: ImageRef, image: sitk.Image) -> None:
         note = ""
