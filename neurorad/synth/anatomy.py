@@ -20,8 +20,12 @@ from enum import IntEnum
 
 import numpy as np
 
-#: Default grid of the synthetic cohorts: 2-mm voxels, (z, y, x) = 128 x 192 x 160 mm.
-GRID_SHAPE = (64, 96, 80)
+#: Default grid of the synthetic cohorts: 2-mm voxels, (z, y, x) = 116 x 176 x 144 mm.
+GRID_SHAPE = (58, 88, 72)
+#: Template-to-subject size: subject heads are 1/1.1 of the template on average (the template
+#: is a large adult head; the smaller subject head fits a smaller grid, which keeps the
+#: cohorts quick to write).
+TEMPLATE_SCALE = 1.1
 GRID_SPACING = (2.0, 2.0, 2.0)
 
 
@@ -51,6 +55,7 @@ WHITE_MATTER_LIKE = (Tissue.WHITE_MATTER, Tissue.CORPUS_CALLOSUM, Tissue.INTERNA
 BRAIN_TISSUES = (Tissue.GREY_MATTER, Tissue.WHITE_MATTER, Tissue.THALAMUS, Tissue.LENTIFORM,
                  Tissue.CAUDATE, Tissue.CORPUS_CALLOSUM, Tissue.INTERNAL_CAPSULE,
                  Tissue.BRAINSTEM, Tissue.CEREBELLUM_GM, Tissue.CEREBELLUM_WM)
+INTRACRANIAL = BRAIN_TISSUES + (Tissue.CSF, Tissue.VENTRICLE)
 
 # Ellipsoids as (centre (z, y, x), semi-axes (z, y, x)) in template mm.
 CEREBRUM = ((2.0, 0.0, 0.0), (46.0, 78.0, 62.0))
@@ -163,10 +168,13 @@ def random_warp(rng: np.random.Generator, grid: Grid, *, amplitude_mm: float = 2
                 scale_sd: float = 0.03, n_terms: int = 3) -> Warp:
     """A random subject warp: anisotropic head-size scaling and a smooth displacement.
 
+    The scale is ``TEMPLATE_SCALE * (1 + scale_sd * N(0, 1))`` per axis (clipped to +/- 7 %).
+
     The coefficients are normal with a standard deviation chosen so that the displacement's
     root-mean-square is about ``amplitude_mm``.
     """
-    scale = tuple(float(v) for v in np.clip(1.0 + scale_sd * rng.standard_normal(3), 0.9, 1.1))
+    scale = tuple(float(v) for v in TEMPLATE_SCALE * np.clip(
+        1.0 + scale_sd * rng.standard_normal(3), 0.93, 1.07))
     coef = rng.standard_normal((3, n_terms, n_terms, n_terms)) * amplitude_mm / np.sqrt(
         n_terms ** 3 / 2.0)
     half = tuple((n - 1) / 2.0 * s for n, s in zip(grid.shape, grid.spacing))

@@ -29,7 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from neurorad.synth import truth as tr
-from neurorad.synth.anatomy import Grid, Tissue, random_head
+from neurorad.synth.anatomy import INTRACRANIAL, Grid, Tissue, random_head
 from neurorad.synth.cohort import CohortPlan, SubjectPlan, permute_targets
 from neurorad.synth.common import cohens_d, rng_for, scaled_counts, write_nifti
 from neurorad.synth.lesions import Blob, blob_mask, lesion_pattern
@@ -74,7 +74,7 @@ def plan_cohort(seed: int, null: bool, n_subjects: int | None) -> CohortPlan:
             params[name] = max(params[name], 0.0)
         params["necrosis"] = (float(rng.uniform(0.3, 0.6)) if rng.random() < P_NECROSIS[c]
                               else 0.0)
-        params["radius_mm"] = float(rng.uniform(15.0, 24.0))
+        params["radius_mm"] = float(rng.uniform(16.0, 24.0))
         params["n_rois"] = int(rng.integers(2, 5))
         sid = f"glioma-{i:03d}"
         subjects.append(SubjectPlan(
@@ -92,27 +92,33 @@ def plan_cohort(seed: int, null: bool, n_subjects: int | None) -> CohortPlan:
 def _tumour_blob(head, params: dict, rng) -> Blob:
     side = float(rng.choice([-1.0, 1.0]))
     template_centre = (rng.uniform(8.0, 26.0), rng.uniform(-35.0, 35.0),
-                       side * rng.uniform(30.0, 38.0))
+                       side * rng.uniform(24.0, 34.0))
     r = params["radius_mm"]
     semi = tuple(r * np.exp(rng.normal(0.0, 0.1, 3)))
     return Blob(tuple(head.warp.subject_point(template_centre)), semi)
 
 
-def _place_cubes(tumour: np.ndarray, n: int, rng) -> list[tuple[slice, slice, slice]]:
-    """``n`` non-overlapping ROI_SIZE^3 cubes lying entirely inside ``tumour``."""
+def _place_cubes(tumour: np.ndarray, n: int, rng, subject_id: str
+                 ) -> list[tuple[slice, slice, slice]]:
+    """``n`` non-overlapping ROI_SIZE^3 cubes lying entirely inside ``tumour``.
+
+    Greedy placement in random order; a few restarts cover the rare order that blocks itself.
+    """
     half = ROI_SIZE // 2
     candidates = np.argwhere(ndimage.binary_erosion(tumour, np.ones((ROI_SIZE,) * 3, bool)))
-    if len(candidates) == 0:
-        raise RuntimeError("tumour too small for a standardised ROI")
-    cubes, centres = [], []
-    for index in rng.permutation(len(candidates)):
-        c = candidates[index]
-        if all(np.max(np.abs(c - o)) >= ROI_SIZE for o in centres):
-            centres.append(c)
-            cubes.append(tuple(slice(int(v) - half, int(v) + half + 1) for v in c))
-            if len(cubes) == n:
-                return cubes
-    raise RuntimeError(f"only {len(cubes)} of {n} standardised ROIs fit in the tumour")
+    best = []
+    for _ in range(50):
+        centres = []
+        for index in rng.permutation(len(candidates)):
+            c = candidates[index]
+            if all(np.max(np.abs(c - o)) >= ROI_SIZE for o in centres):
+                centres.append(c)
+                if len(centres) == n:
+                    return [tuple(slice(int(v) - half, int(v) + half + 1) for v in c)
+                            for c in centres]
+        best = max(best, centres, key=len)
+    raise RuntimeError(f"subject {subject_id}: only {len(best)} of {n} standardised "
+                       f"{ROI_SIZE}^3-voxel ROIs fit in the simulated tumour")
 
 
 def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
@@ -122,7 +128,8 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
     head = random_head(rng, Grid())
     base = base_images(head.labels, subject_texture(rng, head.grid), rng)
     blob = _tumour_blob(head, p, rng)
-    tumour = blob_mask(head.grid, blob)
+    # Intra-axial: the tumour stays inside the brain (it may abut the cortex, not the skull).
+    tumour = blob_mask(head.grid, blob) & np.isin(head.labels, INTRACRANIAL)
     oedema_blob = Blob(blob.centre, tuple(1.4 * a for a in blob.semi_axes))
     oedema = blob_mask(head.grid, oedema_blob) & ~tumour & (base["T2"] > 0)
     for sequence in ("T2", "FLAIR"):
@@ -155,7 +162,7 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
     wm = (head.labels == Tissue.WHITE_MATTER) & ~oedema & ~tumour
     wm_ratio = float(np.median(images["T1c"][wm]) / np.median(images["T1"][wm]))
     stats = []
-    for k, cube in enumerate(_place_cubes(tumour, p["n_rois"], rng), start=1):
+    for k, cube in enumerate(_place_cubes(tumour, p["n_rois"], rng, subject.id), start=1):
         label_map[cube] = k
         roi = {s: images[s][cube].astype(float) for s in MRI_SEQUENCES}
         stats.append({"T1c_T1_ratio": float(roi["T1c"].mean() / roi["T1"].mean()) / wm_ratio,
@@ -224,6 +231,6 @@ def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
         targets = tr.nullify(targets)
     return {"study": STUDY, "seed": seed, "null": plan.null, "n_subjects": len(plan.subjects),
             "n_rois": sum(len(s.rois) for s in plan.subjects), "targets": targets,
-            "confounders": {"tumour_size": "none: radius ~ U(15, 24) mm in every class"},
+            "confounders": {"tumour_size": "none: radius ~ U(16, 24) mm in every class"},
             "notes": ["ROIs of one patient share its appearance parameters; "
                       "cross-validation must be grouped by patient."]}

@@ -10,7 +10,8 @@ crescent over grey and white matter (label 2 ``reference``).
 SUV model: normal-brain SUV by tissue (grey 1.4, white 0.8, deep grey 1.5, ...) times a
 per-patient global factor (log-normal, SD 0.15); tumour = ellipsoid (radius 9-18 mm) with a
 smooth heterogeneous uptake profile and, in 40 %, a cold necrotic centre; PET resolution
-6 mm FWHM; multiplicative noise (SD 6 %) plus 0.02 SUV additive.
+6 mm FWHM; multiplicative noise (SD 6 %) plus 0.02 SUV additive inside the head (air is
+0, as in reconstructed scanner images).
 
 Targets
 -------
@@ -32,7 +33,8 @@ import numpy as np
 from scipy import ndimage
 
 from neurorad.synth import truth as tr
-from neurorad.synth.anatomy import BRAIN_TISSUES, N_TISSUES, Grid, Tissue, random_head
+from neurorad.synth.anatomy import (BRAIN_TISSUES, INTRACRANIAL, N_TISSUES, Grid, Tissue,
+                                    random_head)
 from neurorad.synth.cohort import CohortPlan, SubjectPlan, permute_targets
 from neurorad.synth.common import rng_for, scaled_counts, write_nifti
 from neurorad.synth.lesions import Blob, blob_mask, lesion_pattern
@@ -130,7 +132,7 @@ def _tumour_shape(head, params, rng) -> tuple[Blob, np.ndarray, np.ndarray]:
     r = params["radius_mm"]
     blob = Blob(tuple(head.warp.subject_point(template_centre)),
                 tuple(r * np.exp(rng.normal(0.0, 0.1, 3))))
-    extent = blob_mask(head.grid, blob)
+    extent = blob_mask(head.grid, blob) & np.isin(head.labels, INTRACRANIAL)
     z, y, x = head.grid.axes()
     radius = blob.implicit(z[:, None, None], y[None, :, None], x[None, None, :])[extent]
     # Heterogeneous uptake: smooth profile, brighter towards a viable rim if necrotic.
@@ -157,6 +159,8 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
     background = ndimage.gaussian_filter(background, sigma, truncate=3.0)
     tumour = ndimage.gaussian_filter(tumour, sigma, truncate=3.0)
     noise = rng.standard_normal(grid.shape, np.float32)
+    # Noise only inside the (blurred) head: air is 0, as in scanner images outside the body.
+    head_region = background > 0.01
 
     voi = ndimage.binary_dilation(extent, iterations=int(round(VOI_MARGIN_MM / grid.spacing[0])))
     reference = reference_crescent(head, blob.centre, grid) & ~voi
@@ -168,7 +172,7 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
         sel = (slice(None),) if where is None else where
         clean = background[sel] + np.float32(amplitude) * tumour[sel]
         value = clean * (1 + NOISE_RELATIVE * noise[sel]) + NOISE_ABSOLUTE * noise[sel]
-        return np.maximum(value, 0.0)
+        return np.where(head_region[sel], np.maximum(value, 0.0), 0.0)
 
     # The reference barely sees the tumour (far away), so TBRmax grows monotonically with the
     # tumour amplitude: bisection on the VOI voxels hits the planned value.

@@ -74,31 +74,36 @@ def write_pet_series(suv: np.ndarray, grid: Grid, folder: Path, subject_id: str,
     stored_bqml = np.empty(suv.shape, np.float64)
     origin_xyz = grid.origin[::-1]
     nz, ny, nx = suv.shape
+    # Fields shared by all slices are set once; each slice copies the template and sets the
+    # fields that change (every one of them, for every slice: element objects are shared).
+    template = _slice_dataset(subject_id, date, injection_s, series_s, weight_kg, dose_bq)
+    template.StudyInstanceUID, template.SeriesInstanceUID = study_uid, series_uid
+    template.FrameOfReferenceUID = frame_uid
+    template.NumberOfSlices = nz
+    template.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    template.PixelSpacing = [grid.spacing[1], grid.spacing[2]]
+    template.SliceThickness = grid.spacing[0]
+    template.SpacingBetweenSlices = grid.spacing[0]
+    template.Rows, template.Columns = ny, nx
+    template.SamplesPerPixel = 1
+    template.PhotometricInterpretation = "MONOCHROME2"
+    template.BitsAllocated, template.BitsStored, template.HighBit = 16, 16, 15
+    template.PixelRepresentation = 0
+    template.RescaleIntercept, template.RescaleType = 0, "BQML"
     for k in range(nz):
         peak = float(bqml[k].max())
         slope = ds_value(peak / 65535.0) if peak > 0 else 1.0
         pixels = np.clip(np.rint(bqml[k] / slope), 0, 65535).astype(np.uint16)
         stored_bqml[k] = pixels * slope
-        ds = _slice_dataset(subject_id, date, injection_s, series_s, weight_kg, dose_bq)
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
-        ds.FrameOfReferenceUID = frame_uid
+        ds = Dataset(template)
         ds.SOPInstanceUID = _uid(seed, subject_id, "slice", k)
         ds.InstanceNumber = k + 1
         ds.ImageIndex = k + 1
-        ds.NumberOfSlices = nz
         z_mm = origin_xyz[2] + k * grid.spacing[0]
         ds.ImagePositionPatient = [ds_value(origin_xyz[0]), ds_value(origin_xyz[1]),
                                    ds_value(z_mm)]
         ds.SliceLocation = ds_value(z_mm)
-        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-        ds.PixelSpacing = [grid.spacing[1], grid.spacing[2]]
-        ds.SliceThickness = grid.spacing[0]
-        ds.SpacingBetweenSlices = grid.spacing[0]
-        ds.Rows, ds.Columns = ny, nx
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-        ds.RescaleSlope, ds.RescaleIntercept, ds.RescaleType = slope, 0, "BQML"
+        ds.RescaleSlope = slope
         ds.PixelData = pixels.tobytes()
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = PET_IMAGE_STORAGE

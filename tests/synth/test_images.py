@@ -115,7 +115,7 @@ def test_dai_maps_plausible_in_white_matter(small_cohorts):
     assert 0.5e-3 < maps["MD"][wm].mean() < 1.0e-3
     assert 0.8 < maps["MK"][wm].mean() < 1.3
     tort = maps["AxEAD"] / np.where(maps["RadEAD"] > 0, maps["RadEAD"], np.nan)
-    assert np.allclose(maps["TORT"][wm], tort[wm], rtol=1e-5)
+    assert np.allclose(maps["TORT"][wm], tort[wm], rtol=3e-4)   # 13-bit mantissa storage
     assert all(np.isfinite(a).all() for a in maps.values())
 
 
