@@ -126,3 +126,32 @@ def test_validate_command_on_scanner_manifest(study, capsys):
     root, manifest = study
     assert main(["validate", str(_write(root, manifest)), "--no-progress"]) == 0
     assert "OK: 0 error(s), 0 warning(s)" in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # constant-intensity ROI: NaN features
+def test_batch_extraction_from_rtstruct_roi_without_identifiers(study):
+    """The batch layer fills the RTSTRUCT on the DICOM image: the GTV (4 x 3 voxels on
+    one slice of 1 x 1 x 2 mm voxels) has a voxel-count volume of 12 x 2 = 24 mm^3. No identifier
+    of the DICOM headers appears in any file written."""
+    import pandas as pd
+
+    import neurorad
+    from neurorad.batch import extract_manifest
+    from tests.ingest.dicom_factory import IDENTIFIERS
+
+    root, manifest = study
+    subject = manifest["subjects"][0]
+    subject["images"] = {"T1": subject["images"]["T1"]}
+    subject["rois"] = {"gtv": {"mask": "rt", "label": "GTV"}}
+    del subject["masks"]["seg"]
+    result = extract_manifest(load_manifest(_write(root, manifest)),
+                              neurorad.load_settings("ibsi-phantom"), root / "out",
+                              scheduler="synchronous", progress=False)
+    assert result.n_failed == 0
+    features = pd.read_parquet(result.features_path)
+    volume = features.loc[features.feature == "morph_vol_approx", "value"]
+    assert volume.tolist() == [24.0]
+    for path in (root / "out").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(v.encode() in data for v in IDENTIFIERS.values()), path.name
