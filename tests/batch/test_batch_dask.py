@@ -56,11 +56,22 @@ def test_worker_killed_mid_task_does_not_lose_the_batch(cohort, settings, tmp_pa
 
 
 @pytest.mark.timeout(180)
-def test_a_case_that_always_kills_its_worker_becomes_a_failure(cohort, settings, tmp_path):
-    # allowed-failures is read when the scheduler starts: 0 retries keeps the test short.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        res = extract_manifest(cohort.manifest, settings, tmp_path / "out", workers=2,
-                               progress=False, extractor=always_crash_extractor, device="cpu")
+def test_a_case_that_always_kills_its_worker_becomes_a_failure_on_an_existing_cluster(
+        cohort, settings, tmp_path):
+    from distributed import LocalCluster
+
+    # An existing cluster reached by its address (the --scheduler ADDRESS path). Settings are
+    # read when its scheduler starts: no retries keeps the test short; saturation 1.0 keeps
+    # innocent tasks off a worker that is about to die.
+    config = {"distributed.scheduler.allowed-failures": 0,
+              "distributed.scheduler.worker-saturation": 1.0}
+    with dask.config.set(config), LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                               dashboard_address=None) as cluster:
+        res = extract_manifest(cohort.manifest, settings, tmp_path / "out",
+                               scheduler=cluster.scheduler_address, progress=False,
+                               extractor=always_crash_extractor, device="cpu")
+    assert res.provenance["scheduler"] == "distributed"
+    assert cluster.scheduler_address not in (tmp_path / "out" / "provenance.json").read_text()
     fails = pd.read_parquet(tmp_path / "out" / "failures.parquet")
     assert set(fails["roi"]) == {"lesion_2"} and len(fails) == 4
     assert set(fails["error_type"]) == {"KilledWorker"}
