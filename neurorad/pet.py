@@ -40,7 +40,6 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from neurorad.features.backend import get_xp
 from neurorad.io.images import dicom_series_files, display_path
 
 SUV_KINDS = ("bw", "lbm", "lbm-james", "bsa")
@@ -544,8 +543,8 @@ def uptake_index(suv, tumour_mask, reference_mask, *, threshold: float | None = 
         ``tbr_max``, ``tbr_mean``, ``suv_max``, ``suv_mean`` (tumour, over the voxels
         used for TBRmean), ``reference_mean``, ``n_tumour_voxels`` (used for TBRmean).
     """
+    # Works on NumPy and CuPy arrays alike (only indexing and reductions).
     suv, tumour, reference = (_as_array(a) for a in (suv, tumour_mask, reference_mask))
-    xp = get_xp(suv)
     tumour, reference = tumour.astype(bool), reference.astype(bool)
     if tumour.shape != suv.shape or reference.shape != suv.shape:
         raise ValueError(f"masks {tumour.shape} / {reference.shape} do not match the SUV image "

@@ -81,7 +81,8 @@ def _numbers(path: Path, where: str) -> np.ndarray:
 
 
 def read_gradient_table(bvals_path, bvecs_path, *, n_volumes: int | None = None,
-                        subject: str | None = None, data_root=None) -> tuple[np.ndarray, np.ndarray]:
+                        subject: str | None = None,
+                        data_root=None) -> tuple[np.ndarray, np.ndarray]:
     """Read and check ``bvals`` / ``bvecs``; return ``(bvals (N,), bvecs (N, 3))``.
 
     Raises
