@@ -140,8 +140,8 @@ def _read_mask_on(path, series, subject):
     if mask.shape != series.data.shape[:3] or not np.allclose(image.affine, series.affine,
                                                               atol=1e-3):
         who = f"subject {subject}: " if subject else ""
-        raise DwiError(f"{who}{path}: mask is not on the DWI grid (shape {mask.shape} vs "
-                       f"{series.data.shape[:3]}, or a different affine)")
+        raise DwiError(f"{who}{path}", f"mask is not on the DWI grid (shape {mask.shape} vs "
+                       f"{series.data.shape[:3]}, or a different affine)", path=Path(path))
     return mask
 
 

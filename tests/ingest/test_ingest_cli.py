@@ -121,3 +121,17 @@ def test_no_identifier_reaches_outputs_or_logs(tmp_path, capsys, caplog):
     assert len(blobs) >= 4
     # the needles are really in the inputs, in the encoding searched for
     assert all(n.encode() in (tmp_path / "rs.dcm").read_bytes() for n in IDENTIFIERS.values())
+
+
+def test_dki_command_rejects_mask_off_the_dwi_grid(tmp_path, capsys):
+    from dipy.data import get_fnames
+
+    dwi, bval, bvec = get_fnames(name="small_101D")
+    nib.save(nib.Nifti1Image(np.ones((6, 10, 9), np.uint8), np.eye(4)),
+             str(tmp_path / "mask.nii.gz"))
+    assert main(["dki", str(dwi), "--bvals", str(bval), "--bvecs", str(bvec), "--mask",
+                 str(tmp_path / "mask.nii.gz"), "--subject", "s-02",
+                 "-o", str(tmp_path / "maps")]) == 1
+    err = capsys.readouterr().err
+    assert "subject s-02" in err and "mask is not on the DWI grid" in err
+    assert not (tmp_path / "maps").exists()
