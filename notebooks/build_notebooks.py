@@ -25,13 +25,19 @@ def code(text: str, tags=None):
     return cell
 
 
-def parameters(study: str, extra: str) -> object:
+STUDY_FAMILIES = '["morphology", "statistics", "glcm", "glrlm", "fractal"]'
+# Standardised fixed-size ROIs (DAI discs, glioma cubes) have the same shape in every
+# subject: shape and fractal features carry no information there and are not computed.
+FIXED_ROI_FAMILIES = '["statistics", "glcm", "glrlm"]'
+
+
+def parameters(study: str, extra: str, families: str = STUDY_FAMILIES) -> object:
     return code(f'''
 # Parameters (papermill injects a cell after this one; `neurorad run-study {study} -p KEY VALUE`).
 manifest = "work/cohorts/{study}/manifest.yaml"   # study manifest (data_manifests/README.md)
 data_root = None              # overrides the manifest's data root
 settings = "seed-protocol"    # settings preset name or YAML file
-families = ["morphology", "statistics", "glcm", "glrlm", "fractal"]  # the studies' feature set
+families = {families}  # of the studies' set: statistics, GLCM, GLRLM, shape, fractal
 levels = [8, 32]              # FBN grey levels (published: 2, 4, 8, 16, 32, 64, 128)
 models = ["null", "lasso_lr", "svm", "rf"]
 outer_folds = 5
@@ -57,7 +63,7 @@ from IPython.display import Markdown, display
 
 from neurorad.reports import provenance as prov
 from neurorad.reports.index import write_headline
-from neurorad.studies import common, validation
+from neurorad.studies import common, figures, validation
 
 clock = prov.RunClock()
 pd.set_option("display.max_columns", 30, "display.width", 160, "display.precision", 3)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from neurorad.studies.common import ModelTable, StudyInputError
+from neurorad.studies.common import ModelTable, StudyInputError, columns_for_discretisation
 
 
 def task_rows(table: ModelTable, target: str) -> ModelTable:
@@ -38,11 +38,19 @@ def subject_by_roi(table: ModelTable) -> pd.DataFrame:
 
 
 def top_features(table: ModelTable, target: str, *, fdr: float = 0.05,
-                 p_threshold: float = 1e-4) -> pd.DataFrame:
+                 p_threshold: float = 1e-4, discretisation: str | None = None) -> pd.DataFrame:
     """Univariate tests of every ROI-feature against ``target`` at the subject level,
-    Benjamini-Hochberg adjusted; ``published_threshold`` marks p < 1e-4 (the study's cut)."""
+    Benjamini-Hochberg adjusted; ``published_threshold`` marks p < 1e-4 (the study's cut).
+
+    ``discretisation`` (e.g. ``"fbn8"``) limits the texture features to one level (plus the
+    level-free ones): 15 ROIs x maps x features is thousands of tests per level.
+    """
     from neurorad.modeling.univariate import univariate_screen
 
+    if discretisation is not None:
+        table = ModelTable(X=table.X[columns_for_discretisation(table.X.columns,
+                                                                discretisation)],
+                           targets=table.targets, groups=table.groups)
     rows = task_rows(table, target)
     wide = subject_by_roi(rows)
     y = rows.targets[target].groupby(rows.X.index.get_level_values("subject")).first()

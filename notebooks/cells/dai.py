@@ -1,5 +1,6 @@
 """Cells of 03_dai_dki.ipynb."""
-from build_notebooks import (DISCRETISATION_MD, EXTRACT_MD, METHODS_MD, PERMUTATION_MD,
+from build_notebooks import (DISCRETISATION_MD, EXTRACT_MD, FIXED_ROI_FAMILIES, METHODS_MD,
+                             PERMUTATION_MD,
                              PROVENANCE, SETUP, VALIDATE, code, extract, md, parameters)
 
 NOTEBOOK = "03_dai_dki.ipynb"
@@ -26,10 +27,10 @@ differentiating features" are tested at the subject level with FDR control.
 design: pass `-p maps "[AK, AWF, AxEAD, FA, MD, KA, MK, RadEAD, RK, TORT]"`), FBN levels
 `levels`, the studies' feature families, `repeats` repeats of grouped 5-fold CV.
 '''),
-        parameters("dai", 'maps = ["FA", "MD", "MK", "AK", "RK"]   # DKI maps used (published: all 10)\n'
+        parameters("dai", 'maps = ["FA", "MD", "MK"]     # DKI maps used (published: all 10)\n'
                           'tasks = ["diagnosis", "outcome"]\n'
                           'control_targets = ["random_label"]      # null targets (synthetic cohorts)\n'
-                          'fdr = 0.05'),
+                          'fdr = 0.05', families=FIXED_ROI_FAMILIES),
         code(SETUP),
         md("## Manifest check"),
         code(VALIDATE + '''
@@ -61,6 +62,8 @@ for task in tasks:
         **options)
     print(f"{task}: {rows.groups.nunique()} subjects, {folds}-fold")
     display(validation.side_by_side(task_metrics[task], ["roc_auc", "acc", "sens", "spec"]))
+    figures.grouped_vs_leaky(task_metrics[task][task_metrics[task]["class"].isna()], "roc_auc",
+                             title=task)
 '''),
         md(PERMUTATION_MD),
         code('''
@@ -83,15 +86,19 @@ if not control_metrics.empty:
 '''),
         md('''
 ## Top differentiating features (subject level, FDR)
-Every ROI-feature tested between the classes with one value per subject; the published cut
-p < 0.0001 is marked next to the FDR decision.
+Every ROI-feature (texture at the first grey level of `levels`) tested between the classes
+with one value per subject; the published cut p < 0.0001 is marked next to the FDR decision.
 '''),
         code('''
-top = {task: dai.top_features(table, task, fdr=fdr) for task in tasks}
+top_level = common.discretisations_in(table.X.columns)[0]
+top = {task: dai.top_features(table, task, fdr=fdr, discretisation=top_level)
+       for task in tasks}
+print(f"texture features at {top_level} plus the level-free features")
 for task, result in top.items():
     print(f"{task}: {int(result.significant.sum())} ROI-features at FDR {fdr}, "
           f"{int(result.published_threshold.sum())} at p < 1e-4")
     display(result.head(10)[["feature", "p_value", "q_value", "effect_size"]])
+figures.volcano(pd.concat([r.assign(task=t) for t, r in top.items()]), facet="task", fdr=fdr);
 '''),
         md(DISCRETISATION_MD),
         code('''
@@ -102,6 +109,7 @@ by_level = validation.by_discretisation(
     **options)
 display(by_level[by_level.metric == "roc_auc"][["discretisation", "n_features", "estimate",
                                                 "ci_low", "ci_high"]])
+figures.by_level(by_level, "roc_auc", title=tasks[0]);
 '''),
         md("## Our results next to the published ones"),
         code('''

@@ -1,5 +1,6 @@
 """Cells of 04_glioma_histology.ipynb."""
-from build_notebooks import (DISCRETISATION_MD, EXTRACT_MD, METHODS_MD, PERMUTATION_MD,
+from build_notebooks import (DISCRETISATION_MD, EXTRACT_MD, FIXED_ROI_FAMILIES, METHODS_MD,
+                             PERMUTATION_MD,
                              PROVENANCE, SETUP, VALIDATE, code, extract, md, parameters)
 
 NOTEBOOK = "04_glioma_histology.ipynb"
@@ -27,7 +28,8 @@ studies' feature families, `repeats` repeats of grouped 5-fold CV, `n_permutatio
 permutations.
 '''),
         parameters("glioma", 'target = "histology"\n'
-                             'control_targets = ["random_label"]   # null targets (synthetic cohorts)'),
+                             'control_targets = ["random_label"]   # null targets (synthetic cohorts)',
+                   families=FIXED_ROI_FAMILIES),
         code(SETUP),
         md("## Manifest check"),
         code(VALIDATE + '''
@@ -53,6 +55,9 @@ print("grouped by patient")
 display(glioma.published_layout(ovr, "grouped"))
 print("leaky (ROIs split regardless of patient)")
 display(glioma.published_layout(ovr, "leaky"))
+head_model = "svm" if "svm" in models else models[-1]
+figures.grouped_vs_leaky(ovr[ovr.model == head_model], "roc_auc", by="class",
+                         title=f"one-vs-rest, {head_model}");
 '''),
         md("## Multiclass model (all four types at once)"),
         code('''
@@ -89,6 +94,8 @@ by_level = validation.by_discretisation(
     seed=seed, **options)
 display(by_level[by_level.metric.isin(["roc_auc", "bacc"])][
     ["discretisation", "metric", "n_features", "estimate", "ci_low", "ci_high"]])
+figures.by_level(by_level, "bacc", title="multiclass balanced accuracy (chance 0.25)",
+                 chance=0.25);
 '''),
         md("## Our results next to the published ones"),
         code('''
@@ -99,7 +106,6 @@ display(comparison)
 common.save_tables(output, glioma_one_vs_rest=ovr, glioma_multiclass=multi,
                    glioma_permutation=permutation, glioma_control_targets=control_metrics,
                    glioma_by_discretisation=by_level, glioma_comparison=comparison)
-head_model = "svm" if "svm" in models else models[-1]
 head = validation.headline(ovr, study="glioma", model=head_model, metric="roc_auc",
                            task="one_vs_rest", target_class="glioblastoma",
                            metric_class="glioblastoma", notes="quick mode" if quick else "")

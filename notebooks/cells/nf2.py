@@ -64,6 +64,7 @@ coords, separation = nf2.embedding_with_null(
     table, labels, method=embedding_method,
     n_permutations=99 if quick else embedding_permutations, seed=seed)
 display(separation)
+figures.embedding(coords, targets + annotations, separation);
 '''),
         md('''
 ## Univariate tests with false-discovery-rate control
@@ -76,6 +77,7 @@ print("features significant at FDR", fdr)
 display(univariate.groupby("target")["significant"].sum().rename("n significant").to_frame().T)
 display(univariate.groupby("target", sort=False).head(5)[
     ["target", "feature", "p_value", "q_value", "effect_size"]])
+figures.volcano(univariate, facet="target", fdr=fdr);
 '''),
         md('''
 ## Predictive checks per genotype
@@ -88,6 +90,8 @@ checks, check_results = nf2.predictive_checks(
     table, targets, models=models, outer_folds=outer_folds, repeats=repeats, seed=seed,
     n_permutations=n_permutations, **options)
 display(nf2.summary_table(checks, "roc_auc"))
+figures.grouped_vs_leaky(checks[(checks.model == "lasso_lr") & (checks.feature_set == "all")],
+                         "roc_auc", by="target", title="LASSO logistic regression, all features");
 '''),
         md(PERMUTATION_MD),
         code('''
@@ -104,6 +108,7 @@ by_level = validation.by_discretisation(
     **options)
 display(by_level[by_level.metric == "roc_auc"][["discretisation", "n_features", "estimate",
                                                 "ci_low", "ci_high"]])
+figures.by_level(by_level, "roc_auc", title=headline_target);
 '''),
         md('''
 ## Our results next to the published ones

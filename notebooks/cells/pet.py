@@ -91,11 +91,16 @@ the spread of single-split values a 12-patient test set produces.
         code('''
 rho = pet.rho_per_split(result)
 display(pet.rho_distribution(rho))
+from neurorad.reports.published import headline_published
+published = headline_published("pet")
+figures.rho_over_splits(rho, published=published.value,
+                        published_ci=(published.ci_low, published.ci_high));
 '''),
         md("### Predicted vs observed (mean out-of-split prediction per patient)"),
         code('''
 observed_predicted = pet.predicted_vs_observed(result, "lasso")
 display(observed_predicted.describe().T)
+figures.predicted_vs_observed(observed_predicted, label=target.replace("_", " "));
 '''),
         md("### Top features (LASSO: selection frequency across splits)"),
         code('''
@@ -128,6 +133,7 @@ by_level = validation.by_discretisation(
     test_size=test_size, **options)
 display(by_level[by_level.metric == "spearman_rho"][["discretisation", "n_features",
                                                      "estimate", "ci_low", "ci_high"]])
+figures.by_level(by_level, "spearman_rho", chance=0.0, title="LASSO");
 '''),
         md("## Our results next to the published ones"),
         code('''
