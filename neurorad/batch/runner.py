@@ -169,6 +169,8 @@ def _sanitise(message: str, task: CaseTask) -> str:
     and the pseudonymous subject id identify the case), capped in length."""
     for absolute, shown in ((task.image_path, task.image_display), (task.mask_path, task.mask_display)):
         message = message.replace(absolute, shown)
+    if task.data_root:  # other files below the data root (e.g. one file of a DICOM series)
+        message = message.replace(task.data_root.rstrip("/") + "/", "")
     return message[:_MAX_MESSAGE]
 
 
@@ -289,7 +291,7 @@ def _dask_client(scheduler, workers: int | None, spread_gpus: int = 0):
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True,
             host="127.0.0.1", dashboard_address=None,  # never listen beyond localhost
-            env=dict(SINGLE_THREAD_ENV), silence_logs=logging.WARNING,
+            env=dict(SINGLE_THREAD_ENV), silence_logs=logging.ERROR,
         ) as cluster, Client(cluster) as client:
             client.register_plugin(_worker_plugin(spread_gpus))
             yield client
