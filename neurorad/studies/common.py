@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,19 +97,35 @@ def extract(manifest, settings, work_dir, *, data_root=None, scheduler=None, wor
             device=None, progress=True):
     """Run (or resume: finished cases are cached in ``work_dir``) the batch extraction.
 
+    Warnings raised while extracting (IBSI-undefined features set to NaN, e.g. ellipsoid
+    densities of flat 2-D ROIs) are collected and printed once per distinct message with
+    their count, instead of once per case: a report of 6000 cases must stay readable.
+
     Raises StudyInputError when every case failed (nothing to analyse), naming the first
     failures; partial failures are returned in ``result.failures`` for the notebook to show.
     """
     from neurorad.batch import extract_manifest
 
-    result = extract_manifest(manifest, settings, work_dir, data_root=data_root,
-                              scheduler=scheduler, workers=workers, device=device,
-                              progress=progress)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = extract_manifest(manifest, settings, work_dir, data_root=data_root,
+                                  scheduler=scheduler, workers=workers, device=device,
+                                  progress=progress)
+    for message, count in summarise_warnings(caught).items():
+        print(f"warning x{count}: {message}")
     if result.features.empty:
         raise StudyInputError(
             f"no features were extracted; first failures:\n"
             f"{result.failures.head().to_string()}")
     return result
+
+
+def summarise_warnings(caught, limit: int = 8) -> dict[str, int]:
+    """Count recorded warnings by message (progress-bar notices about missing notebook
+    widgets are dropped: the bar falls back to text)."""
+    counts = Counter(str(w.message) for w in caught
+                     if type(w.message).__name__ != "TqdmWarning")
+    return dict(counts.most_common(limit))
 
 
 @dataclass

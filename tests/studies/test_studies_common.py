@@ -7,7 +7,7 @@ import pytest
 
 from neurorad.studies.common import (StudyInputError, columns_for_discretisation,
                                      discretisation_of, discretisations_in, model_table,
-                                     save_tables, study_settings)
+                                     save_tables, study_settings, summarise_warnings)
 
 COLUMNS = ["T1__morph_volume", "T1__cm_joint_max_3D_avg_fbn32", "T1__cm_joint_max_3D_avg_fbn8",
            "T2__ih_mean_ep8", "T2__stat_mean", "FA__cm_energy_3D_avg_fbs2p5",
@@ -59,3 +59,18 @@ def test_study_settings_restricts_the_levels():
     assert settings.to_dict()["families"] == ["statistics", "glcm"]
     with pytest.raises(StudyInputError, match="at least one"):
         study_settings("seed-protocol", [])
+
+
+def test_warnings_are_counted_by_message():
+    import warnings
+
+    class TqdmWarning(Warning):
+        pass
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            warnings.warn("morph_vol_dens_aee is undefined", RuntimeWarning)
+        warnings.warn("IProgress not found", TqdmWarning)
+        warnings.warn("other", UserWarning)
+    assert summarise_warnings(caught) == {"morph_vol_dens_aee is undefined": 3, "other": 1}
