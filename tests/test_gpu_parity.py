@@ -105,3 +105,24 @@ def test_extract_features_gpu_equals_cpu():
         cpu = neurorad.extract_features(img, lab, settings, device="cpu")
         gpu = neurorad.extract_features(img, lab, settings, device="gpu")
     assert harness.compare_features(cpu, gpu) == []
+
+
+def test_gpu_names_empty_when_the_gpu_is_not_used(monkeypatch):
+    from neurorad.features import backend
+
+    monkeypatch.setenv(backend.FORCE_CPU_ENV, "1")
+    assert backend.gpu_names() == []
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_gpu_names_and_device_selection():
+    import cupy
+
+    from neurorad.features import backend
+
+    names = backend.gpu_names()
+    assert len(names) == cupy.cuda.runtime.getDeviceCount() and all(names)
+    backend.use_gpu(len(names) - 1)
+    assert cupy.cuda.Device().id == len(names) - 1
+    backend.use_gpu(0)

@@ -13,6 +13,7 @@ import platform
 import sys
 
 from neurorad import __version__
+from neurorad.features.backend import gpu_names
 
 # Packages whose version changes numbers or speed; cupy only if installed.
 PROVENANCE_PACKAGES = (
@@ -49,21 +50,6 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def gpu_models() -> list[str]:
-    """Names of usable CUDA devices ([] when the GPU path is not usable)."""
-    from neurorad.features.backend import gpu_available
-
-    if not gpu_available():
-        return []
-    import cupy
-
-    names = []
-    for i in range(cupy.cuda.runtime.getDeviceCount()):
-        name = cupy.cuda.runtime.getDeviceProperties(i)["name"]
-        names.append(name.decode() if isinstance(name, bytes) else str(name))
-    return names
-
-
 def host_info() -> dict:
     """CPU model, logical CPU count, usable CPUs, GPU models, OS and machine type."""
     try:
@@ -74,7 +60,7 @@ def host_info() -> dict:
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpus_usable": usable,
-        "gpus": gpu_models(),
+        "gpus": gpu_names(),
         "os": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
     }

@@ -28,7 +28,7 @@ import pandas as pd
 from neurorad.batch import cache as _cache
 from neurorad.batch import provenance as _prov
 from neurorad.batch import tables as _tables
-from neurorad.features.backend import DEVICES, resolve_device
+from neurorad.features.backend import DEVICES, gpu_names, resolve_device, use_gpu
 
 log = logging.getLogger("neurorad.batch")
 
@@ -159,9 +159,7 @@ def _select_gpu() -> None:
     and tasks run in the worker's executor threads, so this is done per task)."""
     index = os.environ.get(GPU_INDEX_ENV)
     if index is not None:
-        import cupy
-
-        cupy.cuda.Device(int(index)).use()
+        use_gpu(int(index))
 
 
 def _sanitise(message: str, task: CaseTask) -> str:
@@ -384,9 +382,7 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
     spread_gpus = 0
     if kind != "distributed" and device == "gpu":
         resolve_device("gpu")  # fail now, with the reason, rather than once per case
-        import cupy
-
-        spread_gpus = cupy.cuda.runtime.getDeviceCount()
+        spread_gpus = len(gpu_names())
         workers = workers or spread_gpus  # default: one worker per GPU
 
     manifest = _load_manifest(manifest, data_root)

@@ -53,6 +53,27 @@ def gpu_unavailable_reason() -> str:
     return "" if ok else reason
 
 
+def gpu_names() -> list[str]:
+    """Names of the usable CUDA devices, in device order ([] when the GPU path is not usable)."""
+    if not gpu_available():
+        return []
+    import cupy
+
+    names = []
+    for i in range(cupy.cuda.runtime.getDeviceCount()):
+        name = cupy.cuda.runtime.getDeviceProperties(i)["name"]
+        names.append(name.decode() if isinstance(name, bytes) else str(name))
+    return names
+
+
+def use_gpu(index: int) -> None:
+    """Make CUDA device ``index`` current for this thread (CuPy's current device is per
+    thread)."""
+    import cupy
+
+    cupy.cuda.Device(int(index)).use()
+
+
 def resolve_device(device: str = "auto") -> str:
     """Map ``cpu | gpu | auto`` to ``cpu`` or ``gpu``.
 
