@@ -23,7 +23,7 @@ Planted effects
 * ``diagnosis`` (patient vs volunteer): each patient has a severity s ~ U(0.2, 1); every
   white-matter ROI is injured with probability 0.55 (0.75 for corpus callosum and
   brainstem). An injury is a Gaussian blob (SD 6 mm) centred on the ROI, of amplitude
-  a = 0.18 s: FA x (1 - a g), MD x (1 + 0.6 a g), MK x (1 - 0.8 a g), AK x (1 - 0.6 a g),
+  a = 0.15 s: FA x (1 - a g), MD x (1 + 0.6 a g), MK x (1 - 0.8 a g), AK x (1 - 0.6 a g),
   RK x (1 - 0.8 a g), KA x (1 - a g), AWF x (1 - 0.8 a g), AxEAD x (1 - 0.5 a g),
   RadEAD x (1 + 0.5 a g); grey-matter ROIs are untouched.
 * ``outcome`` (patients only; ``null`` for volunteers): unfavourable for the 40 % of
@@ -51,7 +51,7 @@ GREY_ROIS = ("thalamus_L", "thalamus_R", "lentiform_L", "lentiform_R")
 WHITE_ROIS = tuple(r for r in ROI_NAMES if r not in GREY_ROIS)
 COUNTS = {"patient": 31, "volunteer": 12}
 UNFAVOURABLE_FRACTION = 0.4
-INJURY_SCALE, INJURY_SD_MM = 0.18, 6.0
+INJURY_SCALE, INJURY_SD_MM = 0.15, 6.0
 P_INJURED = {"cc_genu": 0.75, "cc_splenium": 0.75, "brainstem": 0.75}
 P_INJURED_DEFAULT = 0.55
 # Relative change per unit of injury (a * g) for each map; TORT follows AxEAD / RadEAD.
@@ -234,7 +234,7 @@ def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
             direction=direction,
             model="patients: severity s ~ U(0.2, 1); each WM ROI injured with p = 0.55 "
                   "(0.75 corpus callosum, brainstem); Gaussian blob (SD 6 mm) of amplitude "
-                  "0.18 s scaling each map by (1 + k a g)",
+                  "0.15 s scaling each map by (1 + k a g)",
             strength={"injury_scale": INJURY_SCALE, "relative_change_per_unit": INJURY_EFFECT,
                       "p_injured": P_INJURED_DEFAULT, "p_injured_cc_brainstem": 0.75},
             measured=measured.get("diagnosis")),

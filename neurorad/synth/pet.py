@@ -18,8 +18,8 @@ Targets
 ``tbr_max`` = max SUV in ``tumour_voi`` / mean SUV in ``reference``; ``tbr_mean`` = mean SUV
 over the ``tumour_voi`` voxels with SUV >= 1.3 x the reference mean (the usual MET tumour
 threshold) / reference mean — both computed from the written SUV image. The tumour's
-amplitude is solved (bisection) so that ``tbr_max`` hits a draw from a log-normal with median
-3.3 and SD 0.33 (log scale), kept inside [1.9, 5.0]: median ~3.3, IQR ~2.7-4.1 as published.
+amplitude is solved (bisection) so that ``tbr_max`` hits a draw from 1.9 + 3.1 Beta(1.1, 1.2):
+range 1.9-5.0, median 3.36, IQR 2.66-4.09 (published: 3.26, 2.74-4.17, 1.94-5.03).
 ``uptake_index`` = tbr_max x exp(N(0, 0.08^2)): the "expert" index with rater noise.
 ``random_index``: null continuous target. Tumour volume is independent of the targets.
 ``--null`` permutes the three uptake targets jointly across patients.
@@ -42,7 +42,9 @@ from neurorad.synth.pet_dicom import C11_HALF_LIFE_S, write_pet_series
 
 STUDY = "pet"
 N_PATIENTS = 40
-TBR_MEDIAN, TBR_LOG_SD, TBR_RANGE = 3.3, 0.33, (1.9, 5.0)
+# TBRmax ~ 1.9 + 3.1 * Beta(1.1, 1.2): quartiles 2.66 / 3.36 / 4.09 (published 2.74 / 3.26 /
+# 4.17, range 1.94-5.03); a log-normal cannot have its third quartile that close to the max.
+TBR_BETA, TBR_RANGE = (1.1, 1.2), (1.9, 5.0)
 EXPERT_LOG_SD = 0.08
 TUMOUR_THRESHOLD = 1.3          # x reference mean: MET tumour delineation for tbr_mean
 PET_FWHM_MM = 6.0
@@ -66,10 +68,8 @@ TARGETS = {
 
 
 def _draw_tbr(rng) -> float:
-    while True:
-        value = TBR_MEDIAN * np.exp(rng.normal(0.0, TBR_LOG_SD))
-        if TBR_RANGE[0] <= value <= TBR_RANGE[1]:
-            return float(value)
+    low, high = TBR_RANGE
+    return float(low + (high - low) * rng.beta(*TBR_BETA))
 
 
 def plan_cohort(seed: int, null: bool, n_subjects: int | None) -> CohortPlan:
@@ -219,8 +219,8 @@ def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
             images=["SUV", "PET"], rois=["tumour_voi", "reference"],
             feature_family="first-order intensity (maximum, upper percentiles) relative to "
                            "the reference", direction={"SUV": "higher max in tumour_voi"},
-            model="uptake_index = TBRmax * exp(N(0, 0.08^2)); TBRmax ~ lognormal(log 3.3, "
-                  "0.33) truncated to [1.9, 5.0], realised exactly in the written SUV",
+            model="uptake_index = TBRmax * exp(N(0, 0.08^2)); TBRmax ~ 1.9 + 3.1 * "
+                  "Beta(1.1, 1.2), realised exactly in the written SUV",
             strength={"rater_log_sd": EXPERT_LOG_SD}, measured=measured.get("uptake_index")),
         "tbr_max": tr.effect(
             images=["SUV", "PET"], rois=["tumour_voi", "reference"],

@@ -96,7 +96,7 @@ def test_dai_injury_measured_against_uninjured_twin(small_cohorts, tmp_path):
         ratio = {m: _read(injured_dir / patient.images[m])[rois == k].mean()
                  / _read(tmp_path / twin.images[m])[rois == k].mean() for m in ("FA", "MD", "MK")}
         if hit:
-            drops.append((1 - ratio["FA"]) / (0.18 * s))
+            drops.append((1 - ratio["FA"]) / (module.INJURY_SCALE * s))
             assert ratio["MD"] > 1.0 and ratio["MK"] < 1.0
     # Gaussian blob (SD 6 mm) averaged over a disc of radius <= 7 mm: 0.5 <= mean g <= 1.
     assert drops and 0.45 <= np.mean(drops) <= 1.0
