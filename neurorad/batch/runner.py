@@ -248,7 +248,8 @@ def _load_manifest(manifest, data_root):
         return manifest
     from neurorad.io.manifest import load_manifest
 
-    return load_manifest(manifest, data_root=data_root)
+    # Extraction needs images and ROIs; a target problem (e.g. one class) is for the models.
+    return load_manifest(manifest, data_root=data_root, targets_required=False)
 
 
 def _display_path(path: Path, roots: list[Path]) -> str:

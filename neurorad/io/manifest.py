@@ -751,7 +751,14 @@ def parse_manifest(path: str | os.PathLike, data_root=None) -> tuple[Manifest, l
     return manifest, parser.problems
 
 
-def load_manifest(path: str | os.PathLike, data_root=None, *, strict: bool = True) -> Manifest:
+def is_target_problem(problem: Problem) -> bool:
+    """True for a problem located in a target declaration or a subject's target values."""
+    where = problem.message.split(":", 1)[0]
+    return where.startswith("targets") or ".targets" in where
+
+
+def load_manifest(path: str | os.PathLike, data_root=None, *, strict: bool = True,
+                  targets_required: bool = True) -> Manifest:
     """Load a study manifest (format: ``data_manifests/README.md``).
 
     Parameters
@@ -765,6 +772,9 @@ def load_manifest(path: str | os.PathLike, data_root=None, *, strict: bool = Tru
     strict : bool
         Raise :class:`ManifestError` when the manifest has errors (default). With False the
         manifest is returned as far as it could be read, problems in ``.problems``.
+    targets_required : bool
+        With False, problems of the target columns (a single class, mistyped values) do not
+        make a strict load fail: feature extraction needs images and ROIs, not targets.
 
     Notes
     -----
@@ -772,6 +782,8 @@ def load_manifest(path: str | os.PathLike, data_root=None, *, strict: bool = Tru
     :func:`neurorad.io.validate.validate_manifest`.
     """
     manifest, problems = parse_manifest(path, data_root)
-    if strict and any(p.severity == "error" for p in problems):
+    blocking = [p for p in problems if p.severity == "error"
+                and (targets_required or not is_target_problem(p))]
+    if strict and blocking:
         raise ManifestError(Path(path).as_posix(), problems)
     return manifest

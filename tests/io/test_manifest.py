@@ -285,3 +285,18 @@ def test_mask_reference_must_name_an_image(cohort):
     assert problem.subject == "s1"
     assert "mask.reference: names image 'CT', which the subject does not have (images: T1, T2)" \
         in problem.message
+
+
+def test_target_problems_do_not_block_loading_for_extraction(cohort):
+    for sid in ("s1", "s2", "s3"):
+        cohort.subject(sid)["targets"]["variant_origin"] = "germline"
+    path = cohort.write()
+    with pytest.raises(ManifestError, match="same class 'germline'"):
+        load_manifest(path)
+    manifest = load_manifest(path, targets_required=False)
+    assert [s.id for s in manifest.subjects] == ["s1", "s2", "s3"]
+    # a structural error still blocks, targets_required or not
+    raw = cohort.copy_raw()
+    raw["subjects"][0]["imgaes"] = {}
+    with pytest.raises(ManifestError, match="imgaes"):
+        load_manifest(cohort.write(raw), targets_required=False)
