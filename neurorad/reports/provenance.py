@@ -7,29 +7,21 @@ holds pseudonymous ids by contract) is hashed, not printed.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
 import subprocess
 import time
-from importlib import metadata
 from pathlib import Path
+
+from neurorad.io.manifest import file_sha256
 
 #: Distributions whose versions every report records.
 DEFAULT_PACKAGES = (
     "neurorad", "numpy", "scipy", "pandas", "scikit-learn", "statsmodels", "SimpleITK",
     "dask", "distributed", "pyarrow", "matplotlib", "papermill", "nbconvert", "cupy",
+    "cupy-cuda12x", "cupy-cuda13x",
 )
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file's bytes (read in 1 MiB chunks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def git_revision(directory: str | os.PathLike | None = None) -> dict:
@@ -55,15 +47,11 @@ def git_revision(directory: str | os.PathLike | None = None) -> dict:
     return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
-def package_versions(names=DEFAULT_PACKAGES) -> dict[str, str | None]:
-    """Installed version of each distribution (None when it is not installed)."""
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+def package_versions(names=DEFAULT_PACKAGES) -> dict[str, str]:
+    """Installed versions of ``names`` (distributions not installed are omitted)."""
+    from neurorad.batch.provenance import package_versions as installed_versions
+
+    return installed_versions(names)
 
 
 def _memory_gib() -> float | None:
@@ -73,34 +61,11 @@ def _memory_gib() -> float | None:
         return None
 
 
-def _gpu_name() -> str | None:
-    # Only ask CuPy when it is installed: importing it is slow and prints nothing useful
-    # on machines without a GPU.
-    import importlib.util
-
-    try:
-        if importlib.util.find_spec("cupy") is None:
-            return None
-        import cupy
-
-        props = cupy.cuda.runtime.getDeviceProperties(0)
-        name = props["name"]
-        return name.decode() if isinstance(name, bytes) else str(name)
-    except Exception:  # noqa: BLE001 - any CUDA failure means "no usable GPU"
-        return None
-
-
 def hardware() -> dict:
-    """CPU, memory and GPU of this machine (no host or user names)."""
-    return {
-        "platform": platform.platform(terse=True),
-        "machine": platform.machine(),
-        "processor": platform.processor() or None,
-        "cpu_count": os.cpu_count(),
-        "memory_gib": _memory_gib(),
-        "gpu": _gpu_name(),
-        "python": platform.python_version(),
-    }
+    """CPU and GPU models and counts, memory, OS, Python (no host or user names)."""
+    from neurorad.batch.provenance import host_info
+
+    return {**host_info(), "memory_gib": _memory_gib(), "python": platform.python_version()}
 
 
 class RunClock:
@@ -164,8 +129,9 @@ def provenance_markdown(prov: dict) -> str:
         commit += " (with uncommitted changes)"
     packages = ", ".join(f"{k} {v}" for k, v in prov["packages"].items() if v)
     hw = prov["hardware"]
-    hw_text = (f"{hw['platform']}, {hw['cpu_count']} CPUs, {hw['memory_gib']} GiB RAM, "
-               f"GPU: {hw['gpu'] or 'none'}, Python {hw['python']}")
+    hw_text = (f"{hw['os']} {hw['machine']}, {hw['cpu_model']} ({hw['cpus_usable']} of "
+               f"{hw['cpu_count']} CPUs usable), {hw['memory_gib']} GiB RAM, GPU: "
+               f"{', '.join(hw['gpus']) or 'none'}, Python {hw['python']}")
     params = ", ".join(f"`{k}={v!r}`" for k, v in prov["parameters"].items())
     lines = [
         f"- **Code**: neurorad git commit `{commit}`",
