@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
 
 
 def ellipsoid_area(a: float, b: float, c: float, n_terms: int = 20) -> float:
@@ -55,13 +54,19 @@ def mvee_semi_axes(points: np.ndarray, eps: float = 1e-3, max_iter: int = 100000
     (Todd & Yildirim 2007, "WA-TY": Kumar-Yildirim start on the extreme points along the
     principal axes, plus away steps). Weights ``u`` on the points define
     ``X = Q diag(u) Q^T`` for the lifted points ``Q = [P; 1]`` and Mahalanobis values
-    ``M_i = q_i^T X^{-1} q_i``; each step moves weight towards the point of largest ``M``
-    (or away from the support point of smallest ``M``) by the optimal step, with
-    Sherman-Morrison updates of ``X^{-1}`` and ``M`` (O(n d) per step). It stops when
-    ``max M <= (1 + eps)(d + 1)`` and ``min_support M >= (1 - eps)(d + 1)``: the ellipsoid grown
-    by ``1 + eps`` encloses every point and the volume is near-minimal. (The IBSI manual
-    suggests Khachiyan's plain method with tolerance 0.001 on the weight change; that stops
-    earlier with a ~0.2 % axis error and needs about 4x more steps; no reference value exists.)
+    ``M_i = q_i^T X^{-1} q_i``; each step ``u <- (1 - t) u + t e_j`` moves weight towards the
+    point of largest ``M`` (or away from the support point of smallest ``M``) by the optimal
+    step ``t = (M_j - (d+1)) / ((d+1)(M_j - 1))``, with Sherman-Morrison updates of ``X^{-1}``
+    and ``M`` (O(n d) per step). It stops when ``max M <= (1 + eps)(d + 1)`` and
+    ``min_support M >= (1 - eps)(d + 1)``: the ellipsoid grown by ``1 + eps`` encloses every
+    point and the volume is near-minimal. (The IBSI manual suggests Khachiyan's plain method
+    with tolerance 0.001 on the weight change; that stops earlier with a ~0.2 % axis error and
+    needs about 4x more steps; no reference value exists.)
+
+    The common factor ``1 - t`` of every step is carried as one scalar ``c`` (``u = c u~``,
+    ``X = c Y``), so a step changes one weight and makes a rank-one update of ``Y^{-1}``
+    instead of rescaling all ``n`` weights and Mahalanobis values: the same iterates, with
+    fewer array operations per step (the points are few, so per-step overhead dominates).
 
     The ellipsoid is ``(p - c)^T A (p - c) <= 1`` with ``c = P u`` and
     ``A = (P diag(u) P^T - c c^T)^{-1}/d``; semi-axes are ``1/sqrt(eig(A))``.
@@ -73,85 +78,157 @@ def mvee_semi_axes(points: np.ndarray, eps: float = 1e-3, max_iter: int = 100000
     _, axes = np.linalg.eigh(centred.T @ centred)
     projections = centred @ axes
     start = np.unique(np.concatenate([projections.argmax(axis=0), projections.argmin(axis=0)]))
-    u = np.zeros(n)
-    u[start] = 1.0 / len(start)
-    x_inv = np.linalg.inv((q_t.T * u) @ q_t)
-    m = np.einsum("ij,ij->i", q_t, q_t @ x_inv)
+    weights = np.zeros(n)  # u~ (true weights u = scale * u~)
+    weights[start] = 1.0 / len(start)
+    off_support = np.full(n, np.inf)  # 0 on the support: argmin of M + off_support
+    off_support[start] = 0.0
+    y_inv = np.linalg.inv((q_t.T * weights) @ q_t)
+    m_scaled = np.einsum("ij,ij->i", q_t, q_t @ y_inv)  # scale * M
+    scale = 1.0
     target = d + 1.0
     for _ in range(max_iter):
-        j = int(m.argmax())
-        k = int(np.where(u > 0, m, np.inf).argmin())
-        m_j, m_k = float(m[j]), float(m[k])
+        j = int(m_scaled.argmax())
+        k = int((m_scaled + off_support).argmin())
+        m_j, m_k = float(m_scaled[j]) / scale, float(m_scaled[k]) / scale
         if max(m_j / target - 1.0, 1.0 - m_k / target) <= eps:
             break
+        drop = False
         if m_j - target >= target - m_k:
             idx, m_idx = j, m_j
             step = (m_idx - target) / (target * (m_idx - 1.0))
         else:  # away step, at most removing the point's whole weight
             idx, m_idx = k, m_k
-            u_k = float(u[k])
-            step = max((m_idx - target) / (target * (m_idx - 1.0)), -u_k / (1.0 - u_k))
-        shrink = 1.0 - step
-        u *= shrink
-        u[idx] = max(float(u[idx]) + step, 0.0)
-        # X <- (1 - s) X + s q q^T: Sherman-Morrison update of X^{-1} and of every M_i.
-        x_inv_q = x_inv @ q_t[idx]
-        coef = step / (shrink + step * m_idx)
-        proj = q_t @ x_inv_q
-        m = (m - coef * proj * proj) / shrink
-        x_inv = (x_inv - coef * np.outer(x_inv_q, x_inv_q)) / shrink
+            u_k = float(weights[k]) * scale
+            step = (m_idx - target) / (target * (m_idx - 1.0))
+            if step <= -u_k / (1.0 - u_k):
+                step, drop = -u_k / (1.0 - u_k), True
+        scale_new = (1.0 - step) * scale
+        beta = step / scale_new  # u~_idx += beta, Y += beta q q^T
+        if drop:
+            weights[idx], off_support[idx] = 0.0, np.inf
+        else:
+            weights[idx] += beta
+            off_support[idx] = 0.0
+        y_inv_q = y_inv @ q_t[idx]
+        coef = beta / (1.0 + beta * float(m_scaled[idx]))
+        proj = q_t @ y_inv_q
+        proj *= proj
+        proj *= coef
+        m_scaled -= proj
+        y_inv -= (coef * y_inv_q)[:, None] * y_inv_q
+        scale = scale_new
+        if not 1e-100 < scale < 1e100:  # renormalise before the scale factor under/overflows
+            weights *= scale
+            y_inv /= scale
+            m_scaled /= scale
+            scale = 1.0
+    u = weights * scale
     centre = p.T @ u
     shape = (p.T * u) @ p - np.outer(centre, centre)
     eig = np.linalg.eigvalsh(shape * d)  # eigenvalues of A^{-1}
     return np.sqrt(np.clip(eig, 0.0, None))[::-1]
 
 
-def _min_area_rectangle(points_2d: np.ndarray) -> tuple[float, float]:
-    """Side lengths of the minimum-area enclosing rectangle (one side on a 2-D hull edge)."""
-    try:
-        hull = ConvexHull(points_2d)
-        pts = points_2d[hull.vertices]
-    except (QhullError, ValueError):  # collinear points: a degenerate rectangle
-        pts = points_2d
-    edges = np.roll(pts, -1, axis=0) - pts
-    angles = np.unique(np.mod(np.arctan2(edges[:, 1], edges[:, 0]), np.pi / 2))
-    cos, sin = np.cos(angles), np.sin(angles)
-    u = pts[:, 0:1] * cos + pts[:, 1:2] * sin  # (points, angles)
-    v = -pts[:, 0:1] * sin + pts[:, 1:2] * cos
-    width, height = np.ptp(u, axis=0), np.ptp(v, axis=0)
-    best = int(np.argmin(width * height))
-    return float(width[best]), float(height[best])
+def hull_edges(simplices: np.ndarray, neighbors: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every edge of a triangulated 3-D convex hull once: end points and its two faces.
 
+    ``neighbors[f, i]`` (Qhull) is the face across the edge opposite vertex ``i`` of face
+    ``f``; that edge joins the two other vertices. Each edge is seen from both faces and kept
+    from the lower-numbered one.
 
-def _plane_basis(normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    helper = np.eye(3)[int(np.argmin(np.abs(normal)))]
-    e1 = np.cross(normal, helper)
-    e1 /= np.linalg.norm(e1)
-    return e1, np.cross(normal, e1)
-
-
-def oriented_bounding_box(hull_points: np.ndarray, hull_normals: np.ndarray,
-                          hull_face_areas: np.ndarray, principal_axes: np.ndarray,
-                          n_faces: int = 16) -> tuple[float, float, float]:
-    """Edge lengths of an approximate oriented minimum bounding box of a convex point set.
-
-    Candidates: boxes with one face flush with one of the ``n_faces`` largest convex-hull planes
-    (coplanar hull triangles merged; exact minimum-area rectangle of the projection onto that face, by rotating callipers),
-    and boxes flush with each principal-axis plane. The smallest-volume candidate is returned,
-    an upper bound on the exact OMBB (O'Rourke 1985 requires two flush faces; the IBSI manual
-    accepts approximations, and publishes no reference value for this feature).
+    Returns
+    -------
+    (start, end, face_a, face_b) : int arrays, one entry per edge
     """
+    n_faces = len(simplices)
+    face = np.repeat(np.arange(n_faces), 3)
+    across = np.asarray(neighbors).ravel()
+    keep = face < across
+    corner = np.tile(np.arange(3), n_faces)[keep]
+    face, across = face[keep], across[keep]
+    return simplices[face, (corner + 1) % 3], simplices[face, (corner + 2) % 3], face, across
+
+
+def oriented_bounding_box(points: np.ndarray, simplices: np.ndarray, neighbors: np.ndarray,
+                          normals: np.ndarray, face_areas: np.ndarray, principal_axes: np.ndarray,
+                          n_faces: int = 16, chunk: int = 1 << 21) -> tuple[float, float, float]:
+    """Edge lengths of an approximate oriented minimum bounding box of a convex polytope.
+
+    Parameters
+    ----------
+    points : (n, 3) array
+        The points the hull was built from (``ConvexHull.points``).
+    simplices, neighbors, normals : arrays
+        ``ConvexHull.simplices``, ``.neighbors`` and ``.equations[:, :3]`` (unit outward normals).
+    face_areas : (f,) array
+        Area of each hull triangle.
+    principal_axes : (3, 3) array
+        Principal axes (columns) of the ROI.
+    n_faces : int
+        Number of hull planes tried as a box face (largest first).
+
+    Returns
+    -------
+    (w, h, depth) : floats
+        Edge lengths of the smallest-volume candidate box.
+
+    Notes
+    -----
+    Candidate box orientations: one face flush with one of the ``n_faces`` largest convex-hull
+    planes (coplanar hull triangles merged, area-weighted), or perpendicular to a principal
+    axis. For a plane with unit normal :math:`\\mathbf{n}` the box depth is the extent of the
+    points along :math:`\\mathbf{n}`, and its cross-section is the exact minimum-area rectangle
+    of the points' projection onto the plane. That rectangle has a side on an edge of the
+    projected hull (Freeman & Shapira 1975, "rotating callipers"), and the projected hull's
+    edges are the projections of the **silhouette edges** of the 3-D hull: edges whose two
+    faces point to opposite sides of the plane,
+    :math:`\\operatorname{sign}(\\mathbf{n}\\cdot\\mathbf{n}_a)\\,
+    \\operatorname{sign}(\\mathbf{n}\\cdot\\mathbf{n}_b) \\le 0`. So every candidate frame
+    :math:`(\\mathbf{e}_1, \\mathbf{e}_2 = \\mathbf{n}\\times\\mathbf{e}_1, \\mathbf{n})`, with
+    :math:`\\mathbf{e}_1` a silhouette edge projected onto the plane, is scored at once by
+    projecting the hull vertices on all frames together (one matrix product, no per-plane 2-D
+    hull). The principal-axis box itself is also a candidate, so a result always exists.
+
+    The smallest-volume candidate is an upper bound on the exact OMBB (O'Rourke 1985 also needs
+    boxes with only edges flush); the IBSI manual accepts approximations and publishes no
+    reference value for the OMBB densities.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    hull_vertices = np.unique(simplices)
+    verts = pts[hull_vertices]
     # Coplanar hull triangles share a normal: merge them (area-weighted) before ranking.
-    keys, inverse = np.unique(np.round(hull_normals, 6), axis=0, return_inverse=True)
-    plane_areas = np.bincount(inverse.ravel(), weights=hull_face_areas, minlength=len(keys))
-    order = np.argsort(plane_areas)[::-1]
-    normals = [keys[i] for i in order[:n_faces]] + list(principal_axes.T)
-    best_volume, best_dims = math.inf, (math.nan,) * 3
-    for normal in normals:
-        normal = normal / np.linalg.norm(normal)
-        e1, e2 = _plane_basis(normal)
-        depth = float(np.ptp(hull_points @ normal))
-        w, h = _min_area_rectangle(np.column_stack([hull_points @ e1, hull_points @ e2]))
-        if w * h * depth < best_volume:
-            best_volume, best_dims = w * h * depth, (w, h, depth)
+    # The rounded normal only groups them; a member's own normal is the candidate (exact).
+    _, member, inverse = np.unique(np.round(normals, 6), axis=0, return_index=True, return_inverse=True)
+    plane_areas = np.bincount(inverse.ravel(), weights=face_areas, minlength=len(member))
+    order = np.argsort(plane_areas)[::-1][:n_faces]
+    axes = np.vstack([normals[member[order]], np.asarray(principal_axes, dtype=np.float64).T])
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    depth = np.ptp(verts @ axes.T, axis=0)
+
+    # Silhouette edges of each candidate plane: the two faces lie on opposite sides (or one
+    # is perpendicular to the plane, which only adds a redundant candidate).
+    start, end, face_a, face_b = hull_edges(simplices, neighbors)
+    side = normals @ axes.T  # (faces, planes)
+    side = np.where(np.abs(side) < 1e-9, 0.0, np.sign(side))
+    plane, edge = np.nonzero((side[face_a] * side[face_b]).T <= 0)
+    normal = axes[plane]
+    e1 = pts[end[edge]] - pts[start[edge]]
+    e1 -= np.einsum("ij,ij->i", e1, normal)[:, None] * normal
+    length = np.linalg.norm(e1, axis=1)
+    usable = length > 1e-12 * max(float(depth.max()), 1.0)
+    plane, normal, e1 = plane[usable], normal[usable], e1[usable] / length[usable, None]
+    e2 = np.cross(normal, e1)
+
+    best_dims = tuple(float(v) for v in np.ptp(verts @ principal_axes, axis=0))
+    best_volume = math.prod(best_dims)
+    step = max(1, chunk // max(len(verts), 1))  # bounded temporaries for large hulls
+    for lo in range(0, len(plane), step):
+        frames = np.concatenate([e1[lo:lo + step], e2[lo:lo + step]])
+        extent = np.ptp(verts @ frames.T, axis=0)
+        width, height = extent[:len(frames) // 2], extent[len(frames) // 2:]
+        volume = width * height * depth[plane[lo:lo + step]]
+        i = int(np.argmin(volume))
+        if volume[i] < best_volume:
+            best_volume = float(volume[i])
+            best_dims = (float(width[i]), float(height[i]), float(depth[plane[lo + i]]))
     return best_dims

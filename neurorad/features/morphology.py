@@ -201,7 +201,7 @@ def _density_features(volume: float, area: float, verts: np.ndarray, eigval: np.
 
     a, b, c = verts[hull.simplices[:, 0]], verts[hull.simplices[:, 1]], verts[hull.simplices[:, 2]]
     face_areas = np.linalg.norm(np.cross(b - a, c - a), axis=1) / 2.0
-    dims = oriented_bounding_box(hull_pts, hull.equations[:, :3], face_areas, eigvec)
+    dims = oriented_bounding_box(verts, hull.simplices, hull.neighbors, hull.equations[:, :3], face_areas, eigvec)
     out["morph_vol_dens_ombb"] = _safe_div(volume, float(np.prod(dims)), "morph_vol_dens_ombb", "flat box")
     ombb_area = 2.0 * (dims[0] * dims[1] + dims[1] * dims[2] + dims[0] * dims[2])
     out["morph_area_dens_ombb"] = _safe_div(area, ombb_area, "morph_area_dens_ombb", "flat box")
