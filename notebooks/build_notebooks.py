@@ -41,7 +41,8 @@ families = {families}  # of the studies' set: statistics, GLCM, GLRLM, shape, fr
 levels = [8, 32]              # FBN grey levels (published: 2, 4, 8, 16, 32, 64, 128)
 models = ["null", "lasso_lr", "svm", "rf"]
 outer_folds = 5
-repeats = 2                   # repeats of grouped K-fold CV
+repeats = 1                   # repeats of grouped K-fold CV
+fast = True                   # two-value tuning grids, untuned RF (100 trees); False: full grids
 n_permutations = 5            # label permutations of the control
 seed = 0
 device = "auto"               # cpu | gpu | auto
@@ -73,9 +74,11 @@ if quick:
     # Smoke test: a single repeat, small tuning grids and few bootstrap replicates.
     repeats, n_permutations, outer_folds = 1, min(n_permutations, 2), min(outer_folds, 3)
     models = [m for m in models if m in ("null", "lasso_lr")]
-options = {"fast": bool(quick), "n_bootstrap": 200 if quick else 500}
+options = {"fast": bool(fast or quick), "n_bootstrap": 200 if quick else 500}
+inner_cv = (f"3-fold inner CV over {'two-value' if options['fast'] else 'full'} "
+            "hyper-parameter grids")
 PARAMETERS = {k: globals()[k] for k in ["manifest", "data_root", "settings", "families",
-              "levels", "models", "outer_folds", "repeats", "n_permutations", "seed",
+              "levels", "models", "outer_folds", "repeats", "fast", "n_permutations", "seed",
               "device", "scheduler", "workers", "work_dir", "output_dir", "quick"]}
 '''
 
@@ -100,7 +103,7 @@ def extract(images: str = "None", rois: str = "None") -> str:
 run_settings = common.study_settings(settings, levels, families=families)
 selected = common.select(manifest_obj, images={images}, rois={rois})
 batch = common.extract(selected, run_settings, common.resolve(work_dir), data_root=data_root,
-                       scheduler=scheduler, workers=workers, device=device, progress=not quick)
+                       scheduler=scheduler, workers=workers, device=device, progress=False)
 print(f"{{batch.n_cases}} cases: {{batch.n_computed}} computed, {{batch.n_cached}} from cache, "
       f"{{batch.n_failed}} failed; {{batch.features.feature.nunique()}} features per case")
 if batch.n_failed:

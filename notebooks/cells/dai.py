@@ -25,7 +25,9 @@ differentiating features" are tested at the subject level with FDR control.
 
 **Reduced settings of the default run**: the maps in `maps` (all ten in the published
 design: pass `-p maps "[AK, AWF, AxEAD, FA, MD, KA, MK, RadEAD, RK, TORT]"`), FBN levels
-`levels`, the studies' feature families, `repeats` repeats of grouped 5-fold CV.
+`levels`, the studies' feature families without shape (the ROIs are standardised discs),
+`repeats` repeat(s) of grouped 5-fold CV with small tuning grids (`fast`), `n_permutations`
+label permutations. For more: `-p repeats 10 -p fast false`.
 '''),
         parameters("dai", 'maps = ["FA", "MD", "MK"]     # DKI maps used (published: all 10)\n'
                           'tasks = ["diagnosis", "outcome"]\n'
@@ -145,7 +147,7 @@ text = methods_paragraph(
     settings_id=run_settings.settings_id,
     validation=ValidationDesign(scheme="grouped_cv", outer_folds=outer_folds, repeats=repeats,
                                 models=tuple(models), permutations=n_permutations,
-                                inner="3-fold inner CV for hyper-parameters",
+                                inner=inner_cv,
                                 ci_method="percentile bootstrap over subjects"),
     packages=prov.package_versions(), seed=seed, fdr_alpha=fdr,
     extra_sentences=["For comparison with the published design the same models were also "

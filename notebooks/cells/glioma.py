@@ -24,8 +24,9 @@ reported for every type with all seven published metrics, grouped by patient nex
 leaky split, plus a multiclass model.
 
 **Reduced settings of the default run**: FBN levels `levels` (published 2 to 128), the
-studies' feature families, `repeats` repeats of grouped 5-fold CV, `n_permutations` label
-permutations.
+studies' feature families without shape (the ROIs are fixed-size cubes), `repeats` repeat(s)
+of grouped 5-fold CV with small tuning grids (`fast`), `n_permutations` label permutations.
+For more: `-p repeats 10 -p fast false -p levels "[2, 4, 8, 16, 32, 64, 128]"`.
 '''),
         parameters("glioma", 'target = "histology"\n'
                              'control_targets = ["random_label"]   # null targets (synthetic cohorts)',
@@ -125,7 +126,7 @@ text = methods_paragraph(
     settings=run_settings.to_dict(), settings_id=run_settings.settings_id,
     validation=ValidationDesign(scheme="grouped_cv", outer_folds=outer_folds, repeats=repeats,
                                 models=tuple(models), permutations=n_permutations,
-                                inner="3-fold inner CV for hyper-parameters",
+                                inner=inner_cv,
                                 ci_method="percentile bootstrap over patients"),
     packages=prov.package_versions(), seed=seed,
     extra_sentences=["Every model is reported for every type (no selection of the best "

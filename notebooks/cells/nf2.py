@@ -26,11 +26,12 @@ tumour volume as the only feature.
 main` on two CPU cores): fixed-bin-number discretisation at the levels in `levels` (published:
 2, 4, ..., 128 grey levels, equal-interval and equal-probability), the studies' feature
 families only (first-order statistics, GLCM, GLRLM, shape, fractal), `repeats` repeats of
-5-fold grouped cross-validation and `n_permutations` label permutations. Raise them with
-`-p levels "[2, 4, 8, 16, 32, 64, 128]" -p repeats 10 -p n_permutations 100`.
+5-fold grouped cross-validation with small tuning grids (`fast`), `n_permutations` label
+permutations and `embedding_permutations` permutations of each map colouring. Raise them with
+`-p levels "[2, 4, 8, 16, 32, 64, 128]" -p repeats 10 -p fast false -p n_permutations 100`.
 '''),
         parameters("nf2", 'embedding_method = "pca"     # pca | tsne | mds | isomap\n'
-                          'embedding_permutations = 999\n'
+                          'embedding_permutations = 199\n'
                           'fdr = 0.05                    # Benjamini-Hochberg false discovery rate\n'
                           'headline_target = "variant_origin"'),
         code(SETUP),
@@ -145,7 +146,7 @@ text = methods_paragraph(
     settings=run_settings.to_dict(), settings_id=run_settings.settings_id,
     validation=ValidationDesign(scheme="grouped_cv", outer_folds=outer_folds, repeats=repeats,
                                 models=tuple(models), permutations=n_permutations,
-                                inner="3-fold inner CV for hyper-parameters",
+                                inner=inner_cv,
                                 ci_method="percentile bootstrap over patients"),
     packages=prov.package_versions(), seed=seed, fdr_alpha=fdr,
     extra_sentences=[f"The feature space was embedded with {embedding_method.upper()} and the "

@@ -24,7 +24,8 @@ single split's rho ranges widely, which is why one number from one split says li
 
 **Reduced settings of the default run**: `n_splits` random 70/30 splits (published 300; pass
 `-p n_splits 300` for the published design), FBN levels `levels` (published 2 to 128), the
-studies' feature families, `n_permutations` label permutations.
+studies' feature families, small tuning grids (`fast`; `-p fast false` for full grids),
+`n_permutations` label permutations.
 '''),
         parameters("pet", 'target = "uptake_index"\n'
                           'regression_models = ["null", "lasso", "svr", "rf"]\n'
@@ -164,8 +165,8 @@ text = methods_paragraph(
     validation=ValidationDesign(scheme="random_splits", repeats=n_splits,
                                 test_fraction=test_size, models=tuple(regression_models),
                                 permutations=n_permutations,
-                                inner=f"{3}-fold inner CV for hyper-parameters; correlation "
-                                      "filter |r| > 0.9 within the training split",
+                                inner=inner_cv + "; correlation filter |r| > 0.9 "
+                                      "within the training split",
                                 ci_method="percentile bootstrap over patients"),
     packages=prov.package_versions(), seed=seed,
     extra_sentences=["SUV was computed from the DICOM headers (body weight, injected "
