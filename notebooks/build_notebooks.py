@@ -51,6 +51,7 @@ workers = None                # local worker processes (default: usable CPUs)
 work_dir = "work/features/{study}"  # feature cache (finished cases are skipped on rerun)
 output_dir = "reports/{study}"      # tables, headline and provenance of this report
 quick = False                 # smoke-test mode (tests, CI): fewer repeats, fast models
+run_label = ""                # shown on the index page (`run-all --null` sets "null cohort")
 {extra}
 '''.strip(), tags=["parameters"])
 
@@ -75,11 +76,13 @@ if quick:
     repeats, n_permutations, outer_folds = 1, min(n_permutations, 2), min(outer_folds, 3)
     models = [m for m in models if m in ("null", "lasso_lr")]
 options = {"fast": bool(fast or quick), "n_bootstrap": 200 if quick else 500}
+notes = "; ".join(x for x in (run_label, "quick mode" if quick else "") if x)
 inner_cv = (f"3-fold inner CV over {'two-value' if options['fast'] else 'full'} "
             "hyper-parameter grids")
 PARAMETERS = {k: globals()[k] for k in ["manifest", "data_root", "settings", "families",
               "levels", "models", "outer_folds", "repeats", "fast", "n_permutations", "seed",
-              "device", "scheduler", "workers", "work_dir", "output_dir", "quick"]}
+              "device", "scheduler", "workers", "work_dir", "output_dir", "quick",
+              "run_label"]}
 '''
 
 VALIDATE = '''

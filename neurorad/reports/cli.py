@@ -131,7 +131,7 @@ def _cmd_run_all(args) -> int:
         suffix = "-null" if args.null else ""
         study_params = {"manifest": str(manifest),
                         "work_dir": str(work / "features" / f"{study}{suffix}"),
-                        **params}
+                        **({"run_label": "null cohort"} if args.null else {}), **params}
         run_study(study, study_params, output, progress=True)
         render_reports([study], output, hide_code=args.no_code)
     print(f"all done in {time.time() - started:.0f} s; open {output / 'index.html'}",

@@ -129,7 +129,7 @@ common.save_tables(output, dai_metrics=all_metrics, dai_permutation=permutation,
 headline_task = "outcome" if "outcome" in task_metrics else tasks[0]
 head = validation.headline(task_metrics[headline_task], study="dai", model="svm"
                            if "svm" in models else models[-1], metric="roc_auc",
-                           task=headline_task, notes="quick mode" if quick else "")
+                           task=headline_task, notes=notes)
 write_headline(head, output)
 print(head)
 '''),

@@ -109,7 +109,7 @@ common.save_tables(output, glioma_one_vs_rest=ovr, glioma_multiclass=multi,
                    glioma_by_discretisation=by_level, glioma_comparison=comparison)
 head = validation.headline(ovr, study="glioma", model=head_model, metric="roc_auc",
                            task="one_vs_rest", target_class="glioblastoma",
-                           metric_class="glioblastoma", notes="quick mode" if quick else "")
+                           metric_class="glioblastoma", notes=notes)
 write_headline(head, output)
 print(head)
 '''),

@@ -130,7 +130,7 @@ common.save_tables(output, nf2_predictive_checks=checks, nf2_univariate=univaria
 head = validation.headline(
     checks[(checks.target == headline_target) & (checks.feature_set == "all")],
     study="nf2", model="lasso_lr", metric="roc_auc", task=headline_target,
-    notes=("quick mode; " if quick else "") + "no metric published (exploratory study)")
+    notes="; ".join(x for x in (notes, "no metric published") if x))
 write_headline(head, output)
 print(head)
 '''),

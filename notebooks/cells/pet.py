@@ -148,7 +148,7 @@ common.save_tables(output, pet_metrics=metrics, pet_rho_per_split=rho,
                    pet_control_targets=control_metrics, pet_by_discretisation=by_level,
                    pet_comparison=comparison)
 head = validation.headline(metrics, study="pet", model="lasso", metric="spearman_rho",
-                           task=target, notes=("quick mode; " if quick else "")
+                           task=target, notes=(notes + "; " if notes else "")
                            + f"{n_splits} random 70/30 splits")
 write_headline(head, output)
 print(head)

@@ -60,3 +60,24 @@ def test_report_without_executed_notebooks_fails_clearly(tmp_path, capsys):
 
     assert main(["report", "--output", str(tmp_path)]) == 1
     assert "no executed notebooks" in capsys.readouterr().err
+
+
+def test_ensure_cohort_reuses_an_existing_manifest_and_generates_a_missing_one(tmp_path,
+                                                                            monkeypatch):
+    import neurorad.synth
+    from neurorad.reports.cli import ensure_cohort
+
+    calls = []
+
+    def fake_make_cohort(study, out_dir, *, seed, null, **size):
+        calls.append((study, str(out_dir), seed, null))
+        (out_dir / "manifest.yaml").parent.mkdir(parents=True, exist_ok=True)
+        (out_dir / "manifest.yaml").write_text("neurorad_manifest: 1\n")
+        return out_dir / "manifest.yaml"
+
+    monkeypatch.setattr(neurorad.synth, "make_cohort", fake_make_cohort)
+    first = ensure_cohort("dai", tmp_path, null=True, seed=3, quiet=True)
+    assert first == tmp_path / "dai-null" / "manifest.yaml"
+    assert calls == [("dai", str(tmp_path / "dai-null"), 3, True)]
+    assert ensure_cohort("dai", tmp_path, null=True, seed=3, quiet=True) == first
+    assert len(calls) == 1  # reused, not regenerated
