@@ -35,7 +35,9 @@ def grouped_vs_leaky(metrics: pd.DataFrame, metric: str = "roc_auc", *, chance=0
                label="grouped by patient" if split == "grouped" else "leaky (ROI split)")
     if chance is not None:
         ax.axhline(chance, color="grey", lw=1, ls="--", label="chance")
-    ax.set_xticks(np.arange(len(keys)), keys, rotation=20 if len(keys) > 4 else 0)
+    crowded = len(keys) > 4 or max(len(str(k)) for k in keys) > 12
+    ax.set_xticks(np.arange(len(keys)), keys, rotation=25 if crowded else 0,
+                  ha="right" if crowded else "center")
     ax.set_ylabel(metric)
     ax.set_title(title)
     ax.legend(fontsize=8, loc="lower right")
