@@ -1,4 +1,5 @@
-"""``extract_features``: IBSI preprocessing and every enabled feature family for one ROI.
+"""``extract_features``: IBSI preprocessing and every enabled feature family for one ROI;
+``extract_features_batch`` for many ROIs at once.
 
 Order of work (IBSI manual, figure "image processing scheme"):
 
@@ -7,9 +8,13 @@ Order of work (IBSI manual, figure "image processing scheme"):
 2. level-independent families once: morphology, local intensity, intensity statistics,
    fractal dimensions, RIA extras;
 3. per discretisation: intensity histogram, IVH (unless it has its own discretisation,
-   then once), and the texture families GLCM, GLRLM, GLSZM, GLDZM, NGTDM, NGLDM.
+   then once);
+4. the texture families GLCM, GLRLM, GLSZM, GLDZM, NGTDM, NGLDM for every discretisation of
+   every ROI at once: each family's matrices are built for a whole chunk of (ROI,
+   discretisation) items in one call, then features per item
+   (``neurorad.features.texture_batch``; ``docs/batch.md``).
 
-With more than one discretisation, the tags of step 3 carry the discretisation's suffix
+With more than one discretisation, the tags of steps 3-4 carry the discretisation's suffix
 (``cm_joint_max_3D_avg_fbn32``, ``ih_mean_ep8``); see ``docs/features.md``.
 """
 from __future__ import annotations
@@ -17,10 +22,13 @@ from __future__ import annotations
 import importlib
 import math
 import warnings
+from typing import Sequence
 
 import numpy as np
 
-from neurorad.features.backend import get_xp, resolve_device, to_numpy, xp_for_device
+from neurorad.features.backend import (get_xp, resolve_device, to_device, to_numpy,
+                                       xp_for_device)
+from neurorad.features.texture_batch import TextureItem, TextureParams, texture_features_batch
 from neurorad.preprocess.discretise import discretise, fbn_nested_levels
 from neurorad.preprocess.pipeline import PreprocessedROI, preprocess_roi
 
@@ -100,20 +108,15 @@ def _per_discretisation_levels(values, settings, range_low):
             yield disc, discretise(values, disc, range_low=range_low)
 
 
-def features_from_roi(roi: PreprocessedROI, settings) -> dict[str, float]:
-    """All enabled families on a preprocessed ROI (see module doc for the order of work)."""
+def _enabled_functions(settings) -> dict:
     funcs = {f: family_function(f) for f in settings.families}
-    funcs = {f: fn for f, fn in funcs.items() if fn is not None}
-    xp = get_xp(roi.image)
-    values = roi.image[roi.int_mask]
-    if values.size == 0:
-        raise EmptyIntensityMask()
-    spacing = roi.spacing
-    texture = settings.texture
-    directional = list(settings.directional_aggregations())
-    plain = list(settings.plain_aggregations())
-    out: dict[str, float] = {}
+    return {f: fn for f, fn in funcs.items() if fn is not None}
 
+
+def _level_free_features(roi: PreprocessedROI, values, settings, funcs) -> dict[str, float]:
+    """Families computed once per ROI (and the IVH when it has its own discretisation)."""
+    spacing = roi.spacing
+    out: dict[str, float] = {}
     if "morphology" in funcs:
         out.update(_as_floats(funcs["morphology"](roi.morph_mask, roi.int_mask, roi.image,
                                                   spacing)))
@@ -125,43 +128,148 @@ def features_from_roi(roi: PreprocessedROI, settings) -> dict[str, float]:
         out.update(_as_floats(funcs["fractal"](roi.morph_mask, spacing)))
     if "ria_extras" in funcs:
         out.update(_as_floats(funcs["ria_extras"](values)))
-
-    value_range = tuple(settings.resegment.range)
     if "ivh" in funcs and settings.ivh_discretisation is not None:
+        value_range = tuple(settings.resegment.range)
         ivh_values, kw = _ivh_arguments(values, settings.ivh_discretisation, value_range)
         out.update(_as_floats(funcs["ivh"](ivh_values, **kw)))
+    return out
 
-    suffixes = settings.discretisation_suffixes()
+
+def _discretisations(values, settings, funcs) -> list[tuple]:
+    """``(disc, levels, Ng, suffix)`` per discretisation; [] when no family needs them."""
     per_disc = [f for f in PER_DISCRETISATION if f in funcs]
     want_ivh = "ivh" in funcs and settings.ivh_discretisation is None
     if not per_disc and not want_ivh:
-        return out
-    for (disc, (levels, n_levels)), sfx in zip(
-            _per_discretisation_levels(values, settings, value_range[0]), suffixes):
-        if want_ivh:
-            ivh_values, kw = _ivh_arguments(values, disc, value_range, levels, n_levels)
-            out.update(_as_floats(funcs["ivh"](ivh_values, **kw), sfx))
-        if "histogram" in funcs:
-            out.update(_as_floats(funcs["histogram"](levels, n_levels), sfx))
+        return []
+    range_low = tuple(settings.resegment.range)[0]
+    return [(disc, levels, int(n_levels), sfx) for (disc, (levels, n_levels)), sfx in zip(
+        _per_discretisation_levels(values, settings, range_low),
+        settings.discretisation_suffixes())]
+
+
+def _first_order_features(values, disc, levels, n_levels, sfx, settings, funcs) -> dict:
+    """IVH (when it follows the discretisation) and intensity histogram of one discretisation."""
+    out: dict[str, float] = {}
+    if "ivh" in funcs and settings.ivh_discretisation is None:
+        ivh_values, kw = _ivh_arguments(values, disc, tuple(settings.resegment.range), levels,
+                                        n_levels)
+        out.update(_as_floats(funcs["ivh"](ivh_values, **kw), sfx))
+    if "histogram" in funcs:
+        out.update(_as_floats(funcs["histogram"](levels, n_levels), sfx))
+    return out
+
+
+def _narrow_levels(levels, n_levels: int, xp):
+    """Grey levels in the narrowest unsigned type (they are held for every discretisation of
+    every ROI of a batch until its texture chunk runs)."""
+    dtype = xp.uint8 if n_levels < 2 ** 8 else xp.uint16 if n_levels < 2 ** 16 else xp.int64
+    return xp.asarray(levels).astype(dtype)
+
+
+def features_from_rois(rois: Sequence[PreprocessedROI], settings, *,
+                       max_voxels: int | None = None) -> list[dict[str, float] | None]:
+    """All enabled families on many preprocessed ROIs, texture matrices built in batches.
+
+    Level-free families and the per-discretisation histogram / IVH run per ROI; the texture
+    families run on every (ROI, discretisation) pair at once
+    (:func:`neurorad.features.texture_batch.texture_features_batch`, chunked to
+    ``max_voxels`` image-box voxels).
+
+    Returns
+    -------
+    list of dict or None
+        Per ROI, the features :func:`features_from_roi` returns (same tags, values, order);
+        None for a ROI whose intensity mask is empty.
+    """
+    funcs = _enabled_functions(settings)
+    params = TextureParams.from_settings(settings, funcs)
+    heads, per_disc_first, suffixes = [], [], []
+    items: list[TextureItem] = []
+    for index, roi in enumerate(rois):
+        values = roi.image[roi.int_mask]
+        if values.size == 0:
+            heads.append(None)
+            per_disc_first.append([])
+            suffixes.append([])
+            continue
+        xp = get_xp(roi.image)
+        heads.append(_level_free_features(roi, values, settings, funcs))
+        discs = _discretisations(values, settings, funcs)
+        per_disc_first.append([_first_order_features(values, *d, settings, funcs)
+                               for d in discs])
+        suffixes.append([d[3] for d in discs])
+        if params.families:
+            items += [TextureItem(_narrow_levels(levels, n_levels, xp), n_levels, roi.int_mask,
+                                  roi.morph_mask, roi_key=index)
+                      for _, levels, n_levels, _ in discs]
+    texture = iter(texture_features_batch(items, params, max_voxels=max_voxels))
+    out: list[dict | None] = []
+    for head, first, sfxs in zip(heads, per_disc_first, suffixes):
+        if head is None:
+            out.append(None)
+            continue
+        for first_order, sfx in zip(first, sfxs):
+            head.update(first_order)
+            if params.families:
+                head.update(_as_floats(next(texture), sfx))
+        out.append(head)
+    return out
+
+
+def features_from_roi(roi: PreprocessedROI, settings, *, batched: bool = True
+                      ) -> dict[str, float]:
+    """All enabled families on a preprocessed ROI (see module doc for the order of work).
+
+    ``batched`` (default) builds each texture family's matrices for all discretisations in
+    one call (:func:`features_from_rois`); ``batched=False`` calls each family's
+    ``*_features`` function once per discretisation (the reference path; same values).
+
+    Raises
+    ------
+    EmptyIntensityMask
+        No voxel of the ROI survived re-segmentation.
+    """
+    if batched:
+        (features,) = features_from_rois([roi], settings)
+        if features is None:
+            raise EmptyIntensityMask()
+        return features
+    funcs = _enabled_functions(settings)
+    values = roi.image[roi.int_mask]
+    if values.size == 0:
+        raise EmptyIntensityMask()
+    out = _level_free_features(roi, values, settings, funcs)
+    xp = get_xp(roi.image)
+    for disc, levels, n_levels, sfx in _discretisations(values, settings, funcs):
+        out.update(_first_order_features(values, disc, levels, n_levels, sfx, settings, funcs))
         binned = _binned_image(roi.image.shape, roi.int_mask, levels, xp)
-        if "glcm" in funcs:
-            out.update(_as_floats(funcs["glcm"](binned, n_levels, aggregations=directional,
-                                                distance=texture.glcm_distance), sfx))
-        if "glrlm" in funcs:
-            out.update(_as_floats(funcs["glrlm"](binned, n_levels, aggregations=directional),
-                                  sfx))
-        if "glszm" in funcs:
-            out.update(_as_floats(funcs["glszm"](binned, n_levels, aggregations=plain), sfx))
-        if "gldzm" in funcs:
-            out.update(_as_floats(funcs["gldzm"](binned, n_levels, roi.morph_mask,
-                                                 aggregations=plain), sfx))
-        if "ngtdm" in funcs:
-            out.update(_as_floats(funcs["ngtdm"](binned, n_levels, aggregations=plain,
-                                                 distance=texture.ngtdm_distance), sfx))
-        if "ngldm" in funcs:
-            out.update(_as_floats(funcs["ngldm"](binned, n_levels, aggregations=plain,
-                                                 distance=texture.ngldm_distance,
-                                                 coarseness=texture.ngldm_coarseness), sfx))
+        out.update(_as_floats(_texture_one_discretisation(binned, n_levels, roi, settings,
+                                                          funcs), sfx))
+    return out
+
+
+def _texture_one_discretisation(binned, n_levels, roi, settings, funcs) -> dict:
+    """The texture families of one discretisation, each family's ``*_features`` function."""
+    texture = settings.texture
+    directional = list(settings.directional_aggregations())
+    plain = list(settings.plain_aggregations())
+    out: dict = {}
+    if "glcm" in funcs:
+        out.update(funcs["glcm"](binned, n_levels, aggregations=directional,
+                                 distance=texture.glcm_distance))
+    if "glrlm" in funcs:
+        out.update(funcs["glrlm"](binned, n_levels, aggregations=directional))
+    if "glszm" in funcs:
+        out.update(funcs["glszm"](binned, n_levels, aggregations=plain))
+    if "gldzm" in funcs:
+        out.update(funcs["gldzm"](binned, n_levels, roi.morph_mask, aggregations=plain))
+    if "ngtdm" in funcs:
+        out.update(funcs["ngtdm"](binned, n_levels, aggregations=plain,
+                                  distance=texture.ngtdm_distance))
+    if "ngldm" in funcs:
+        out.update(funcs["ngldm"](binned, n_levels, aggregations=plain,
+                                  distance=texture.ngldm_distance,
+                                  coarseness=texture.ngldm_coarseness))
     return out
 
 
@@ -205,12 +313,89 @@ def extract_features(image, mask, settings, *, label: int | None = None,
     try:
         return features_from_roi(roi, settings)
     except EmptyIntensityMask:
-        warnings.warn(
-            f"ROI label {settings.roi_label if label is None else label}: no voxel left after "
-            f"re-segmentation (range {list(settings.resegment.range)}, outliers "
-            f"{settings.resegment.outliers_sd} sd); intensity features are NaN",
-            RuntimeWarning, stacklevel=2)
+        _warn_empty_intensity(settings, label)
         return _empty_intensity_result(roi, settings)
+
+
+def extract_features_batch(rois: Sequence, settings, *, device: str | None = None,
+                           max_voxels: int | None = None) -> list[dict[str, float]]:
+    """IBSI features of many ROIs, texture matrices built for all of them in few launches.
+
+    Each ROI is preprocessed on its own; then every (ROI, discretisation) pair goes through
+    each texture family's matrix builder in chunks of about ``max_voxels`` image-box voxels
+    (one ``bincount`` per family and chunk), which is what makes a GPU pay off: a single
+    ROI is launch-bound (``docs/batch.md``).
+
+    Parameters
+    ----------
+    rois : sequence
+        Each entry ``(image, mask)`` or ``(image, mask, label)`` as accepted by
+        :func:`extract_features` (SimpleITK images or paths), or a
+        :class:`~neurorad.preprocess.pipeline.PreprocessedROI` (arrays already preprocessed:
+        used as they are, moved to the device's array module).
+    settings : Settings, preset name, path or dict
+    device : {"cpu", "gpu", "auto"}, optional
+        Default ``settings.device``.
+    max_voxels : int, optional
+        Texture chunk size (default ``neurorad.features.texture_batch.CHUNK_VOXELS``).
+
+    Returns
+    -------
+    list of dict[str, float]
+        One dict per ROI, in order, equal to :func:`extract_features` on that ROI (same
+        tags, values, NaN and warnings; an empty intensity mask gives NaN intensity
+        features with a warning).
+
+    Raises
+    ------
+    Exceptions of :func:`extract_features`, with a note naming the ROI's position in
+    ``rois`` (``exc.__notes__``).
+    """
+    from neurorad.settings import load_settings
+
+    settings = load_settings(settings)
+    xp = xp_for_device(resolve_device(device or settings.device))
+    prepared, labels = [], []
+    for index, entry in enumerate(rois):
+        try:
+            roi, label = _batch_entry(entry, settings, xp)
+        except Exception as exc:
+            exc.add_note(f"while preprocessing ROI {index} of {len(rois)} in the batch")
+            raise
+        prepared.append(roi)
+        labels.append(label)
+    results = features_from_rois(prepared, settings, max_voxels=max_voxels)
+    out = []
+    for roi, label, features in zip(prepared, labels, results):
+        if features is None:
+            _warn_empty_intensity(settings, label)
+            features = _empty_intensity_result(roi, settings)
+        out.append(features)
+    return out
+
+
+def _batch_entry(entry, settings, xp):
+    """``(PreprocessedROI, label)`` of one entry of :func:`extract_features_batch`."""
+    if isinstance(entry, PreprocessedROI):
+        moved = PreprocessedROI(to_device(entry.image, xp), to_device(entry.morph_mask, xp),
+                                to_device(entry.int_mask, xp), tuple(entry.spacing),
+                                entry.diagnostics)
+        return moved, settings.roi_label
+    if not isinstance(entry, (tuple, list)) or len(entry) not in (2, 3):
+        raise TypeError(f"a batch entry must be (image, mask), (image, mask, label) or a "
+                        f"PreprocessedROI, got {type(entry).__name__}")
+    image, mask, *rest = entry
+    label = rest[0] if rest else None
+    roi = preprocess_roi(image, mask, settings, label=label, xp=xp, diagnostics=False)
+    return roi, label
+
+
+def _warn_empty_intensity(settings, label) -> None:
+    warnings.warn(
+        f"ROI label {settings.roi_label if label is None else label}: no voxel left after "
+        f"re-segmentation (range {list(settings.resegment.range)}, outliers "
+        f"{settings.resegment.outliers_sd} sd); intensity features are NaN",
+        RuntimeWarning, stacklevel=3)
 
 
 def _empty_intensity_result(roi: PreprocessedROI, settings) -> dict[str, float]:

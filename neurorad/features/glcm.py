@@ -20,8 +20,8 @@ import numpy as np
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
     DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS, DirectionalMatrices,
-    PreparedRoi, check_aggregations, check_distance, evaluate_aggregations, needs_slices,
-    prepare_roi, stack_directional,
+    PreparedRoi, check_aggregations, check_distance, evaluate_directional_family, needs_slices,
+    prepare_roi,
 )
 from neurorad.features.texture_kernels import batched_bincount, flat_stride
 
@@ -91,16 +91,23 @@ def glcm_matrices(batch, *, distance: int = 1, per_slice: bool = True
     """
     distance = check_distance(distance, FAMILY)
     prepared = [prepare_roi(b, n, FAMILY, pad=distance) for b, n in batch]
-    return _matrices_from_prepared(prepared, distance, per_slice)
+    return matrices_from_prepared(prepared, distance, per_slice)
 
 
 def _slice_count(roi: PreparedRoi, per_slice: bool) -> int:
     return roi.shape[0] if per_slice else 1
 
 
-def _matrices_from_prepared(prepared: list[PreparedRoi | None], distance: int,
-                            per_slice: bool = True):
-    codes, sizes, shapes = [], [], []
+def matrices_from_prepared(prepared: list[PreparedRoi | None], distance: int,
+                           per_slice: bool = True) -> list[DirectionalMatrices | None]:
+    """:func:`glcm_matrices` of ROIs already prepared with ``prepare_roi(..., pad=distance)``.
+
+    All pair codes of all ROIs go through one ``bincount``; None stays None (empty ROI).
+    """
+    if any(roi is not None and roi.pad < distance for roi in prepared):
+        raise ValueError(f"{FAMILY}: ROIs must be zero-padded by at least the distance "
+                         f"{distance}")
+    codes, sizes = [], []
     for roi in prepared:
         if roi is None:
             continue
@@ -120,7 +127,8 @@ def _matrices_from_prepared(prepared: list[PreparedRoi | None], distance: int,
         in_plane = blocks[:4 * n_slices].reshape(n_slices, 4, n - 1, n - 1)
         xp = get_xp(blocks)
         out.append(DirectionalMatrices(in_plane, blocks[4 * n_slices:],
-                                       xp.arange(1, n, dtype=xp.float64), roi.n_levels))
+                                       xp.arange(1, n, dtype=xp.float64), roi.n_levels,
+                                       per_slice, roi.is_2d_image))
     return out
 
 
@@ -276,11 +284,17 @@ def glcm_features(binned, n_levels: int, *, aggregations=("3D_avg", "3D_comb"),
     aggregations = check_aggregations(aggregations, DIRECTIONAL_AGGREGATIONS, FAMILY)
     distance = check_distance(distance, FAMILY)
     roi = prepare_roi(binned, n_levels, FAMILY, pad=distance)
-    matrices = (_matrices_from_prepared([roi], distance, needs_slices(aggregations))[0]
+    matrices = (matrices_from_prepared([roi], distance, needs_slices(aggregations))[0]
                 if roi is not None else None)
+    return glcm_features_from_matrices(matrices, aggregations)
 
-    def evaluate(aggregation):
-        stack = stack_directional(matrices.in_plane, matrices.out_of_plane, aggregation)
-        return glcm_stack_features(stack, roi.n_levels), stack.sum(axis=(1, 2)) > 0
 
-    return evaluate_aggregations(FAMILY, list(FEATURES), aggregations, roi, evaluate)
+def glcm_features_from_matrices(matrices: DirectionalMatrices | None,
+                                aggregations=("3D_avg", "3D_comb")) -> dict[str, float]:
+    """GLCM features from pre-built matrices (:func:`glcm_matrices`; None: empty ROI).
+
+    The second half of :func:`glcm_features`, for callers that build the matrices of many
+    ROIs / discretisations in one batch. Same tags, values and warnings.
+    """
+    return evaluate_directional_family(FAMILY, FEATURES, aggregations, matrices,
+                                       lambda stack, m: glcm_stack_features(stack, m.n_levels))

@@ -15,7 +15,7 @@ features"; Thibault G et al., IEEE Trans Biomed Eng 2014;61:630-637.
 from __future__ import annotations
 
 from neurorad.features.backend import get_xp
-from neurorad.features.glszm import zone_counts, zones_of
+from neurorad.features.glszm import zone_counts, zone_tables
 from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, as_volume, check_aggregations,
     evaluate_level_count_family, level_count_catalogue, needed_kinds, prepare_roi, roi_bounding_box,
@@ -43,7 +43,7 @@ NAMES, FEATURES = level_count_catalogue((
     ("entropy", "dzm_zd_entr", "GBDU", "Zone distance entropy"),
 ), symbol="d")
 
-def _prepare(binned, n_levels, morph_mask):
+def prepare(binned, n_levels, morph_mask):
     """Crop the ROI to its box and the morphological mask to its own (larger) box; check them.
 
     Returns ``(roi, morph_crop, offset)``: ``offset`` is the position of the ROI box inside
@@ -69,12 +69,34 @@ def _prepare(binned, n_levels, morph_mask):
     return roi, morph[tuple(slice(a, b) for a, b in morph_box)], offset
 
 
-def _zones_with_distance(roi: PreparedRoi, morph, offset, *, in_plane: bool):
-    """Zones of the ROI and the distance of each zone to the edge of the morphological mask."""
-    zones = zones_of(roi.interior, in_plane=in_plane)
-    distance = border_distance(morph, in_plane=in_plane)
+def distance_maps(roi: PreparedRoi, morph, offset, *, in_plane: bool, volume: bool) -> dict:
+    """Distance-to-edge maps of the morphological mask, cropped to the ROI box.
+
+    ``{"2D": 4-connected in-plane map, "3D": 6-connected map}`` (the kinds asked for); the
+    arguments are those returned by :func:`prepare`. The maps depend on the morphological
+    mask only, so all discretisations of a ROI share them.
+    """
     inside_roi_box = tuple(slice(o, o + s) for o, s in zip(offset, roi.shape))
-    return zones, zone_minimum(zones.labels, distance[inside_roi_box], zones.n)
+    return {kind: border_distance(morph, in_plane=kind == "2D")[inside_roi_box]
+            for kind, wanted in (("2D", in_plane), ("3D", volume)) if wanted}
+
+
+def matrices_from_zones(prepared: list[PreparedRoi | None], zones: list[dict | None],
+                        distances: list[dict | None]) -> list[SliceMatrices | None]:
+    """GLDZMs of prepared ROIs (pad 0) from their zones (``glszm.zone_tables``) and
+    :func:`distance_maps`; the zone distance is the minimum of the map over the zone. One
+    ``bincount`` for all ROIs."""
+    batch_zones = []
+    for roi, roi_zones, roi_distances in zip(prepared, zones, distances):
+        if roi is None:
+            batch_zones.append(None)
+            continue
+        kinds = {}
+        for kind, distance in roi_distances.items():
+            z = roi_zones[kind]
+            kinds[kind] = (z, zone_minimum(z.labels, distance, z.n))
+        batch_zones.append((roi, kinds))
+    return zone_counts(batch_zones)
 
 
 def gldzm_matrices(batch, *, in_plane: bool = True, volume: bool = True
@@ -100,20 +122,17 @@ def gldzm_matrices(batch, *, in_plane: bool = True, volume: bool = True
     over the zone (:func:`~neurorad.features.texture_kernels.zone_minimum`, one sort). All zones of all
     ROIs are counted with one ``bincount``.
     """
-    prepared = [_prepare(b, n, m) for b, n, m in batch]
+    prepared = [prepare(b, n, m) for b, n, m in batch]
     return _matrices_from_prepared(prepared, in_plane, volume)
 
 
 def _matrices_from_prepared(prepared, in_plane: bool, volume: bool):
-    batch_zones = []
-    for roi, morph, offset in prepared:
-        if roi is None:
-            batch_zones.append(None)
-            continue
-        kinds = {kind: _zones_with_distance(roi, morph, offset, in_plane=kind == "2D")
-                 for kind, wanted in (("2D", in_plane), ("3D", volume)) if wanted}
-        batch_zones.append((roi, kinds))
-    return zone_counts(batch_zones)
+    rois = [roi for roi, _, _ in prepared]
+    zones = zone_tables(rois, in_plane=in_plane, volume=volume)
+    distances = [None if roi is None else
+                 distance_maps(roi, morph, offset, in_plane=in_plane, volume=volume)
+                 for roi, morph, offset in prepared]
+    return matrices_from_zones(rois, zones, distances)
 
 
 def gldzm_features(binned, n_levels: int, morph_mask, *, aggregations=("3D",)) -> dict[str, float]:
@@ -145,9 +164,19 @@ def gldzm_features(binned, n_levels: int, morph_mask, *, aggregations=("3D",)) -
     Reference: IBSI reference manual, "Grey level distance zone based features" (VMDZ).
     """
     aggregations = check_aggregations(aggregations, VOLUME_AGGREGATIONS, FAMILY)
-    prepared = _prepare(binned, n_levels, morph_mask)
+    prepared = prepare(binned, n_levels, morph_mask)
     roi = prepared[0]
     need_2d, need_3d = needed_kinds(aggregations, roi)
     matrices = (_matrices_from_prepared([prepared], need_2d, need_3d)[0]
                 if roi is not None else None)
-    return evaluate_level_count_family(FAMILY, NAMES, aggregations, roi, matrices)
+    return gldzm_features_from_matrices(matrices, aggregations)
+
+
+def gldzm_features_from_matrices(matrices: SliceMatrices | None, aggregations=("3D",)
+                                 ) -> dict[str, float]:
+    """GLDZM features from pre-built matrices (:func:`gldzm_matrices`; None: empty ROI).
+
+    The second half of :func:`gldzm_features`, for callers that build the matrices of many
+    ROIs / discretisations in one batch. Same tags, values and warnings.
+    """
+    return evaluate_level_count_family(FAMILY, NAMES, aggregations, matrices)

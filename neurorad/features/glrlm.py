@@ -16,8 +16,8 @@ from __future__ import annotations
 from neurorad.features.backend import get_xp
 from neurorad.features.texture import (
     DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS, DirectionalMatrices,
-    PreparedRoi, check_aggregations, evaluate_aggregations, level_count_catalogue,
-    level_count_features, needs_slices, prepare_roi, rename, stack_directional,
+    PreparedRoi, check_aggregations, evaluate_directional_family, level_count_catalogue,
+    level_count_features, needs_slices, prepare_roi, rename,
 )
 from neurorad.features.texture_kernels import batched_bincount, chain_runs, flat_stride
 
@@ -69,14 +69,21 @@ def glrlm_matrices(batch, *, per_slice: bool = True) -> list[DirectionalMatrices
     counted with one ``bincount``.
     """
     prepared = [prepare_roi(b, n, FAMILY, pad=1) for b, n in batch]
-    return _matrices_from_prepared(prepared, per_slice)
+    return matrices_from_prepared(prepared, per_slice)
 
 
 def _max_run(roi: PreparedRoi) -> int:
     return max(roi.shape)
 
 
-def _matrices_from_prepared(prepared: list[PreparedRoi | None], per_slice: bool = True):
+def matrices_from_prepared(prepared: list[PreparedRoi | None], per_slice: bool = True
+                           ) -> list[DirectionalMatrices | None]:
+    """:func:`glrlm_matrices` of ROIs already prepared with ``prepare_roi(..., pad=1)``.
+
+    All run codes of all ROIs go through one ``bincount``; None stays None (empty ROI).
+    """
+    if any(roi is not None and roi.pad != 1 for roi in prepared):
+        raise ValueError(f"{FAMILY}: ROIs must be zero-padded by exactly 1 voxel")
     codes, sizes = [], []
     for roi in prepared:
         if roi is None:
@@ -95,7 +102,8 @@ def _matrices_from_prepared(prepared: list[PreparedRoi | None], per_slice: bool 
         xp = get_xp(blocks)
         out.append(DirectionalMatrices(
             blocks[:4 * n_slices].reshape(n_slices, 4, roi.n_levels, n_runs),
-            blocks[4 * n_slices:], xp.arange(1, n_runs + 1, dtype=xp.float64), roi.n_levels))
+            blocks[4 * n_slices:], xp.arange(1, n_runs + 1, dtype=xp.float64), roi.n_levels,
+            per_slice, roi.is_2d_image))
     return out
 
 
@@ -178,11 +186,17 @@ def glrlm_features(binned, n_levels: int, *, aggregations=("3D_avg", "3D_comb"),
         raise ValueError(f"{FAMILY}: runs are made of adjacent voxels; distance must be 1, "
                          f"got {distance!r}")
     roi = prepare_roi(binned, n_levels, FAMILY, pad=1)
-    matrices = (_matrices_from_prepared([roi], needs_slices(aggregations))[0]
+    matrices = (matrices_from_prepared([roi], needs_slices(aggregations))[0]
                 if roi is not None else None)
+    return glrlm_features_from_matrices(matrices, aggregations)
 
-    def evaluate(aggregation):
-        stack = stack_directional(matrices.in_plane, matrices.out_of_plane, aggregation)
-        return glrlm_stack_features(stack, matrices.j_values), stack.sum(axis=(1, 2)) > 0
 
-    return evaluate_aggregations(FAMILY, list(FEATURES), aggregations, roi, evaluate)
+def glrlm_features_from_matrices(matrices: DirectionalMatrices | None,
+                                 aggregations=("3D_avg", "3D_comb")) -> dict[str, float]:
+    """GLRLM features from pre-built matrices (:func:`glrlm_matrices`; None: empty ROI).
+
+    The second half of :func:`glrlm_features`, for callers that build the matrices of many
+    ROIs / discretisations in one batch. Same tags, values and warnings.
+    """
+    return evaluate_directional_family(FAMILY, FEATURES, aggregations, matrices,
+                                       lambda stack, m: glrlm_stack_features(stack, m.j_values))

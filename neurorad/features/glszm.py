@@ -158,7 +158,7 @@ def zone_counts(batch_zones) -> list[SliceMatrices | None]:
         out.append(SliceMatrices(blocks[:-1] if "2D" in kinds else None,
                                  blocks[-1] if "3D" in kinds else None,
                                  j_values.astype(xp.float64), per_slice_voxels,
-                                 int(per_slice_voxels.sum()), roi.n_levels))
+                                 int(per_slice_voxels.sum()), roi.n_levels, roi.is_2d_image))
     return out
 
 
@@ -186,22 +186,32 @@ def glszm_matrices(batch, *, in_plane: bool = True, volume: bool = True
     grey level on the GPU); all zones of all ROIs are counted with one ``bincount``.
     """
     prepared = [prepare_roi(b, n, FAMILY, pad=0) for b, n in batch]
-    return _matrices_from_prepared(prepared, in_plane, volume)
+    return matrices_from_prepared(prepared, in_plane, volume)
 
 
-def _matrices_from_prepared(prepared: list[PreparedRoi | None], in_plane: bool, volume: bool):
-    batch_zones = []
-    for roi in prepared:
-        if roi is None:
-            batch_zones.append(None)
-            continue
-        kinds = {}
-        for kind, wanted in (("2D", in_plane), ("3D", volume)):
-            if wanted:
-                zones = zones_of(roi.interior, in_plane=kind == "2D")
-                kinds[kind] = (zones, zones.sizes)
-        batch_zones.append((roi, kinds))
-    return zone_counts(batch_zones)
+def zone_tables(prepared: list[PreparedRoi | None], *, in_plane: bool, volume: bool
+                ) -> list[dict[str, Zones] | None]:
+    """The zones of each prepared ROI: ``{"2D": in-plane zones, "3D": volume zones}`` (the
+    kinds asked for), None for an empty ROI. GLSZM and GLDZM share these tables."""
+    kinds = [kind for kind, wanted in (("2D", in_plane), ("3D", volume)) if wanted]
+    return [None if roi is None else
+            {kind: zones_of(roi.interior, in_plane=kind == "2D") for kind in kinds}
+            for roi in prepared]
+
+
+def matrices_from_zones(prepared: list[PreparedRoi | None], zones: list[dict | None]
+                        ) -> list[SliceMatrices | None]:
+    """GLSZMs of prepared ROIs from their :func:`zone_tables` (one ``bincount`` for all)."""
+    return zone_counts([None if roi is None else
+                        (roi, {kind: (z, z.sizes) for kind, z in roi_zones.items()})
+                        for roi, roi_zones in zip(prepared, zones)])
+
+
+def matrices_from_prepared(prepared: list[PreparedRoi | None], in_plane: bool, volume: bool
+                           ) -> list[SliceMatrices | None]:
+    """:func:`glszm_matrices` of ROIs already prepared with ``prepare_roi(..., pad=0)``."""
+    zones = zone_tables(prepared, in_plane=in_plane, volume=volume)
+    return matrices_from_zones(prepared, zones)
 
 
 def glszm_features(binned, n_levels: int, *, aggregations=("3D",)) -> dict[str, float]:
@@ -232,5 +242,15 @@ def glszm_features(binned, n_levels: int, *, aggregations=("3D",)) -> dict[str, 
     aggregations = check_aggregations(aggregations, VOLUME_AGGREGATIONS, FAMILY)
     roi = prepare_roi(binned, n_levels, FAMILY, pad=0)
     need_2d, need_3d = needed_kinds(aggregations, roi)
-    matrices = _matrices_from_prepared([roi], need_2d, need_3d)[0] if roi is not None else None
-    return evaluate_level_count_family(FAMILY, NAMES, aggregations, roi, matrices)
+    matrices = matrices_from_prepared([roi], need_2d, need_3d)[0] if roi is not None else None
+    return glszm_features_from_matrices(matrices, aggregations)
+
+
+def glszm_features_from_matrices(matrices: SliceMatrices | None, aggregations=("3D",)
+                                 ) -> dict[str, float]:
+    """GLSZM features from pre-built matrices (:func:`glszm_matrices`; None: empty ROI).
+
+    The second half of :func:`glszm_features`, for callers that build the matrices of many
+    ROIs / discretisations in one batch. Same tags, values and warnings.
+    """
+    return evaluate_level_count_family(FAMILY, NAMES, aggregations, matrices)

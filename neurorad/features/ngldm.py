@@ -82,7 +82,7 @@ def ngldm_matrices(batch, *, distance: int = 1, coarseness: int = 0, in_plane: b
     distance = check_distance(distance, FAMILY)
     coarseness = check_coarseness(coarseness)
     prepared = [prepare_roi(b, n, FAMILY, pad=distance) for b, n in batch]
-    return _matrices_from_prepared(prepared, distance, coarseness, in_plane, volume)
+    return matrices_from_prepared(prepared, distance, coarseness, in_plane, volume)
 
 
 def _dependence_counts(roi: PreparedRoi, offsets, coarseness: int):
@@ -121,7 +121,12 @@ def _voxel_codes(roi: PreparedRoi, distance: int, coarseness: int, in_plane: boo
     return xp.concatenate([c.ravel() for c in codes]), dump + 1
 
 
-def _matrices_from_prepared(prepared, distance, coarseness, in_plane, volume):
+def matrices_from_prepared(prepared: list[PreparedRoi | None], distance: int, coarseness: int,
+                           in_plane: bool, volume: bool) -> list[SliceMatrices | None]:
+    """:func:`ngldm_matrices` of ROIs already prepared with ``prepare_roi(..., pad=distance)``
+    (one ``bincount`` for all); None stays None (empty ROI)."""
+    if any(roi is not None and roi.pad != distance for roi in prepared):
+        raise ValueError(f"{FAMILY}: ROIs must be zero-padded by exactly the distance {distance}")
     codes, sizes = [], []
     for roi in prepared:
         if roi is None:
@@ -142,7 +147,7 @@ def _matrices_from_prepared(prepared, distance, coarseness, in_plane, volume):
         out.append(SliceMatrices(blocks[:-1] if in_plane else None,
                                  blocks[-1] if volume else None,
                                  xp.arange(1, n_cols + 1, dtype=xp.float64), per_slice_voxels,
-                                 int(per_slice_voxels.sum()), roi.n_levels))
+                                 int(per_slice_voxels.sum()), roi.n_levels, roi.is_2d_image))
     return out
 
 
@@ -182,6 +187,16 @@ def ngldm_features(binned, n_levels: int, *, aggregations=("3D",), distance: int
     coarseness = check_coarseness(coarseness)
     roi = prepare_roi(binned, n_levels, FAMILY, pad=distance)
     need_2d, need_3d = needed_kinds(aggregations, roi)
-    matrices = (_matrices_from_prepared([roi], distance, coarseness, need_2d, need_3d)[0]
+    matrices = (matrices_from_prepared([roi], distance, coarseness, need_2d, need_3d)[0]
                 if roi is not None else None)
-    return evaluate_level_count_family(FAMILY, NAMES, aggregations, roi, matrices)
+    return ngldm_features_from_matrices(matrices, aggregations)
+
+
+def ngldm_features_from_matrices(matrices: SliceMatrices | None, aggregations=("3D",)
+                                 ) -> dict[str, float]:
+    """NGLDM features from pre-built matrices (:func:`ngldm_matrices`; None: empty ROI).
+
+    The second half of :func:`ngldm_features`, for callers that build the matrices of many
+    ROIs / discretisations in one batch. Same tags, values and warnings.
+    """
+    return evaluate_level_count_family(FAMILY, NAMES, aggregations, matrices)

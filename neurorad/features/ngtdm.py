@@ -72,7 +72,7 @@ def ngtdm_matrices(batch, *, distance: int = 1, in_plane: bool = True, volume: b
     """
     distance = check_distance(distance, FAMILY)
     prepared = [prepare_roi(b, n, FAMILY, pad=distance) for b, n in batch]
-    return _matrices_from_prepared(prepared, distance, in_plane, volume)
+    return matrices_from_prepared(prepared, distance, in_plane, volume)
 
 
 def _voxel_codes(roi: PreparedRoi, distance: int, in_plane: bool, volume: bool):
@@ -106,7 +106,12 @@ def _voxel_codes(roi: PreparedRoi, distance: int, in_plane: bool, volume: bool):
     return xp.concatenate(codes), xp.concatenate(weights), dump + 1
 
 
-def _matrices_from_prepared(prepared, distance: int, in_plane: bool, volume: bool):
+def matrices_from_prepared(prepared: list[PreparedRoi | None], distance: int, in_plane: bool,
+                           volume: bool) -> list[SliceMatrices | None]:
+    """:func:`ngtdm_matrices` of ROIs already prepared with ``prepare_roi(..., pad=distance)``
+    (one counting and one weighted ``bincount`` for all); None stays None (empty ROI)."""
+    if any(roi is not None and roi.pad != distance for roi in prepared):
+        raise ValueError(f"{FAMILY}: ROIs must be zero-padded by exactly the distance {distance}")
     codes, weights, sizes = [], [], []
     for roi in prepared:
         if roi is None:
@@ -130,7 +135,7 @@ def _matrices_from_prepared(prepared, distance: int, in_plane: bool, volume: boo
         per_slice_voxels = (roi.interior > 0).sum(axis=(1, 2))
         out.append(SliceMatrices(blocks[:-1] if in_plane else None,
                                  blocks[-1] if volume else None, None, per_slice_voxels,
-                                 int(per_slice_voxels.sum()), n_g))
+                                 int(per_slice_voxels.sum()), n_g, roi.is_2d_image))
     return out
 
 
@@ -204,11 +209,24 @@ def ngtdm_features(binned, n_levels: int, *, aggregations=("3D",), distance: int
     distance = check_distance(distance, FAMILY)
     roi = prepare_roi(binned, n_levels, FAMILY, pad=distance)
     need_2d, need_3d = needed_kinds(aggregations, roi)
-    matrices = (_matrices_from_prepared([roi], distance, need_2d, need_3d)[0]
+    matrices = (matrices_from_prepared([roi], distance, need_2d, need_3d)[0]
                 if roi is not None else None)
+    return ngtdm_features_from_matrices(matrices, aggregations)
+
+
+def ngtdm_features_from_matrices(matrices: SliceMatrices | None, aggregations=("3D",)
+                                 ) -> dict[str, float]:
+    """NGTDM features from pre-built matrices (:func:`ngtdm_matrices`; None: empty ROI).
+
+    The second half of :func:`ngtdm_features`, for callers that build the matrices of many
+    ROIs / discretisations in one batch. Same tags, values and warnings.
+    """
+    aggregations = check_aggregations(aggregations, VOLUME_AGGREGATIONS, FAMILY)
+    if matrices is not None:
+        matrices.check_aggregations(aggregations, FAMILY)
 
     def evaluate(aggregation):
         stack, _ = matrices.stack(aggregation)
         return ngtdm_stack_features(stack), stack[..., 0].sum(axis=1) > 0
 
-    return evaluate_aggregations(FAMILY, list(FEATURES), aggregations, roi, evaluate)
+    return evaluate_aggregations(FAMILY, list(FEATURES), aggregations, matrices, evaluate)

@@ -217,12 +217,25 @@ class DirectionalMatrices:
         Column values (GLCM: grey levels 1..N_g; GLRLM: run lengths 1..J).
     n_levels : int
         ``N_g``.
+    per_slice : bool
+        ``in_plane`` is kept per slice (False: summed over slices, so only the 3D
+        aggregations can be evaluated).
+    is_2d_image : bool
+        The input image had a single slice: the 3D aggregations are undefined.
     """
 
     in_plane: Any
     out_of_plane: Any
     j_values: Any
     n_levels: int
+    per_slice: bool = True
+    is_2d_image: bool = False
+
+    def check_aggregations(self, aggregations, family: str) -> None:
+        """Raise ``ValueError`` when an aggregation needs matrices that were not built."""
+        if not self.per_slice and needs_slices(aggregations):
+            raise ValueError(f"{family}: 2D / 2.5D aggregations need per-slice matrices, but "
+                             f"these were built with per_slice=False")
 
 @dataclass(frozen=True)
 class SliceMatrices:
@@ -244,6 +257,8 @@ class SliceMatrices:
         ROI voxels.
     n_levels : int
         ``N_g``.
+    is_2d_image : bool
+        The input image had a single slice: the 3D aggregation is undefined.
     """
 
     per_slice: Any
@@ -252,6 +267,16 @@ class SliceMatrices:
     n_voxels_per_slice: Any
     n_voxels: int
     n_levels: int
+    is_2d_image: bool = False
+
+    def check_aggregations(self, aggregations, family: str) -> None:
+        """Raise ``ValueError`` when an aggregation needs matrices that were not built."""
+        if self.per_slice is None and needs_slices(aggregations):
+            raise ValueError(f"{family}: 2D / 2.5D aggregations need per-slice matrices, but "
+                             f"none were built")
+        if self.volume is None and "3D" in aggregations and not self.is_2d_image:
+            raise ValueError(f"{family}: the 3D aggregation needs the 3D matrix, but it was "
+                             f"not built")
 
     def stack(self, aggregation: str):
         """``(matrices, n_voxels)`` to evaluate for a 2D / 2_5D / 3D aggregation."""
@@ -370,18 +395,20 @@ def undefined_features(names: Sequence[str], suffix: str, reason: str, family: s
 
 
 def evaluate_aggregations(family: str, names: Sequence[str], aggregations: Sequence[str],
-                          prepared: PreparedRoi | None,
-                          evaluate: Callable[[str], tuple[dict, Any]]) -> dict[str, float]:
+                          matrices, evaluate: Callable[[str], tuple[dict, Any]]
+                          ) -> dict[str, float]:
     """Run the per-aggregation evaluation shared by all families, with the undefined cases.
 
+    ``matrices`` is the ROI's :class:`DirectionalMatrices` / :class:`SliceMatrices` (or its
+    :class:`PreparedRoi`; anything with ``is_2d_image``), None for an empty ROI.
     ``evaluate(aggregation)`` returns ``(per-matrix features, occupied)`` for one aggregation.
     An empty ROI gives NaN for everything; a 2D image gives NaN for the 3D aggregations.
     """
     out: dict[str, float] = {}
     for aggregation in aggregations:
-        if prepared is None:
+        if matrices is None:
             out.update(undefined_features(names, aggregation, "empty ROI", family))
-        elif prepared.is_2d_image and aggregation.startswith("3D"):
+        elif matrices.is_2d_image and aggregation.startswith("3D"):
             out.update(undefined_features(
                 names, aggregation, "3D aggregation of a single-slice (2D) image", family))
         else:
@@ -534,16 +561,40 @@ def needed_kinds(aggregations, prepared: PreparedRoi | None) -> tuple[bool, bool
     return needs_slices(aggregations), need_3d
 
 
+def evaluate_directional_family(family: str, names: Sequence[str], aggregations,
+                                matrices: DirectionalMatrices | None,
+                                stack_features: Callable[[Any, DirectionalMatrices], dict]
+                                ) -> dict[str, float]:
+    """Features of a GLCM / GLRLM-like family for each directional aggregation.
+
+    ``stack_features(stack, matrices)`` returns the per-matrix features of a stack
+    (n, N_g, J) taken from ``matrices`` (None for an empty ROI) by :func:`stack_directional`.
+    """
+    aggregations = check_aggregations(aggregations, DIRECTIONAL_AGGREGATIONS, family)
+    if matrices is not None:
+        matrices.check_aggregations(aggregations, family)
+
+    def evaluate(aggregation):
+        stack = stack_directional(matrices.in_plane, matrices.out_of_plane, aggregation)
+        return stack_features(stack, matrices), stack.sum(axis=(1, 2)) > 0
+
+    return evaluate_aggregations(family, list(names), aggregations, matrices, evaluate)
+
+
 def evaluate_level_count_family(family: str, names: dict[str, str], aggregations,
-                                prepared: PreparedRoi | None, matrices) -> dict[str, float]:
+                                matrices: SliceMatrices | None) -> dict[str, float]:
     """Features of a GLSZM / GLDZM / NGLDM-like family for each 2D / 2_5D / 3D aggregation.
 
     ``matrices`` is the ROI's :class:`SliceMatrices` (None for an empty ROI); ``names`` maps
     the generic keys of :func:`level_count_features` to the family's tags.
     """
+    aggregations = check_aggregations(aggregations, VOLUME_AGGREGATIONS, family)
+    if matrices is not None:
+        matrices.check_aggregations(aggregations, family)
+
     def evaluate(aggregation):
         stack, n_voxels = matrices.stack(aggregation)
         features = rename(level_count_features(stack, matrices.j_values, n_voxels), names)
         return features, stack.sum(axis=(1, 2)) > 0
 
-    return evaluate_aggregations(family, list(names.values()), aggregations, prepared, evaluate)
+    return evaluate_aggregations(family, list(names.values()), aggregations, matrices, evaluate)

@@ -26,8 +26,9 @@ def flat_stride(shape: tuple, direction: tuple, distance: int = 1) -> int:
     return distance * (dz * ny * nx + dy * nx + dx)
 
 
-def batched_bincount(codes: Sequence, sizes: Sequence[int], *, weights: Sequence | None = None):
-    """Count integer codes of several ROIs with one ``bincount`` call.
+def batched_bincount(codes: Sequence, sizes: Sequence[int], *, weights: Sequence | None = None,
+                     fuse: bool | None = None):
+    """Count integer codes of several ROIs with one ``bincount`` call (on a GPU).
 
     Parameters
     ----------
@@ -37,6 +38,11 @@ def batched_bincount(codes: Sequence, sizes: Sequence[int], *, weights: Sequence
         Number of bins of each ROI.
     weights : list of 1-D arrays, optional
         Weights of each code (a weighted count, e.g. NGTDM's grey-tone differences).
+    fuse : bool, optional
+        One ``bincount`` over the codes of all ROIs, each shifted by the bins of the ROIs
+        before it (default: on a GPU only). On the CPU one call per ROI does the same work
+        without the shifted, concatenated copy of every code; batching pays only where each
+        call is a kernel launch.
 
     Returns
     -------
@@ -44,6 +50,9 @@ def batched_bincount(codes: Sequence, sizes: Sequence[int], *, weights: Sequence
         The counts of each ROI (length ``sizes[r]``), float64 when weighted, else int64.
     """
     xp = get_xp(*codes)
+    if not (xp is not np if fuse is None else fuse):
+        return [xp.bincount(c, weights=w, minlength=int(size))
+                for c, w, size in zip(codes, weights or [None] * len(codes), sizes)]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     shifted = [c if off == 0 else c + int(off) for c, off in zip(codes, offsets[:-1])]
     flat = shifted[0] if len(shifted) == 1 else xp.concatenate(shifted)
