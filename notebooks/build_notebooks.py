@@ -31,7 +31,8 @@ STUDY_FAMILIES = '["morphology", "statistics", "glcm", "glrlm", "fractal"]'
 FIXED_ROI_FAMILIES = '["statistics", "glcm", "glrlm"]'
 
 
-def parameters(study: str, extra: str, families: str = STUDY_FAMILIES) -> object:
+def parameters(study: str, extra: str, families: str = STUDY_FAMILIES,
+               fast: str = "True") -> object:
     return code(f'''
 # Parameters (papermill injects a cell after this one; `neurorad run-study {study} -p KEY VALUE`).
 manifest = "work/cohorts/{study}/manifest.yaml"   # study manifest (data_manifests/README.md)
@@ -42,7 +43,7 @@ levels = [8, 32]              # FBN grey levels (published: 2, 4, 8, 16, 32, 64,
 models = ["null", "lasso_lr", "svm", "rf"]
 outer_folds = 5
 repeats = 1                   # repeats of grouped K-fold CV
-fast = True                   # two-value tuning grids, untuned RF (100 trees); False: full grids
+fast = {fast:<22}# two-value grids, untuned RF (100 trees), <= 3 repeats; False: full
 n_permutations = 5            # label permutations of the control
 seed = 0
 device = "auto"               # cpu | gpu | auto

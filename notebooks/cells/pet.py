@@ -24,8 +24,8 @@ single split's rho ranges widely, which is why one number from one split says li
 
 **Reduced settings of the default run**: `n_splits` random 70/30 splits (published 300; pass
 `-p n_splits 300` for the published design), FBN levels `levels` (published 2 to 128), the
-studies' feature families, small tuning grids (`fast`; `-p fast false` for full grids),
-`n_permutations` label permutations.
+studies' feature families, `n_permutations` label permutations. (`fast` stays off here:
+its cap of 3 repeats would cut the random splits to 3.)
 '''),
         parameters("pet", 'target = "uptake_index"\n'
                           'regression_models = ["null", "lasso", "svr", "rf"]\n'
@@ -35,7 +35,8 @@ studies' feature families, small tuning grids (`fast`; `-p fast false` for full 
                           'model_image = "SUV"           # image the radiomic features come from\n'
                           'tumour_roi = "tumour_voi"\n'
                           'reference_roi = "reference"\n'
-                          'control_targets = ["random_index"]  # null targets (synthetic cohorts)'),
+                          'control_targets = ["random_index"]  # null targets (synthetic cohorts)',
+                   fast="False"),
         code(SETUP + '''
 if quick:
     n_splits = min(n_splits, 4)
