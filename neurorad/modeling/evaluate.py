@@ -1,0 +1,368 @@
+"""Leakage-safe evaluation of candidate models: grouped, stratified, nested, repeated CV.
+
+``evaluate`` is the one entry point the study notebooks use; ``leakage_contrast`` runs it
+twice -- splits grouped by patient and splits by ROI -- to show how much a leaky design
+inflates the metrics. How metrics are estimated and their intervals built:
+:mod:`neurorad.modeling.scoring`; the in-fold pipeline: :mod:`neurorad.modeling.pipelines`.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from neurorad.modeling.fitting import FoldFit, fit_split
+from neurorad.modeling.inputs import (check_fold_feasibility, check_inputs, patient_labels)
+from neurorad.modeling.pipelines import PreprocessOptions, make_model
+from neurorad.modeling.scoring import (bootstrap_counts, delong_table, headline_statistic,
+                                       jackknife_weights, summarise, to_units)
+from neurorad.modeling.splits import outer_splits, permuted_labels
+
+DEFAULT_MODELS = {"classification": ("null", "lasso_lr", "svm", "rf"),
+                  "regression": ("null", "lasso", "svr", "rf")}
+
+
+@dataclass(frozen=True)
+class EvaluationOptions:
+    """Options of :func:`evaluate` (keyword arguments after the named ones).
+
+    Attributes
+    ----------
+    scheme : "kfold" (repeated K-fold) or "shuffle" (``repeats`` random splits, ``test_size``)
+    test_size : float -- test fraction of patients for ``scheme="shuffle"`` (PET study: 0.3)
+    unit : "roi" or "patient" -- what the metrics score (see :mod:`~neurorad.modeling.scoring`)
+    inner_folds : int -- folds of the inner (tuning) CV
+    n_bootstrap : int or None -- patient-bootstrap replicates (None: 1000, or 200 when fast)
+    ci : float -- interval coverage
+    interval : "scaled" (default) or "percentile" -- see :func:`~neurorad.modeling.scoring.summarise`
+    variance_threshold, correlation_threshold, top_k : in-fold feature filters
+        (:class:`~neurorad.modeling.pipelines.PreprocessOptions`)
+    batch : array-like or None -- scanner/site per sample; enables in-fold harmonisation
+    positive_class : label of the positive class (binary; default: the larger label)
+    fast : bool -- reduced setting for quick runs: repeats capped at 3 (30 random splits for
+        scheme="shuffle"), two-value grids,
+        random forests with 100 trees, 200 bootstrap replicates
+    n_permutations : int -- label-permutation test replicates (0: no test)
+    permutation_repeats : int or None -- repeats per permutation run (None: as ``repeats``)
+    split_by_group : bool -- False splits ROIs ignoring the patient (the leaky design); the
+        bootstrap still resamples patients
+    rf_trees : int or None -- trees per random forest (None: 150, or 100 when fast)
+    tune_rf : bool -- also tune the forests' ``min_samples_leaf`` in the inner CV (slow)
+    n_jobs : int -- parallel outer splits (joblib processes)
+    progress : bool -- a progress bar over the outer splits
+    source : str or None -- named in error messages (e.g. the feature file)
+    """
+
+    scheme: str = "kfold"
+    test_size: float = 0.3
+    unit: str = "roi"
+    inner_folds: int = 3
+    n_bootstrap: int | None = None
+    ci: float = 0.95
+    interval: str = "scaled"
+    variance_threshold: float = 0.0
+    correlation_threshold: float | None = 0.9
+    top_k: int | None = None
+    batch: object = None
+    positive_class: object = None
+    fast: bool = False
+    n_permutations: int = 0
+    permutation_repeats: int | None = None
+    split_by_group: bool = True
+    n_jobs: int = 1
+    progress: bool = False
+    source: str | None = None
+    rf_trees: int | None = None
+    tune_rf: bool = False
+
+
+@dataclass
+class EvaluationResult:
+    """What :func:`evaluate` returns.
+
+    Attributes
+    ----------
+    metrics : DataFrame -- ``model, metric, class, estimate, ci_low, ci_high, n_folds``;
+        ``class`` is None for overall (binary / macro-averaged) rows and the class label for
+        one-vs-rest rows (multi-class only)
+    predictions : DataFrame -- out-of-fold predictions per sample, model and repeat:
+        ``model, repeat, fold, sample, group, y_true, y_pred`` and ``p_<class>`` columns
+        (classification)
+    selected_features : DataFrame -- ``model, repeat, fold, feature, importance``: the features
+        each fitted model used (after the in-fold filters; non-zero coefficients for LASSO
+        models; ``|coef|`` or impurity importance where the model has one, else NaN)
+    tests : DataFrame -- ``model, versus, class, metric, estimate, se, statistic, p_value,
+        method``: fold-wise DeLong tests (binary / one-vs-rest AUC) against ``null`` and
+        pairwise, and the label-permutation test (``versus="permutation"``)
+    fold_metrics : DataFrame -- every metric per model, repeat and fold (``value``)
+    unit_predictions : DataFrame -- the predictions at the evaluation unit (as scored)
+    hyperparameters : DataFrame -- ``model, repeat, fold, params`` chosen by the inner CV
+    settings : dict -- everything needed to rerun the evaluation
+    """
+
+    metrics: pd.DataFrame
+    predictions: pd.DataFrame
+    selected_features: pd.DataFrame
+    tests: pd.DataFrame
+    fold_metrics: pd.DataFrame
+    unit_predictions: pd.DataFrame
+    hyperparameters: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+
+    def table(self, metrics=None, digits: int = 3) -> pd.DataFrame:
+        """A compact ``estimate [ci_low; ci_high]`` table, models x metrics (overall rows)."""
+        m = self.metrics[self.metrics["class"].isna()]
+        if metrics is not None:
+            m = m[m["metric"].isin(metrics)]
+        cell = m.apply(lambda r: f"{r.estimate:.{digits}f} [{r.ci_low:.{digits}f}; "
+                                 f"{r.ci_high:.{digits}f}]", axis=1)
+        out = m.assign(cell=cell).pivot(index="model", columns="metric", values="cell")
+        order = [c for c in dict.fromkeys(m["metric"]) if c in out.columns]
+        return out.loc[list(dict.fromkeys(m["model"])), order]
+
+
+def _options(task: str, options: dict) -> EvaluationOptions:
+    known = set(EvaluationOptions.__dataclass_fields__)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"evaluate() got unknown options {unknown}; known: {sorted(known)}.")
+    opts = EvaluationOptions(**options)
+    if opts.unit not in ("roi", "patient"):
+        raise ValueError(f"unit must be 'roi' or 'patient', got {opts.unit!r}.")
+    return opts
+
+
+def _run_splits(X, y, groups, splits, specs, *, task, classes, prep, opts, seed):
+    kwargs = dict(task=task, classes=classes, prep_options=prep, inner_folds=opts.inner_folds,
+                  seed=seed, grouped=opts.split_by_group, n_features=X.shape[1] -
+                  (1 if prep.harmonise else 0))
+    if opts.n_jobs == 1:
+        iterator = splits
+        if opts.progress:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(splits, desc="outer splits")
+        nested = [fit_split(X, y, groups, s, specs, **kwargs) for s in iterator]
+    else:
+        from joblib import Parallel, delayed
+
+        nested = Parallel(n_jobs=opts.n_jobs, verbose=10 if opts.progress else 0)(
+            delayed(fit_split)(X, y, groups, s, specs, **kwargs) for s in splits)
+    fits = [f for per_split in nested for f in per_split]
+    n_conv = sum(f.convergence_warnings for f in fits)
+    if n_conv:
+        warnings.warn(f"{n_conv} model fits did not fully converge (LASSO / logistic "
+                      "solvers on small folds); results are still valid.", stacklevel=3)
+    return fits
+
+
+def _prediction_table(fits: list[FoldFit], inputs, task: str) -> pd.DataFrame:
+    frames = []
+    for f in fits:
+        frame = pd.DataFrame({"model": f.model, "repeat": f.repeat, "fold": f.fold,
+                              "sample": inputs.sample_ids[f.test],
+                              "group": inputs.groups[f.test], "y_true": inputs.y[f.test],
+                              "y_pred": f.predicted})
+        if task == "classification":
+            for k, c in enumerate(inputs.classes):
+                frame[f"p_{c}"] = f.proba[:, k]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _unit_table(unit_folds, patient_ids, classes, task) -> pd.DataFrame:
+    frames = []
+    for u in unit_folds:
+        frame = pd.DataFrame({"model": u.model, "repeat": u.repeat, "fold": u.fold,
+                              "group": patient_ids[u.patients], "y_true": u.y,
+                              "y_pred": u.predicted})
+        if task == "classification":
+            for k, c in enumerate(classes):
+                frame[f"p_{c}"] = u.proba[:, k]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _feature_table(fits, names) -> pd.DataFrame:
+    rows = [(f.model, f.repeat, f.fold, names[j], imp)
+            for f in fits for j, imp in zip(f.features, f.importance)]
+    return pd.DataFrame(rows, columns=["model", "repeat", "fold", "feature", "importance"])
+
+
+def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
+             outer_folds: int = 5, repeats: int = 10, seed: int = 0,
+             **options) -> EvaluationResult:
+    """Nested, repeated, patient-grouped cross-validation of several models.
+
+    Parameters
+    ----------
+    X : DataFrame or array (n_samples, n_features) -- numeric features, NaN allowed
+        (imputed in-fold); one row per ROI (or per patient)
+    y : array-like (n_samples,) -- class labels or a continuous target
+    groups : array-like or None -- patient id per row; ROIs of one patient never straddle a
+        training/test split, and the bootstrap resamples patients
+    task : "classification" or "regression"
+    models : sequence of model names (default: ``null, lasso_lr, svm, rf`` for
+        classification, ``null, lasso, svr, rf`` for regression)
+    outer_folds, repeats : outer CV design (``repeats`` random splits for scheme="shuffle")
+    seed : int -- the whole evaluation is a deterministic function of the seed
+    **options : see :class:`EvaluationOptions`
+
+    Returns
+    -------
+    EvaluationResult
+
+    Notes
+    -----
+    Every data-dependent step (imputation, harmonisation, variance / correlation filters,
+    univariate top-k, scaling) is fitted on the training part of each outer fold; the
+    hyper-parameters are chosen by an inner CV on that training part only (nested CV; Varma &
+    Simon, BMC Bioinformatics 7:91, 2006). Metrics are computed per outer test fold and
+    averaged, so that a target unrelated to the features scores at chance (AUC 0.5, rho 0);
+    intervals come from a patient-level bootstrap of that same estimator.
+    """
+    opts = _options(task, options)
+    inputs = check_inputs(X, y, groups, task, opts.source)
+    models = tuple(models or DEFAULT_MODELS.get(task, ()))
+    if opts.fast:
+        repeats = min(repeats, 3 if opts.scheme == "kfold" else 30)
+    n_bootstrap = opts.n_bootstrap if opts.n_bootstrap is not None else \
+        (200 if opts.fast else 1000)
+    split_units = inputs.groups if opts.split_by_group else np.arange(len(inputs.y))
+    n_check = outer_folds if opts.scheme == "kfold" else 2
+    check_fold_feasibility(inputs.y, split_units, task, n_check, opts.source,
+                           "outer_folds" if opts.scheme == "kfold" else "a random split")
+    if opts.unit == "patient":
+        patient_labels(inputs.y, inputs.groups, task, opts.source)
+    classes = inputs.classes
+    positive = None
+    if task == "classification" and len(classes) == 2:
+        positive = classes[1] if opts.positive_class is None else opts.positive_class
+        if positive not in set(classes):
+            raise ValueError(f"positive_class {positive!r} is not one of the classes "
+                             f"{list(classes)}.")
+    specs = [make_model(m, task, 0 if classes is None else len(classes), seed, opts.fast,
+                        opts.rf_trees, opts.tune_rf) for m in models]
+    prep = PreprocessOptions(opts.variance_threshold, opts.correlation_threshold, opts.top_k,
+                             harmonise=opts.batch is not None)
+    X_fit = _with_batch_column(inputs.X, opts.batch, opts.source)
+
+    splits = outer_splits(inputs.y, split_units, task=task, scheme=opts.scheme,
+                          outer_folds=outer_folds, repeats=repeats, test_size=opts.test_size,
+                          seed=seed, grouped=opts.split_by_group)
+    fits = _run_splits(X_fit, inputs.y, inputs.groups, splits, specs, task=task,
+                       classes=classes, prep=prep, opts=opts, seed=seed)
+
+    patient_ids, patient_codes = np.unique(inputs.groups, return_inverse=True)
+    unit_folds = [to_units(f, inputs.y, patient_codes, task, classes, opts.unit) for f in fits]
+    counts = bootstrap_counts(len(patient_ids), n_bootstrap, [seed, 104729])
+    jack = jackknife_weights(len(patient_ids), seed=[seed, 1299709])
+    ratio = np.mean([len(np.unique(inputs.groups[s.test])) /
+                     len(np.unique(inputs.groups[s.train])) for s in splits])
+    metrics, per_fold = summarise(unit_folds, counts, jack, task, classes, positive, opts.ci,
+                                  opts.interval, ratio)
+    tests = delong_table(unit_folds, classes, positive) if task == "classification" \
+        else pd.DataFrame()
+    if opts.n_permutations:
+        perm = permutation_test(inputs, task=task, specs=specs, prep=prep, opts=opts,
+                                X_fit=X_fit, outer_folds=outer_folds,
+                                repeats=opts.permutation_repeats or repeats, seed=seed,
+                                observed=headline_statistic(unit_folds, task, classes,
+                                                            positive),
+                                classes=classes, positive=positive)
+        tests = pd.concat([tests, perm], ignore_index=True)
+    settings = {"task": task, "models": list(models), "outer_folds": outer_folds,
+                "repeats": repeats, "seed": seed, "n_bootstrap": n_bootstrap,
+                "positive_class": positive,
+                **{k: v for k, v in asdict(replace(opts, batch=None)).items()},
+                "harmonised": opts.batch is not None}
+    hyper = pd.DataFrame([{"model": f.model, "repeat": f.repeat, "fold": f.fold,
+                           "params": f.params} for f in fits])
+    return EvaluationResult(metrics, _prediction_table(fits, inputs, task),
+                            _feature_table(fits, inputs.feature_names), tests, per_fold,
+                            _unit_table(unit_folds, patient_ids, classes, task), hyper,
+                            settings)
+
+
+def _with_batch_column(X, batch, source):
+    """Append batch codes as the last column (read and dropped by the harmoniser)."""
+    if batch is None:
+        return X
+    batch = np.asarray(batch)
+    if batch.shape != (len(X),):
+        raise ValueError(f"{source + ': ' if source else ''}`batch` has shape {batch.shape}; "
+                         f"expected ({len(X)},).")
+    if pd.isna(batch).any():
+        raise ValueError(f"{source + ': ' if source else ''}`batch` is missing for "
+                         f"{int(pd.isna(batch).sum())} samples.")
+    codes = np.unique(batch, return_inverse=True)[1].astype(float)
+    return np.column_stack([X, codes])
+
+
+def permutation_test(inputs, *, task, specs, prep, opts, X_fit, outer_folds, repeats, seed,
+                     observed, classes, positive) -> pd.DataFrame:
+    r"""Label-permutation p-value of each model's headline metric.
+
+    The whole evaluation (splits, tuning, filters, fitting) is rerun on patient-level
+    permutations of the labels; the statistic is the fold-averaged ROC AUC (macro for
+    multi-class) or Spearman rho. :math:`p = (1 + \#\{T_\pi \ge T\}) / (1 + N)`
+    (Phipson & Smyth 2010). With ``permutation_repeats < repeats`` the observed statistic
+    averages more repeats than the permuted ones; that makes the test conservative.
+    """
+    rng = np.random.default_rng([seed, 15485863])
+    split_units = inputs.groups if opts.split_by_group else np.arange(len(inputs.y))
+    patient_ids, patient_codes = np.unique(inputs.groups, return_inverse=True)
+    null_stats = {s.name: [] for s in specs}
+    quiet = replace(opts, progress=False)
+    for i in range(opts.n_permutations):
+        y_perm = permuted_labels(inputs.y, inputs.groups, rng)
+        splits = outer_splits(y_perm, split_units, task=task, scheme=opts.scheme,
+                              outer_folds=outer_folds, repeats=repeats,
+                              test_size=opts.test_size, seed=seed + 1 + i,
+                              grouped=opts.split_by_group)
+        fits = _run_splits(X_fit, y_perm, inputs.groups, splits, specs, task=task,
+                           classes=classes, prep=prep, opts=quiet, seed=seed + 1 + i)
+        units = [to_units(f, y_perm, patient_codes, task, classes, opts.unit) for f in fits]
+        for model, value in headline_statistic(units, task, classes, positive).items():
+            null_stats[model].append(value)
+    metric = "spearman_rho" if task == "regression" else "roc_auc"
+    rows = []
+    for model, values in null_stats.items():
+        values = np.asarray(values)
+        exceed = np.sum(values >= observed[model] - 1e-12)
+        rows.append({"model": model, "versus": "permutation", "class": None, "metric": metric,
+                     "estimate": observed[model], "se": float(np.nanstd(values)),
+                     "statistic": float(np.nanmean(values)),
+                     "p_value": (1 + exceed) / (1 + len(values)),
+                     "method": f"label permutation (patient level, {len(values)} permutations;"
+                               " statistic = mean permuted value)"})
+    return pd.DataFrame(rows)
+
+
+def leakage_contrast(X, y, *, groups, task: str = "classification", models=None,
+                     outer_folds: int = 5, repeats: int = 10, seed: int = 0,
+                     **options) -> tuple[pd.DataFrame, dict[str, EvaluationResult]]:
+    """The same evaluation with patient-grouped and with ROI-level (leaky) splits.
+
+    Both use the same seed, models and options; only ``split_by_group`` differs (the
+    bootstrap resamples patients in both, so the intervals are comparable).
+
+    Returns
+    -------
+    metrics : DataFrame -- both metric tables stacked, with a ``split`` column
+        (``"grouped"`` / ``"ungrouped"``)
+    results : dict -- ``{"grouped": EvaluationResult, "ungrouped": EvaluationResult}``
+    """
+    if groups is None:
+        raise ValueError("leakage_contrast needs `groups` (the patient of each ROI).")
+    options.pop("split_by_group", None)
+    results = {}
+    for name, by_group in (("grouped", True), ("ungrouped", False)):
+        results[name] = evaluate(X, y, groups=groups, task=task, models=models,
+                                 outer_folds=outer_folds, repeats=repeats, seed=seed,
+                                 split_by_group=by_group, **options)
+    metrics = pd.concat([r.metrics.assign(split=name) for name, r in results.items()],
+                        ignore_index=True)
+    return metrics, results

@@ -1,0 +1,329 @@
+"""In-fold preprocessing and the candidate models with their (small) inner-CV grids.
+
+Everything that looks at data -- imputation, variance and correlation filters, univariate
+selection, batch harmonisation, scaling -- is a scikit-learn transformer in the pipeline
+returned by :func:`make_preprocessor`, fitted on a training fold only and then applied to
+the matching test fold.
+
+The preprocessor does not depend on the model, so the evaluation fits it once per
+(outer or inner) training fold and shares it between the models; the models get a
+pipeline of their own (e.g. target standardisation for regression).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif, f_regression
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Lasso, LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, SVR
+
+CLASSIFICATION_MODELS = ("null", "lasso_lr", "svm", "rf")
+# scikit-learn 1.8 replaced `penalty="l1"` by `l1_ratio=1`; support both.
+_L1_PENALTY = ({"l1_ratio": 1.0} if tuple(int(v) for v in sklearn.__version__.split(".")[:2])
+               >= (1, 8) else {"penalty": "l1"})
+REGRESSION_MODELS = ("null", "lasso", "svr", "rf")
+
+
+class CorrelationFilter(BaseEstimator, TransformerMixin):
+    r"""Drop features strongly correlated with an earlier kept feature.
+
+    Greedy in column order: feature :math:`j` is kept unless
+    :math:`|r_{jk}| > \text{threshold}` for a feature :math:`k < j` that was kept, where
+    :math:`r` is the Pearson correlation on the training fold. Order-based tie breaking is
+    deterministic and independent of the target (no leakage of ``y`` into the filter).
+    Constant columns have no correlation and are kept (the variance filter removes them).
+    """
+
+    def __init__(self, threshold: float = 0.9):
+        self.threshold = threshold
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=np.float64)
+        centred = X - X.mean(axis=0)
+        norms = np.sqrt((centred ** 2).sum(axis=0))
+        norms[norms == 0] = np.inf
+        unit = centred / norms
+        corr = np.abs(unit.T @ unit)
+        keep = np.ones(X.shape[1], dtype=bool)
+        for j in range(X.shape[1]):
+            if keep[j]:
+                later = np.arange(j + 1, X.shape[1])
+                keep[later[corr[j, later] > self.threshold]] = False
+        self.support_ = keep
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        return np.asarray(X)[:, self.support_]
+
+    def get_support(self):
+        return self.support_
+
+
+class BatchLocationScale(BaseEstimator, TransformerMixin):
+    r"""Per-batch location/scale harmonisation fitted on the training fold.
+
+    The batch code travels as the **last column** of ``X`` (the evaluation appends it), so
+    test samples are harmonised with the parameters learnt for their batch on training data.
+    For feature :math:`f` and batch :math:`b`:
+    :math:`x' = (x - \mu_{bf}) / \sigma_{bf} \cdot \sigma_f + \mu_f`, with pooled training
+    mean/SD :math:`\mu_f, \sigma_f` -- the location/scale model of ComBat (Johnson et al.,
+    Biostatistics 2007) without its empirical-Bayes shrinkage. Batches unseen in training
+    are left unchanged (pooled parameters). The output drops the batch column.
+    """
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=np.float64)
+        values, batch = X[:, :-1], X[:, -1]
+        self.pooled_mean_ = np.nanmean(values, axis=0)
+        self.pooled_sd_ = _safe_sd(values)
+        self.params_ = {}
+        for b in np.unique(batch):
+            rows = values[batch == b]
+            self.params_[b] = (np.nanmean(rows, axis=0), _safe_sd(rows))
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        values, batch = X[:, :-1].copy(), X[:, -1]
+        for b in np.unique(batch):
+            mean, sd = self.params_.get(b, (self.pooled_mean_, self.pooled_sd_))
+            rows = batch == b
+            values[rows] = (values[rows] - mean) / sd * self.pooled_sd_ + self.pooled_mean_
+        return values
+
+
+class CalibratedSVC(ClassifierMixin, BaseEstimator):
+    r"""RBF support vector classifier (balanced class weights) with Platt probabilities.
+
+    ``predict`` and ``decision_function`` use the class-weighted SVM decision (balanced
+    against imbalance). ``predict_proba`` maps the decision :math:`d` of each class
+    (one-vs-rest shaped for :math:`K > 2`, then normalised) through
+    :math:`p = 1 / (1 + e^{-(a d + b)})`, with :math:`a, b` fitted by logistic regression on
+    3-fold internal cross-validated decision values (Platt 1999). The slope is kept
+    positive (:math:`a \ge 10^{-6}`): on uninformative data the cross-validated slope can
+    come out negative, and an inverted sigmoid would turn the SVM's ranking upside down;
+    a flat sigmoid instead gives near-prior probabilities that keep the SVM's order.
+    ``calibrate=False`` skips the calibration (inner-CV tuning only needs the decision).
+    """
+
+    def __init__(self, C: float = 1.0, gamma="scale", calibrate: bool = True,
+                 random_state=None):
+        self.C = C
+        self.gamma = gamma
+        self.calibrate = calibrate
+        self.random_state = random_state
+
+    def _svc(self):
+        return SVC(kernel="rbf", C=self.C, gamma=self.gamma, class_weight="balanced",
+                   random_state=self.random_state)
+
+    def _decision_columns(self, decision):
+        decision = np.asarray(decision, float)
+        return decision[:, None] if decision.ndim == 1 else decision
+
+    def fit(self, X, y):
+        y = np.asarray(y)
+        self.svc_ = self._svc().fit(X, y)
+        self.classes_ = self.svc_.classes_
+        self.sigmoids_ = None
+        n_min = int(np.unique(y, return_counts=True)[1].min())
+        if self.calibrate and n_min >= 2:
+            cv = StratifiedKFold(min(3, n_min), shuffle=True, random_state=self.random_state)
+            held_out = self._decision_columns(cross_val_predict(
+                self._svc(), X, y, cv=cv, method="decision_function"))
+            targets = [y == self.classes_[1]] if held_out.shape[1] == 1 else \
+                [y == c for c in self.classes_]
+            self.sigmoids_ = []
+            for column, target in zip(held_out.T, targets):
+                fit = LogisticRegression(C=1e4).fit(column[:, None], target)
+                self.sigmoids_.append((max(float(fit.coef_[0, 0]), 1e-6),
+                                       float(fit.intercept_[0])))
+        return self
+
+    def decision_function(self, X):
+        return self.svc_.decision_function(X)
+
+    def predict(self, X):
+        return self.svc_.predict(X)
+
+    def predict_proba(self, X):
+        if self.sigmoids_ is None:
+            raise RuntimeError("CalibratedSVC was fitted with calibrate=False (or a class with "
+                               "a single sample); no probabilities.")
+        decision = self._decision_columns(self.decision_function(X))
+        proba = np.column_stack([1 / (1 + np.exp(-(a * d + b)))
+                                 for (a, b), d in zip(self.sigmoids_, decision.T)])
+        if proba.shape[1] == 1:
+            return np.column_stack([1 - proba[:, 0], proba[:, 0]])
+        return proba / proba.sum(axis=1, keepdims=True)
+
+
+def _safe_sd(values):
+    with np.errstate(all="ignore"):
+        sd = np.nanstd(values, axis=0)
+    return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
+
+
+@dataclass(frozen=True)
+class PreprocessOptions:
+    """Feature filters fitted inside each training fold.
+
+    Attributes
+    ----------
+    variance_threshold : float -- drop features whose training variance is <= this (0: constants)
+    correlation_threshold : float or None -- :class:`CorrelationFilter` threshold; None: off
+    top_k : int or None -- keep the ``k`` features with the largest univariate F statistic
+        (ANOVA for classification, correlation F-test for regression); None: off
+    harmonise : bool -- batch location/scale harmonisation (needs ``batch=`` in evaluate)
+    """
+
+    variance_threshold: float = 0.0
+    correlation_threshold: float | None = 0.9
+    top_k: int | None = None
+    harmonise: bool = False
+
+
+def make_preprocessor(task: str, options: PreprocessOptions) -> Pipeline:
+    """The in-fold preprocessing pipeline (impute, harmonise, filter, scale, select)."""
+    steps = []
+    if options.harmonise:
+        steps.append(("harmonise", BatchLocationScale()))
+    steps += [
+        # Median imputation: robust to the skewed distributions of radiomic features.
+        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+        ("variance", VarianceThreshold(options.variance_threshold)),
+        ("scale", StandardScaler()),
+    ]
+    if options.correlation_threshold is not None:
+        steps.append(("correlation", CorrelationFilter(options.correlation_threshold)))
+    if options.top_k:
+        score = f_classif if task == "classification" else f_regression
+        steps.append(("univariate", _TopK(score, options.top_k)))
+    return Pipeline(steps)
+
+
+class _TopK(SelectKBest):
+    """SelectKBest that tolerates ``k`` larger than the number of surviving features."""
+
+    def __init__(self, score_func=f_classif, k=10):
+        super().__init__(score_func=score_func, k=k)
+
+    def fit(self, X, y=None):
+        self._requested_k = self.k
+        k = min(self.k, np.asarray(X).shape[1])
+        self.k = k
+        try:
+            with np.errstate(all="ignore"):
+                return super().fit(X, y)
+        finally:
+            self.k = self._requested_k
+
+    def _get_support_mask(self):
+        scores = np.nan_to_num(self.scores_, nan=-np.inf)
+        k = min(self.k, len(scores))
+        mask = np.zeros(len(scores), dtype=bool)
+        mask[np.argsort(-scores, kind="stable")[:k]] = True
+        return mask
+
+
+def selected_input_columns(preprocessor: Pipeline, n_features: int) -> np.ndarray:
+    """Indices of the original features that survive a fitted preprocessor."""
+    columns = np.arange(n_features)
+    for name, step in preprocessor.steps:
+        if name == "impute":
+            columns = columns[~np.isnan(step.statistics_)] if not step.keep_empty_features \
+                else columns
+        elif hasattr(step, "get_support"):
+            columns = columns[step.get_support()]
+    return columns
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model: an unfitted estimator and its inner-CV grid (ordered from simple to complex;
+    ties in the inner CV pick the first, i.e. the most regularised)."""
+
+    name: str
+    estimator: object
+    grid: list = field(default_factory=list)
+    tuning_params: dict = field(default_factory=dict)  # cheaper settings for inner-CV fits
+
+
+def _grid(param: str, values) -> list[dict]:
+    return [{param: v} for v in values]
+
+
+def make_model(name: str, task: str, n_classes: int, seed: int, fast: bool = False,
+               rf_trees: int | None = None, tune_rf: bool = False) -> ModelSpec:
+    """The estimator and grid for a model name.
+
+    Classification: ``null`` (predicts the training prevalence), ``lasso_lr`` (L1 logistic
+    regression, liblinear; one-vs-rest for >2 classes), ``svm`` (RBF SVC with Platt
+    probabilities), ``rf`` (random forest); all with ``class_weight="balanced"`` against
+    imbalance. Regression: ``null`` (training mean), ``lasso``, ``svr``, ``rf``; linear and
+    kernel regressors see a standardised target so one grid fits any target scale.
+
+    Random forests are used with fixed, default-like settings (``rf_trees`` trees, 150 or 100
+    when ``fast``; square-root / one-third feature sampling) unless ``tune_rf``: forests are
+    the least tunable of these models (Probst, Wright & Boulesteix, WIREs DMKD 2019) and the
+    most expensive to refit, so an inner grid over them dominates the runtime for little gain.
+    """
+    trees = rf_trees or (100 if fast else 150)
+    if task == "classification":
+        if name == "null":
+            return ModelSpec(name, DummyClassifier(strategy="prior"))
+        if name == "lasso_lr":
+            base = LogisticRegression(solver="liblinear", class_weight="balanced",
+                                      random_state=seed, max_iter=2000, **_L1_PENALTY)
+            est = base if n_classes == 2 else OneVsRestClassifier(base)
+            prefix = "" if n_classes == 2 else "estimator__"
+            values = (0.1, 1.0) if fast else (0.05, 0.2, 1.0, 5.0)
+            return ModelSpec(name, est, _grid(prefix + "C", values))
+        if name == "svm":
+            est = CalibratedSVC(random_state=seed)
+            values = (0.3, 3.0) if fast else (0.1, 1.0, 10.0)
+            return ModelSpec(name, est, _grid("C", values), {"calibrate": False})
+        if name == "rf":
+            est = RandomForestClassifier(n_estimators=trees, class_weight="balanced",
+                                         random_state=seed, n_jobs=1)
+            return ModelSpec(name, est, _grid("min_samples_leaf", (3, 1)) if tune_rf else [])
+        raise ValueError(f"unknown classification model {name!r}; "
+                         f"choose from {CLASSIFICATION_MODELS}.")
+    if task == "regression":
+        if name == "null":
+            return ModelSpec(name, DummyRegressor(strategy="mean"))
+        if name == "lasso":
+            est = TransformedTargetRegressor(Lasso(max_iter=5000, random_state=seed),
+                                             transformer=StandardScaler())
+            values = (0.3, 0.1) if fast else (0.5, 0.2, 0.1, 0.03)
+            return ModelSpec(name, est, _grid("regressor__alpha", values))
+        if name == "svr":
+            est = TransformedTargetRegressor(SVR(kernel="rbf"), transformer=StandardScaler())
+            values = (0.3, 3.0) if fast else (0.1, 1.0, 10.0)
+            return ModelSpec(name, est, _grid("regressor__C", values))
+        if name == "rf":
+            est = RandomForestRegressor(n_estimators=trees, random_state=seed, n_jobs=1,
+                                        max_features=0.33)
+            return ModelSpec(name, est, _grid("min_samples_leaf", (3, 1)) if tune_rf else [])
+        raise ValueError(f"unknown regression model {name!r}; choose from {REGRESSION_MODELS}.")
+    raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+
+
+def with_params(spec: ModelSpec, params: dict | None):
+    """A fresh clone of the spec's estimator with ``params`` set."""
+    est = clone(spec.estimator)
+    if params:
+        est.set_params(**params)
+    return est

@@ -1,0 +1,154 @@
+"""evaluate(): planted signals, grouped vs leaky splits, reproducibility, errors, units."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurorad.modeling import evaluate, leakage_contrast
+
+FAST = dict(fast=True, n_bootstrap=300)
+
+
+def _row(result, model, metric, cls=None):
+    m = result.metrics
+    sel = (m["model"] == model) & (m["metric"] == metric)
+    sel &= m["class"].isna() if cls is None else (m["class"] == cls)
+    return m[sel].iloc[0]
+
+
+def test_grouped_null_covers_chance_while_ungrouped_is_inflated(make_clustered):
+    X, y, groups = make_clustered(n_patients=24, rois_per_patient=4, signal=0.0, seed=11)
+    table, results = leakage_contrast(X, y, groups=groups, models=("null", "svm", "rf"),
+                                      repeats=2, seed=0, **FAST)
+    grouped = table[(table["split"] == "grouped") & (table["metric"] == "roc_auc")]
+    leaky = table[(table["split"] == "ungrouped") & (table["metric"] == "roc_auc")]
+    for _, row in grouped.iterrows():
+        assert row.ci_low <= 0.5 <= row.ci_high, row.to_dict()
+    for model in ("svm", "rf"):
+        row = leaky[leaky["model"] == model].iloc[0]
+        # Near-duplicate ROIs of the test patient sit in the training set: memorised labels.
+        assert row.estimate > 0.8 and row.ci_low > 0.5, row.to_dict()
+    assert _row(results["grouped"], "null", "roc_auc").estimate == 0.5
+
+
+def test_planted_signal_is_recovered(make_clustered):
+    X, y, groups = make_clustered(n_patients=30, rois_per_patient=2, n_features=30,
+                                  signal=2.0, roi_noise=0.5, seed=3)
+    res = evaluate(X, y, groups=groups, models=("null", "lasso_lr"), repeats=2, seed=1, **FAST)
+    auc = _row(res, "lasso_lr", "roc_auc")
+    assert auc.estimate > 0.85 and auc.ci_low > 0.6
+    assert _row(res, "lasso_lr", "bacc").estimate > 0.75
+    test = res.tests[(res.tests["model"] == "lasso_lr") & (res.tests["versus"] == "null")]
+    assert test["p_value"].iloc[0] < 1e-3
+    # the planted features are the ones selected most often
+    counts = res.selected_features.query("model == 'lasso_lr'")["feature"].value_counts()
+    assert set(counts.index[:2]) == {"f0", "f1"}
+    # every fold selected f0 (10 folds: 2 repeats x 5)
+    assert counts["f0"] == 10
+
+
+def test_seed_makes_results_reproducible(make_clustered):
+    X, y, groups = make_clustered(n_patients=20, rois_per_patient=2, signal=1.0, seed=5)
+    kw = dict(groups=groups, models=("null", "lasso_lr", "rf"), repeats=1, **FAST)
+    a = evaluate(X, y, seed=4, **kw)
+    b = evaluate(X, y, seed=4, **kw)
+    c = evaluate(X, y, seed=5, **kw)
+    pd.testing.assert_frame_equal(a.metrics, b.metrics)
+    pd.testing.assert_frame_equal(a.predictions, b.predictions)
+    assert not a.predictions["p_1"].equals(c.predictions["p_1"])
+
+
+def test_regression_planted_and_null(make_regression):
+    X, y = make_regression(n=60, signal=1.0, seed=2)
+    res = evaluate(X, y, task="regression", models=("null", "lasso"), repeats=2, seed=0,
+                   **FAST)
+    assert _row(res, "lasso", "spearman_rho").estimate > 0.6
+    assert _row(res, "lasso", "r2").estimate > 0.3
+    null_rho = _row(res, "null", "spearman_rho")
+    assert null_rho.estimate == 0.0 and _row(res, "null", "r2").estimate == pytest.approx(0.0)
+    # mae of the null model by hand: |y - training mean| per fold, averaged over folds
+    preds = res.predictions.query("model == 'null'")
+    by_hand = preds.assign(err=(preds.y_true - preds.y_pred).abs()).groupby(
+        ["repeat", "fold"])["err"].mean().mean()
+    assert _row(res, "null", "mae").estimate == pytest.approx(by_hand)
+
+
+def test_shuffle_scheme_uses_30_percent_test_patients(make_regression):
+    X, y = make_regression(n=40, seed=1)
+    res = evaluate(X, y, task="regression", models=("null", "lasso"), scheme="shuffle",
+                   repeats=5, seed=0, n_bootstrap=100)
+    sizes = res.predictions.query("model == 'null'").groupby("repeat").size()
+    assert (sizes == 12).all() and len(sizes) == 5
+
+
+def test_multiclass_one_vs_rest_rows(make_clustered):
+    X, y, groups = make_clustered(n_patients=30, rois_per_patient=1, n_features=8,
+                                  n_classes=3, signal=0.0, seed=2)
+    # plant class 2 only: shift f0 for class-2 samples
+    X = X.copy()
+    X.loc[y == 2, "f0"] += 4.0
+    res = evaluate(X, y, models=("null", "lasso_lr"), repeats=1, seed=0, **FAST)
+    per_class = res.metrics[res.metrics["class"].notna() & (res.metrics["metric"] == "roc_auc")
+                            & (res.metrics["model"] == "lasso_lr")].set_index("class")
+    assert set(per_class.index) == {0, 1, 2}
+    assert per_class.loc[2, "estimate"] > 0.9
+    assert per_class.loc[2, "estimate"] > per_class.loc[0, "estimate"]
+    macro = _row(res, "lasso_lr", "roc_auc").estimate
+    by_hand = res.fold_metrics.query("model == 'lasso_lr' and metric == 'roc_auc'").dropna(
+        subset=["class"]).groupby(["repeat", "fold"])["value"].mean().mean()
+    assert macro == pytest.approx(by_hand)
+
+
+def test_patient_unit_aggregates_by_majority_vote(make_clustered):
+    X, y, groups = make_clustered(n_patients=20, rois_per_patient=3, signal=1.5, seed=8)
+    res = evaluate(X, y, groups=groups, models=("null", "lasso_lr"), repeats=1, seed=0,
+                   unit="patient", **FAST)
+    units = res.unit_predictions.query("model == 'lasso_lr'")
+    assert len(units) == 20 and units["group"].is_unique
+    rois = res.predictions.query("model == 'lasso_lr'")
+    votes = rois.groupby("group")["y_pred"].mean()
+    mean_p = rois.groupby("group")["p_1"].mean()
+    for g, row in units.set_index("group").iterrows():
+        assert row.p_1 == pytest.approx(mean_p[g])
+        if votes[g] != 0.5:
+            assert row.y_pred == int(votes[g] > 0.5)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("few_samples", "patients .* but outer_folds=5"),
+    ("small_class", "classes with fewer patients than outer_folds=5"),
+    ("constant", "target is constant"),
+    ("non_numeric", "non-numeric feature columns: site"),
+    ("nan_column", "NaN in every sample: f1"),
+    ("mixed_patient", "patients whose samples have different targets: P0, P1"),
+])
+def test_clear_errors(case, message):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(20, 3)), columns=["f0", "f1", "f2"])
+    y = np.resize([0, 1], 20)
+    groups = np.repeat([f"P{i}" for i in range(10)], 2)
+    kw = {}
+    if case == "few_samples":
+        X, y, groups = X.iloc[:4], y[:4], groups[:4]
+    elif case == "small_class":
+        y = np.zeros(20, int)
+        y[:3] = 1
+        groups = None
+    elif case == "constant":
+        y = np.ones(20)
+    elif case == "non_numeric":
+        X["site"] = "A"
+    elif case == "nan_column":
+        X["f1"] = np.nan
+    elif case == "mixed_patient":
+        kw["unit"] = "patient"
+    with pytest.raises(ValueError, match=message):
+        evaluate(X, y, groups=groups, models=("null",), repeats=1, source="feat.parquet",
+                 **FAST, **kw)
+
+
+def test_error_names_the_source():
+    X = pd.DataFrame({"f0": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(ValueError, match="^feat.parquet: "):
+        evaluate(X, [1, 1, 1, 1], models=("null",), source="feat.parquet")
