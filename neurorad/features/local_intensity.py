@@ -15,6 +15,7 @@ Frings V. et al., J Nucl Med 2014;55:1953-1959; Wahl R.L. et al., J Nucl Med 200
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -35,11 +36,22 @@ FEATURES = {
 
 
 def sphere_kernel(spacing, radius_mm: float = PEAK_RADIUS_MM) -> np.ndarray:
-    """Indicator (float) of the voxel offsets whose centre distance is at most ``radius_mm``."""
-    half = [int(math.floor(radius_mm / float(s) + 1e-9)) for s in spacing]
-    grids = np.meshgrid(*[np.arange(-h, h + 1) * float(s) for h, s in zip(half, spacing)], indexing="ij")
+    """Indicator (float) of the voxel offsets whose centre distance is at most ``radius_mm``.
+
+    Cached per (spacing, radius): every image of a cohort resampled to one grid shares it.
+    The returned array is read-only.
+    """
+    return _sphere_kernel(tuple(float(s) for s in spacing), float(radius_mm))
+
+
+@functools.lru_cache(maxsize=16)
+def _sphere_kernel(spacing: tuple, radius_mm: float) -> np.ndarray:
+    half = [int(math.floor(radius_mm / s + 1e-9)) for s in spacing]
+    grids = np.meshgrid(*[np.arange(-h, h + 1) * s for h, s in zip(half, spacing)], indexing="ij")
     dist2 = sum(g**2 for g in grids)
-    return (dist2 <= radius_mm**2 * (1 + 1e-12)).astype(np.float64)
+    kernel = (dist2 <= radius_mm**2 * (1 + 1e-12)).astype(np.float64)
+    kernel.setflags(write=False)
+    return kernel
 
 
 def _circular_convolve(arrays, kernel, xp):

@@ -164,6 +164,32 @@ def _pca_features(eigval: np.ndarray) -> dict[str, float]:
     return out
 
 
+def max_diameter(points: np.ndarray) -> float:
+    """Largest distance between two of ``points`` (the convex-hull vertices: the farthest pair
+    of mesh vertices lies on the hull).
+
+    Squared distances come from the Gram matrix of the centred points,
+    :math:`\\|p_i-p_j\\|^2 = |p_i|^2 + |p_j|^2 - 2p_i\\cdot p_j` (one small matrix product
+    instead of an ``n x n x 3`` difference array); the pairs within ``1e-9`` (relative) of that
+    maximum, which include the farthest pair despite the formula's rounding, are then measured
+    from their coordinate differences, so the result is the exact pairwise maximum.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    if len(pts) < 2:
+        return 0.0
+    if len(pts) > 4000:  # bounded memory: condensed distances instead of an n x n matrix
+        from scipy.spatial.distance import pdist
+
+        return float(pdist(pts).max())
+    centred = pts - pts.mean(axis=0)
+    norms = np.einsum("ij,ij->i", centred, centred)
+    dist2 = norms[:, None] + norms[None, :] - 2.0 * (centred @ centred.T)
+    scale = float(norms.max())  # rounding of dist2 is about 1e-16 of this
+    first, second = np.nonzero(dist2 >= dist2.max() - 1e-9 * max(scale, 1e-300))
+    gaps = pts[first] - pts[second]
+    return float(np.sqrt(np.einsum("ij,ij->i", gaps, gaps).max()))
+
+
 def _density_features(volume: float, area: float, verts: np.ndarray, eigval: np.ndarray,
                       eigvec: np.ndarray) -> dict[str, float]:
     """Diameter and the volume/area densities of the enclosing shapes."""
@@ -188,14 +214,7 @@ def _density_features(volume: float, area: float, verts: np.ndarray, eigval: np.
             out[key] = math.nan
         return out
     hull_pts = verts[hull.vertices]
-    # Maximum 3-D diameter: the farthest vertex pair lies on the convex hull.
-    diffs = hull_pts[:, None, :] - hull_pts[None, :, :] if len(hull_pts) <= 2000 else None
-    if diffs is not None:
-        out["morph_diam"] = float(np.sqrt((diffs**2).sum(-1).max()))
-    else:
-        from scipy.spatial.distance import pdist
-
-        out["morph_diam"] = float(pdist(hull_pts).max())
+    out["morph_diam"] = max_diameter(hull_pts)
     out["morph_vol_dens_conv_hull"] = volume / hull.volume
     out["morph_area_dens_conv_hull"] = area / hull.area
 

@@ -16,8 +16,11 @@ another), so the result equals the pair sums up to floating-point rounding, in
 ``O(L^3 log L)`` for any ROI size. Each sum ``sum_k a_k (K * b)_k`` is evaluated in the
 frequency domain by Parseval's theorem, ``(1/L^3) sum_f conj(a_hat) K_hat b_hat``, so one
 batched forward transform of ``(m, y, y^2)`` and the kernel's transform (a DCT-I of one octant,
-cached per grid and spacing) are all that is needed; see :func:`kernel_pair_sums`. This module is separate from morphology.py because it is
-intensity arithmetic written against the array module (runs on CuPy unchanged).
+cached per grid and spacing) are all that is needed; see :func:`kernel_pair_sums`. ROIs of at
+most :data:`DIRECT_MAX_VOXELS` voxels take the plain pair sums instead
+(:func:`direct_pair_sums`: exact as well, and cheaper at that size). This module is separate
+from morphology.py because it is intensity arithmetic written against the array module (runs
+on CuPy unchanged).
 
 Reference: IBSI reference manual, "Moran's I index" (N365) and "Geary's C measure" (NPT7);
 Moran PAP, Biometrika 1950;37:17-23; Geary RC, Inc Stat 1954;5:115-146.
@@ -136,6 +139,29 @@ def kernel_pair_sums(mask, centred, spacing, xp) -> tuple[float, float, float]:
     return float(sums[0]), float(sums[1]), float(sums[2])
 
 
+#: Up to this many ROI voxels the pair sums are computed pair by pair (``N^2/2`` distances):
+#: faster than the transforms there (measured: 0.2 vs 0.3 ms at 200 voxels, 0.6 vs 0.35 ms at
+#: 400), and exact too.
+DIRECT_MAX_VOXELS = 256
+
+
+def direct_pair_sums(mask, centred, spacing) -> tuple[float, float, float]:
+    """``W``, ``S_I`` and ``T`` of :func:`kernel_pair_sums` from every voxel pair directly.
+
+    With :math:`K_{ij} = 1/\\|c_i - c_j\\|` (:math:`K_{ii} = 0`) over the ROI voxels:
+    :math:`W = \\sum_{ij} K_{ij}`, :math:`S_I = y^T K y`, :math:`T = \\sum_i y_i^2 \\sum_j K_{ij}`.
+    Host (NumPy) arrays; ``O(N^2)`` memory, for small ROIs only.
+    """
+    from scipy.spatial.distance import pdist, squareform
+
+    inside = np.asarray(mask, dtype=bool)
+    points = np.argwhere(inside) * np.asarray(spacing, dtype=np.float64)
+    y = np.asarray(centred, dtype=np.float64)[inside]
+    kernel = squareform(1.0 / pdist(points))
+    row_sums = kernel.sum(axis=1)
+    return float(row_sums.sum()), float(y @ (kernel @ y)), float((y * y) @ row_sums)
+
+
 def _bounding_box(mask, xp):
     """Slices of the smallest box holding all True voxels of ``mask``."""
     idx = xp.nonzero(mask)
@@ -184,7 +210,10 @@ def moran_geary(image, int_mask, spacing) -> tuple[float, float]:
         warnings.warn("morph_moran_i / morph_geary_c are undefined for constant intensities in the "
                       "ROI; returning NaN", RuntimeWarning, stacklevel=2)
         return math.nan, math.nan
-    weight_sum, s_i, y2_weights = kernel_pair_sums(m, y, spacing, xp)
+    if xp is np and n_vox <= DIRECT_MAX_VOXELS:
+        weight_sum, s_i, y2_weights = direct_pair_sums(m, y, spacing)
+    else:
+        weight_sum, s_i, y2_weights = kernel_pair_sums(m, y, spacing, xp)
     s_c = 2.0 * y2_weights - 2.0 * s_i
     moran = n_vox / weight_sum * s_i / sum_sq
     geary = (n_vox - 1) / (2.0 * weight_sum) * s_c / sum_sq

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from neurorad.features.enclosing import ellipsoid_area, mvee_semi_axes
-from neurorad.features.morphology import FEATURES, morphology_features, roi_mesh
-from neurorad.features.spatial_autocorrelation import moran_geary
+from neurorad.features.morphology import FEATURES, max_diameter, morphology_features, roi_mesh
+from neurorad.features.spatial_autocorrelation import (DIRECT_MAX_VOXELS, direct_pair_sums,
+                                                       kernel_pair_sums, moran_geary)
 from tests.features.ibsi_phantom_data import AVAILABLE, load_phantom, mismatches, reference
 
 
@@ -51,6 +52,39 @@ def test_moran_geary_equal_the_pair_loop(shape, spacing, seed):
     padded_image = np.pad(image, 2, constant_values=100.0)  # outside voxels must not matter
     fast = moran_geary(padded_image, np.pad(mask, 2), spacing)
     assert fast == pytest.approx(pair_loop_moran_geary(image, mask, spacing), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("shape, spacing, seed", [
+    ((5, 7, 6), (2.0, 0.7, 1.3), 0), ((1, 9, 8), (3.0, 1.0, 1.0), 1), ((6, 1, 1), (1.0, 1.0, 1.0), 2),
+    ((4, 12, 5), (1.5, 1.0, 1.0), 3),
+])
+def test_fft_and_direct_pair_sums_agree(shape, spacing, seed):
+    # both paths of moran_geary (chosen by ROI size) give the same three sums
+    rng = np.random.default_rng(seed)
+    mask = (rng.random(shape) < 0.7).astype(float)
+    centred = rng.normal(size=shape) * mask
+    fft_sums = kernel_pair_sums(mask, centred, spacing, np)
+    assert fft_sums == pytest.approx(direct_pair_sums(mask, centred, spacing), rel=1e-12)
+
+
+def test_moran_geary_equal_the_pair_loop_on_the_transform_path():
+    rng = np.random.default_rng(11)
+    mask = np.zeros((6, 9, 9), bool)
+    mask[:, 1:8, :] = rng.random((6, 7, 9)) < 0.9
+    assert mask.sum() > DIRECT_MAX_VOXELS  # large enough for the FFT path
+    image = rng.normal(size=mask.shape) + np.linspace(0, 2, 9)
+    assert moran_geary(image, mask, (2.0, 1.0, 0.8)) == pytest.approx(
+        pair_loop_moran_geary(image, mask, (2.0, 1.0, 0.8)), rel=1e-9)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_max_diameter_equals_the_largest_pairwise_difference(offset):
+    rng = np.random.default_rng(3)
+    for n in (2, 7, 150):
+        points = rng.normal(size=(n, 3)) * [9.0, 4.0, 2.0] + offset
+        brute = max(np.linalg.norm(p - q) for p in points for q in points)
+        assert max_diameter(points) == pytest.approx(brute, rel=1e-15)
+    assert max_diameter(np.ones((1, 3))) == 0.0
 
 
 def test_mesh_faces_are_consistently_oriented():
