@@ -274,10 +274,9 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
                                 classes=classes, positive=positive)
         tests = pd.concat([tests, perm], ignore_index=True)
     settings = {"task": task, "models": list(models), "outer_folds": outer_folds,
-                "repeats": repeats, "seed": seed, "n_bootstrap": n_bootstrap,
-                "positive_class": positive,
                 **{k: v for k, v in asdict(replace(opts, batch=None)).items()},
-                "harmonised": opts.batch is not None}
+                "repeats": repeats, "seed": seed, "n_bootstrap": n_bootstrap,
+                "positive_class": positive, "harmonised": opts.batch is not None}
     hyper = pd.DataFrame([{"model": f.model, "repeat": f.repeat, "fold": f.fold,
                            "params": f.params} for f in fits])
     return EvaluationResult(metrics, _prediction_table(fits, inputs, task),
