@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from neurorad.modeling.metrics import quiet_runtime_warnings
 from neurorad.modeling.scoring import bootstrap_counts
 
 GRID = np.linspace(0.0, 1.0, 101)
@@ -80,21 +81,9 @@ def mean_curves(result, model: str, kind: str = "roc", cls=None, n_bootstrap: in
         curves.append(fold_curves(fold["y_true"].to_numpy() == positive_class,
                                   fold[f"p_{positive_class}"].to_numpy(),
                                   counts[:, codes], kind))
-    with np.errstate(all="ignore"), _quiet():
+    with np.errstate(all="ignore"), quiet_runtime_warnings():
         averaged = np.nanmean(np.stack(curves), axis=0)
     return averaged[0], averaged[1:]
-
-
-class _quiet:
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
 
 
 def _curve_plot(result, kind, models, cls, ax, ci, n_bootstrap, seed):
@@ -112,7 +101,7 @@ def _curve_plot(result, kind, models, cls, ax, ci, n_bootstrap, seed):
             label = f"{model}: {r.estimate:.2f} [{r.ci_low:.2f}; {r.ci_high:.2f}]"
         line, = ax.plot(GRID, mean, label=label)
         if len(reps):
-            with _quiet():
+            with quiet_runtime_warnings():
                 low = np.nanquantile(reps, (1 - ci) / 2, axis=0)
                 high = np.nanquantile(reps, 1 - (1 - ci) / 2, axis=0)
             ax.fill_between(GRID, low, high, color=line.get_color(), alpha=0.15, lw=0)

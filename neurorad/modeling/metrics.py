@@ -127,7 +127,7 @@ def multiclass_metrics(y_codes, proba, pred_codes, W):
         per_class.append({name: m[name] for name in ONE_VS_REST_METRICS})
     total = W.sum(axis=1)
     overall = {"acc": _divide(W @ (y_codes == pred_codes), total)}
-    with np.errstate(invalid="ignore"), _quiet_nanmean():
+    with np.errstate(invalid="ignore"), quiet_runtime_warnings():
         for name in ("sens", "spec", "f1", "roc_auc", "pr_auc"):
             overall[name] = np.nanmean(np.stack([c[name] for c in per_class]), axis=0)
     overall["bacc"] = overall["sens"]
@@ -180,7 +180,7 @@ def regression_metrics(y, predicted, train_mean, W) -> dict[str, np.ndarray]:
     }
 
 
-class _quiet_nanmean:
+class quiet_runtime_warnings:
     """Silence 'Mean of empty slice' (an all-NaN column is an expected NaN result)."""
 
     def __enter__(self):
@@ -196,5 +196,5 @@ class _quiet_nanmean:
 
 def quiet_nanmean(values, axis=None):
     """``np.nanmean`` that returns NaN for all-NaN slices without a warning."""
-    with _quiet_nanmean():
+    with quiet_runtime_warnings():
         return np.nanmean(values, axis=axis)
