@@ -125,6 +125,7 @@ def _cmd_run_all(args) -> int:
     params = _parameters(args.parameter)
     if args.quick:
         params["quick"] = True
+    failed = []
     for i, study in enumerate(studies, 1):
         print(f"== [{i}/{len(studies)}] {TITLES[study]} ==", flush=True)
         manifest = ensure_cohort(study, work / "cohorts", null=args.null, seed=args.seed)
@@ -132,11 +133,20 @@ def _cmd_run_all(args) -> int:
         study_params = {"manifest": str(manifest),
                         "work_dir": str(work / "features" / f"{study}{suffix}"),
                         **({"run_label": "null cohort"} if args.null else {}), **params}
-        run_study(study, study_params, output, progress=True)
+        try:
+            run_study(study, study_params, output, progress=True)
+        except Exception as exc:  # noqa: BLE001 - report it, render it, go on with the others
+            if type(exc).__name__ != "PapermillExecutionError":
+                raise
+            failed.append(study)
+            print(f"[{study}] FAILED: {exc.ename}: {exc.evalue} (the report shows the cell)",
+                  file=sys.stderr, flush=True)
         render_reports([study], output, hide_code=args.no_code)
     print(f"all done in {time.time() - started:.0f} s; open {output / 'index.html'}",
           flush=True)
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def register(subparsers) -> None:
