@@ -194,30 +194,12 @@ def oriented_bounding_box(points: np.ndarray, simplices: np.ndarray, neighbors: 
     reference value for the OMBB densities.
     """
     pts = np.asarray(points, dtype=np.float64)
-    hull_vertices = np.unique(simplices)
-    verts = pts[hull_vertices]
-    # Coplanar hull triangles share a normal: merge them (area-weighted) before ranking.
-    # The rounded normal only groups them; a member's own normal is the candidate (exact).
-    _, member, inverse = np.unique(np.round(normals, 6), axis=0, return_index=True, return_inverse=True)
-    plane_areas = np.bincount(inverse.ravel(), weights=face_areas, minlength=len(member))
-    order = np.argsort(plane_areas)[::-1][:n_faces]
-    axes = np.vstack([normals[member[order]], np.asarray(principal_axes, dtype=np.float64).T])
-    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    verts = pts[np.unique(simplices)]
+    axes = _candidate_planes(normals, face_areas, principal_axes, n_faces)
     depth = np.ptp(verts @ axes.T, axis=0)
-
-    # Silhouette edges of each candidate plane: the two faces lie on opposite sides (or one
-    # is perpendicular to the plane, which only adds a redundant candidate).
-    start, end, face_a, face_b = hull_edges(simplices, neighbors)
-    side = normals @ axes.T  # (faces, planes)
-    side = np.where(np.abs(side) < 1e-9, 0.0, np.sign(side))
-    plane, edge = np.nonzero((side[face_a] * side[face_b]).T <= 0)
-    normal = axes[plane]
-    e1 = pts[end[edge]] - pts[start[edge]]
-    e1 -= np.einsum("ij,ij->i", e1, normal)[:, None] * normal
-    length = np.linalg.norm(e1, axis=1)
-    usable = length > 1e-12 * max(float(depth.max()), 1.0)
-    plane, normal, e1 = plane[usable], normal[usable], e1[usable] / length[usable, None]
-    e2 = np.cross(normal, e1)
+    plane, e1 = _silhouette_directions(pts, axes, simplices, neighbors, normals)
+    plane, e1 = _distinct_directions(plane, e1, axes)
+    e2 = np.cross(axes[plane], e1)
 
     best_dims = tuple(float(v) for v in np.ptp(verts @ principal_axes, axis=0))
     best_volume = math.prod(best_dims)
@@ -232,3 +214,67 @@ def oriented_bounding_box(points: np.ndarray, simplices: np.ndarray, neighbors: 
             best_volume = float(volume[i])
             best_dims = (float(width[i]), float(height[i]), float(depth[plane[lo + i]]))
     return best_dims
+
+
+def _rounded_key(values: np.ndarray, decimals: int) -> np.ndarray:
+    """One int64 per row of ``values`` (entries in [-1, 1]) identifying the row rounded to
+    ``decimals`` digits: the same grouping as ``np.unique(np.round(values, decimals), axis=0)``
+    without that call's slow row sorting."""
+    scale = 10.0 ** decimals
+    base = int(2 * scale + 1)
+    assert base ** values.shape[1] < 2 ** 63, "key would overflow int64"
+    digits = np.rint(values * scale).astype(np.int64) + int(scale)
+    key = np.zeros(len(values), dtype=np.int64)
+    for column in digits.T:
+        key = key * base + column
+    return key
+
+
+def _candidate_planes(normals, face_areas, principal_axes, n_faces: int) -> np.ndarray:
+    """Unit normals of the ``n_faces`` largest hull planes, then the principal axes.
+
+    Coplanar hull triangles (normals equal to 6 decimals) are merged, their areas summed,
+    before ranking; a member's own normal represents the plane (not the rounded one).
+    """
+    _, member, inverse = np.unique(_rounded_key(normals, 6), return_index=True, return_inverse=True)
+    plane_areas = np.bincount(inverse.ravel(), weights=face_areas, minlength=len(member))
+    order = np.argsort(plane_areas)[::-1][:n_faces]
+    axes = np.vstack([normals[member[order]], np.asarray(principal_axes, dtype=np.float64).T])
+    return axes / np.linalg.norm(axes, axis=1, keepdims=True)
+
+
+def _silhouette_directions(pts, axes, simplices, neighbors, normals):
+    """(plane index, unit in-plane direction) of every silhouette edge of every plane.
+
+    An edge is on the silhouette of the projection along ``n`` when its two faces lie on
+    opposite sides (or one is perpendicular to the plane, which only adds a redundant
+    candidate). Edges parallel to ``n`` project to a point and are dropped.
+    """
+    start, end, face_a, face_b = hull_edges(simplices, neighbors)
+    side = normals @ axes.T  # (faces, planes)
+    side = np.where(np.abs(side) < 1e-9, 0.0, np.sign(side))
+    plane, edge = np.nonzero((side[face_a] * side[face_b]).T <= 0)
+    normal = axes[plane]
+    direction = pts[end[edge]] - pts[start[edge]]
+    direction -= np.einsum("ij,ij->i", direction, normal)[:, None] * normal
+    length = np.linalg.norm(direction, axis=1)
+    usable = length > 1e-12 * max(float(length.max(initial=0.0)), 1e-300)
+    return plane[usable], direction[usable] / length[usable, None]
+
+
+def _distinct_directions(plane, direction, axes):
+    """Keep one direction per plane and rectangle orientation.
+
+    Directions ``e``, ``-e`` and ``n x e`` give the same rectangle, so the in-plane angle is
+    taken modulo 90 degrees (rounded to 1e-9 rad) against a basis of each plane; voxel
+    surfaces have many parallel hull edges, so this removes most candidates.
+    """
+    normal = axes[plane]
+    helper = np.eye(3)[np.argmin(np.abs(axes), axis=1)][plane]
+    basis1 = np.cross(normal, helper)
+    basis1 /= np.linalg.norm(basis1, axis=1, keepdims=True)
+    basis2 = np.cross(normal, basis1)
+    angle = np.arctan2(np.einsum("ij,ij->i", direction, basis2), np.einsum("ij,ij->i", direction, basis1))
+    quarter = np.rint(np.mod(angle, np.pi / 2) * 1e9).astype(np.int64) % int(np.rint(np.pi / 2 * 1e9))
+    _, first = np.unique(plane.astype(np.int64) * (1 << 31) + quarter, return_index=True)
+    return plane[first], direction[first]
