@@ -54,8 +54,25 @@ def _sphere_kernel(spacing: tuple, radius_mm: float) -> np.ndarray:
     return kernel
 
 
-def _circular_convolve(arrays, kernel, xp):
-    """Circular convolution of each array (stacked on axis 0) with a centred odd-sized kernel,
+def _kernel_spectrum(kernel, fft_shape, xp):
+    """Real FFT of the centred odd-sized ``kernel`` wrapped circularly onto ``fft_shape``."""
+    wrapped = xp.zeros(fft_shape, dtype=xp.float64)
+    half = [k // 2 for k in kernel.shape]
+    offsets = [xp.arange(-h, h + 1) % n for h, n in zip(half, fft_shape)]
+    wrapped[xp.ix_(*offsets)] = xp.asarray(kernel)
+    return fft_module(xp).rfftn(wrapped)
+
+
+@functools.lru_cache(maxsize=16)
+def _host_sphere_spectrum(spacing: tuple, radius_mm: float, fft_shape: tuple) -> np.ndarray:
+    """NumPy sphere-kernel spectrum, cached: ROIs of one size class on one grid share it."""
+    spectrum = _kernel_spectrum(sphere_kernel(spacing, radius_mm), fft_shape, np)
+    spectrum.setflags(write=False)
+    return spectrum
+
+
+def _circular_convolve(arrays, spacing, radius_mm, xp):
+    """Circular convolution of each array (stacked on axis 0) with the centred sphere kernel,
     by FFT at the next fast lengths (>= the array shape; extra length is zero padding).
 
     Exact (linear) at every position at least the kernel half-width away from the array edges:
@@ -65,13 +82,13 @@ def _circular_convolve(arrays, kernel, xp):
 
     shape = arrays.shape[1:]
     fft_shape = tuple(int(scipy.fft.next_fast_len(n, real=True)) for n in shape)
-    wrapped = xp.zeros(fft_shape, dtype=xp.float64)
-    half = [k // 2 for k in kernel.shape]
-    offsets = [xp.arange(-h, h + 1) % n for h, n in zip(half, fft_shape)]
-    wrapped[xp.ix_(*offsets)] = xp.asarray(kernel)
+    if xp is np:
+        kernel_hat = _host_sphere_spectrum(tuple(float(s) for s in spacing), float(radius_mm), fft_shape)
+    else:
+        kernel_hat = _kernel_spectrum(sphere_kernel(spacing, radius_mm), fft_shape, xp)
     fft = fft_module(xp)
     axes = tuple(range(1, len(shape) + 1))
-    spectrum = fft.rfftn(arrays, s=fft_shape, axes=axes) * fft.rfftn(wrapped)[None]
+    spectrum = fft.rfftn(arrays, s=fft_shape, axes=axes) * kernel_hat[None]
     full = fft.irfftn(spectrum, s=fft_shape, axes=axes)
     return full[(slice(None),) + tuple(slice(0, n) for n in shape)]
 
@@ -103,11 +120,11 @@ def sphere_means(image, int_mask, spacing, radius_mm: float = PEAK_RADIUS_MM):
     if clipped:
         crop, roi = xp.pad(crop, padding), xp.pad(roi, padding)
         inside = xp.pad(xp.ones(img[box].shape), padding)
-        sums, counts = _circular_convolve(xp.stack([crop, inside]), kernel, xp)
+        sums, counts = _circular_convolve(xp.stack([crop, inside]), spacing, radius_mm, xp)
         # Counts are integers; rounding removes the FFT's last-bit noise.
         counts = xp.rint(counts[roi])
     else:
-        sums = _circular_convolve(crop[None], kernel, xp)[0]
+        sums = _circular_convolve(crop[None], spacing, radius_mm, xp)[0]
         counts = float(kernel.sum())
     return sums[roi] / counts, crop[roi]
 

@@ -77,11 +77,12 @@ def load_roi(image, mask, label: int, *, round_intensities: bool = False) -> Loa
         raise ROIError(f"mask {where} is not on the grid of image {_describe(image)}: "
                        + "; ".join(diffs))
     try:
-        present = labels_present(msk)
         selected = roi_mask(msk, label)
     except ValueError as exc:
         raise ROIError(f"mask {where}: {exc}") from None
     if not selected.any():
+        # Listing the labels sorts the whole mask: only worth it for the error message.
+        present = labels_present(msk)
         raise ROIError(f"mask {where}: ROI label {label} is empty (no voxel has this value); "
                        f"labels present: {present or 'none'}")
     array, spacing = image_to_array(img)
