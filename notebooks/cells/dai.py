@@ -29,7 +29,7 @@ design: pass `-p maps "[AK, AWF, AxEAD, FA, MD, KA, MK, RadEAD, RK, TORT]"`), FB
 `repeats` repeat(s) of grouped 5-fold CV with small tuning grids (`fast`), `n_permutations`
 label permutations. For more: `-p repeats 10 -p fast false`.
 '''),
-        parameters("dai", 'maps = ["FA", "MD", "MK"]     # DKI maps used (published: all 10)\n'
+        parameters("dai", 'maps = ["FA", "MK"]           # DKI maps used (published: all 10): one diffusion, one kurtosis\n'
                           'tasks = ["diagnosis", "outcome"]\n'
                           'control_targets = ["random_label"]      # null targets (synthetic cohorts)\n'
                           'fdr = 0.05', families=FIXED_ROI_FAMILIES),
