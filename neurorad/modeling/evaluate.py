@@ -43,12 +43,12 @@ class EvaluationOptions:
     positive_class : label of the positive class (binary; default: the larger label)
     fast : bool -- reduced setting for quick runs: repeats capped at 3 (30 random splits for
         scheme="shuffle"), two-value grids,
-        random forests with 100 trees, 200 bootstrap replicates
+        random forests with 60 trees, 200 bootstrap replicates
     n_permutations : int -- label-permutation test replicates (0: no test)
     permutation_repeats : int or None -- repeats per permutation run (None: as ``repeats``)
     split_by_group : bool -- False splits ROIs ignoring the patient (the leaky design); the
         bootstrap still resamples patients
-    rf_trees : int or None -- trees per random forest (None: 150, or 100 when fast)
+    rf_trees : int or None -- trees per random forest (None: 100, or 60 when fast)
     tune_rf : bool -- also tune the forests' ``min_samples_leaf`` in the inner CV (slow)
     n_jobs : int -- parallel outer splits (joblib processes)
     progress : bool -- a progress bar over the outer splits

@@ -304,12 +304,12 @@ def make_model(name: str, task: str, n_classes: int, seed: int, fast: bool = Fal
     imbalance. Regression: ``null`` (training mean), ``lasso``, ``svr``, ``rf``; linear and
     kernel regressors see a standardised target so one grid fits any target scale.
 
-    Random forests are used with fixed, default-like settings (``rf_trees`` trees, 150 or 100
+    Random forests are used with fixed, default-like settings (``rf_trees`` trees, 100 or 60
     when ``fast``; square-root / one-third feature sampling) unless ``tune_rf``: forests are
     the least tunable of these models (Probst, Wright & Boulesteix, WIREs DMKD 2019) and the
     most expensive to refit, so an inner grid over them dominates the runtime for little gain.
     """
-    trees = rf_trees or (100 if fast else 150)
+    trees = rf_trees or (60 if fast else 100)
     if task == "classification":
         if name == "null":
             return ModelSpec(name, DummyClassifier(strategy="prior"))

@@ -152,3 +152,19 @@ def test_error_names_the_source():
     X = pd.DataFrame({"f0": [1.0, 2.0, 3.0, 4.0]})
     with pytest.raises(ValueError, match="^feat.parquet: "):
         evaluate(X, [1, 1, 1, 1], models=("null",), source="feat.parquet")
+
+
+def test_string_labels_positive_class_and_parallel_equals_serial(make_clustered):
+    X, y, groups = make_clustered(n_patients=20, rois_per_patient=2, signal=2.0, seed=9)
+    labels = np.where(y == 1, "mosaic", "germline")
+    kw = dict(groups=groups, models=("null", "lasso_lr"), repeats=1, seed=0, **FAST)
+    serial = evaluate(X, labels, **kw)
+    assert serial.settings["positive_class"] == "mosaic"       # the larger label
+    assert {"p_germline", "p_mosaic"} <= set(serial.predictions.columns)
+    assert _row(serial, "lasso_lr", "roc_auc").estimate > 0.8
+    flipped = evaluate(X, labels, positive_class="germline", **kw)
+    # sensitivity for one positive class is specificity for the other
+    assert _row(flipped, "lasso_lr", "sens").estimate == pytest.approx(
+        _row(serial, "lasso_lr", "spec").estimate)
+    parallel = evaluate(X, labels, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(serial.metrics, parallel.metrics)
