@@ -47,6 +47,10 @@ def ellipsoid_area(a: float, b: float, c: float, n_terms: int = 20) -> float:
     return 4.0 * math.pi * a * b * total
 
 
+#: The MVEE iteration folds its carried scale factor back into the weights beyond this.
+_SCALE_LIMIT = 1e100
+
+
 def mvee_semi_axes(points: np.ndarray, eps: float = 1e-3, max_iter: int = 100000) -> np.ndarray:
     """Semi-axis lengths (descending) of the minimum-volume enclosing ellipsoid of ``points``.
 
@@ -117,7 +121,7 @@ def mvee_semi_axes(points: np.ndarray, eps: float = 1e-3, max_iter: int = 100000
         m_scaled -= proj
         y_inv -= (coef * y_inv_q)[:, None] * y_inv_q
         scale = scale_new
-        if not 1e-100 < scale < 1e100:  # renormalise before the scale factor under/overflows
+        if not 1.0 / _SCALE_LIMIT < scale < _SCALE_LIMIT:  # renormalise before it under/overflows
             weights *= scale
             y_inv /= scale
             m_scaled /= scale

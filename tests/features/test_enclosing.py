@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
 
+from neurorad.features import enclosing
 from neurorad.features.enclosing import hull_edges, mvee_semi_axes, oriented_bounding_box
 
 
@@ -112,3 +113,10 @@ def test_mvee_iteration_equals_the_textbook_update(seed):
     rng = np.random.default_rng(seed)
     points = rng.normal(size=(80, 3)) * [4.0, 2.0, 1.5] @ random_rotation(rng).T
     assert mvee_semi_axes(points) == pytest.approx(textbook_wa_ty(points), rel=1e-9)
+
+
+def test_mvee_renormalising_the_scale_factor_changes_nothing(monkeypatch):
+    points = np.random.default_rng(5).normal(size=(60, 3)) * [3.0, 2.0, 1.0]
+    plain = mvee_semi_axes(points)
+    monkeypatch.setattr(enclosing, "_SCALE_LIMIT", 1.05)  # fold back after almost every step
+    assert mvee_semi_axes(points) == pytest.approx(plain, rel=1e-10)
