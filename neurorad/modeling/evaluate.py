@@ -20,6 +20,8 @@ from neurorad.modeling.scoring import (bootstrap_counts, delong_table, headline_
                                        jackknife_weights, summarise, to_units)
 from neurorad.modeling.splits import outer_splits, permuted_labels
 
+TEST_COLUMNS = ["model", "versus", "class", "metric", "estimate", "se", "statistic", "p_value",
+                "method"]
 DEFAULT_MODELS = {"classification": ("null", "lasso_lr", "svm", "rf"),
                   "regression": ("null", "lasso", "svr", "rf")}
 
@@ -264,7 +266,7 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
     metrics, per_fold = summarise(unit_folds, counts, jack, task, classes, positive, opts.ci,
                                   opts.interval, ratio)
     tests = delong_table(unit_folds, classes, positive) if task == "classification" \
-        else pd.DataFrame()
+        else pd.DataFrame(columns=TEST_COLUMNS)
     if opts.n_permutations:
         perm = permutation_test(inputs, task=task, specs=specs, prep=prep, opts=opts,
                                 X_fit=X_fit, outer_folds=outer_folds,
@@ -272,7 +274,7 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
                                 observed=headline_statistic(unit_folds, task, classes,
                                                             positive),
                                 classes=classes, positive=positive)
-        tests = pd.concat([tests, perm], ignore_index=True)
+        tests = pd.concat([t for t in (tests, perm) if len(t)], ignore_index=True)
     settings = {"task": task, "models": list(models), "outer_folds": outer_folds,
                 **{k: v for k, v in asdict(replace(opts, batch=None)).items()},
                 "repeats": repeats, "seed": seed, "n_bootstrap": n_bootstrap,

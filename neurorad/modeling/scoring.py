@@ -191,8 +191,12 @@ def summarise(unit_folds: list[UnitFold], counts, jack, task: str, classes, posi
           that comes from the training sets (models of different folds share patients),
           which dominates with small cohorts and neighbour-like models (SVM, RF).
 
-        The stretched interval is clipped to the metric's range. It restores close to
-        nominal coverage on null data (tests/modeling/test_chance.py).
+        The stretched interval is clipped to the metric's range. Measured on null data
+        (20--24 patients, 2--3 near-identical ROIs each, 30--40 data sets): coverage of 0.5
+        by the 95% AUC interval 0.93 (SVM, 21 patients x 2 ROIs), 0.87 (RF) and 0.77--0.90
+        (SVM, 24 x 3--4 ROIs) against 0.77--0.80 for the plain percentile interval. With so
+        few patients the intervals remain somewhat optimistic for neighbour-like models;
+        the label-permutation test (``n_permutations``) is the exact control.
 
     Returns
     -------
