@@ -43,6 +43,9 @@ def register(subparsers) -> None:
     p.add_argument("--device", choices=DEVICES, default=None,
                    help="cpu, gpu or auto (default: the settings' device, else auto; "
                    "NEURORAD_FORCE_CPU=1 forces cpu)")
+    p.add_argument("--cases-per-task", type=int, default=None, metavar="N",
+                   help="cases extracted together per task (texture matrices batched across "
+                   "them; default 16 with --device gpu, else 1)")
     p.add_argument("--data-root", default=None, metavar="DIR",
                    help="folder the manifest's relative paths are relative to")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         result = extract_manifest(
             args.manifest, args.settings, args.out, data_root=args.data_root,
             scheduler=args.scheduler, workers=args.workers, device=args.device,
-            progress=not args.no_progress,
+            progress=not args.no_progress, cases_per_task=args.cases_per_task,
         )
     except (ValueError, RuntimeError, OSError) as exc:
         # Manifest and settings errors are ValueErrors listing every problem; show them as is.

@@ -38,6 +38,9 @@ FEATURES_FILE = "features.parquet"
 FAILURES_FILE = "failures.parquet"
 PROVENANCE_FILE = "provenance.json"
 _MAX_MESSAGE = 2000
+# Cases per Dask task on a GPU: enough (ROI x discretisation) items per texture launch to
+# fill the device (docs/batch.md), few enough that a failed group costs little to redo.
+GPU_CASES_PER_TASK = 16
 
 # Environment for worker processes: one BLAS/OpenMP/ITK thread each, because parallelism comes
 # from the workers; N workers x N threads would oversubscribe the cores.
@@ -227,8 +230,62 @@ def compute_case(task: CaseTask, extractor: Callable | None = None) -> dict:
             )
         return {"key": task.key, "ok": True, "features": {str(k): float(v) for k, v in features.items()}}
     except Exception as exc:  # noqa: BLE001 - a bad case must not stop the batch
-        return {"key": task.key, "ok": False, "error_type": type(exc).__name__,
-                "error_message": _sanitise(str(exc), task)}
+        return _failure(task, exc)
+
+
+def _failure(task: CaseTask, exc: BaseException) -> dict:
+    return {"key": task.key, "ok": False, "error_type": type(exc).__name__,
+            "error_message": _sanitise(str(exc), task)}
+
+
+def compute_cases(tasks: list[CaseTask], extractor: Callable | None = None) -> list[dict]:
+    """Extract a group of cases in one task; never raises for a bad case.
+
+    With the default extractor the readable cases go through
+    :func:`neurorad.features.extract.extract_features_batch` together, so their texture
+    matrices are built in few large launches (what makes a GPU pay off, ``docs/batch.md``).
+    When that call fails, the cases are extracted one by one so that only the bad case is
+    recorded as failed. A custom ``extractor`` (one case per call) is called per case.
+
+    Returns
+    -------
+    list of dict
+        One :func:`compute_case` result per task, in order.
+    """
+    if extractor is not None or len(tasks) == 1:
+        return [compute_case(task, extractor) for task in tasks]
+    results: dict[str, dict] = {}
+    readable = []
+    for task in tasks:
+        try:
+            readable.append((task, _read_inputs(task)))
+        except Exception as exc:  # noqa: BLE001 - a bad case must not stop the batch
+            results[task.key] = _failure(task, exc)
+    if readable:
+        try:
+            features = _extract_group(readable)
+        except Exception:  # noqa: BLE001 - find the bad case: one by one
+            features = None
+        for index, (task, _) in enumerate(readable):
+            if features is None:
+                results[task.key] = compute_case(task)
+            else:
+                results[task.key] = {"key": task.key, "ok": True, "features": {
+                    str(k): float(v) for k, v in features[index].items()}}
+    return [results[task.key] for task in tasks]
+
+
+def _extract_group(readable: list) -> list[dict]:
+    """:func:`extract_features_batch` on ``[(task, (image, mask, label)), ...]`` (one settings
+    object and device for the group, as :func:`extract_manifest` builds them)."""
+    from neurorad.features.extract import extract_features_batch
+
+    first = readable[0][0]
+    device = resolve_device(first.device)
+    if device == "gpu":
+        _select_gpu()
+    return extract_features_batch([inputs for _, inputs in readable], first.settings,
+                                  device=device)
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,40 +366,61 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="extract", unit="case", file=sys.stderr, disable=not enabled)
 
 
+def _groups(tasks: list[CaseTask], cases_per_task: int) -> list[list[CaseTask]]:
+    return [tasks[i:i + cases_per_task] for i in range(0, len(tasks), cases_per_task)]
+
+
 def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: bool, on_result,
-               spread_gpus: int = 0) -> None:
-    """Run ``compute_case`` for every task; ``on_result(result)`` as each one finishes."""
+               spread_gpus: int = 0, cases_per_task: int = 1) -> None:
+    """Run :func:`compute_cases` on groups of ``cases_per_task`` tasks; ``on_result(result)``
+    for each case as its group finishes.
+
+    A group whose task itself fails (e.g. ``KilledWorker``: its worker kept dying) is split
+    into single-case tasks and resubmitted, so only the case that crashes the worker is
+    recorded as failed.
+    """
     if not tasks:
         return
     with _progress(len(tasks), progress) as bar:
         if _scheduler_kind(scheduler) == "synchronous":
-            for task in tasks:
-                on_result(compute_case(task, extractor))
-                bar.update()
+            for group in _groups(tasks, cases_per_task):
+                for result in compute_cases(group, extractor):
+                    on_result(result)
+                bar.update(len(group))
             return
         from distributed import as_completed
 
         with _dask_client(scheduler, workers, spread_gpus) as client:
-            future_task = {}
-            for task in tasks:
+            future_group = {}
+
+            def submit(group):
                 # pure=False: the cache, not Dask, decides what is already done.
-                fut = client.submit(compute_case, task, extractor, pure=False)
-                future_task[fut] = task
-            for fut in as_completed(list(future_task)):
-                task = future_task.pop(fut)
+                fut = client.submit(compute_cases, group, extractor, pure=False)
+                future_group[fut] = group
+                return fut
+
+            pending = as_completed([submit(g) for g in _groups(tasks, cases_per_task)])
+            for fut in pending:
+                group = future_group.pop(fut)
                 try:
-                    result = fut.result()
+                    results = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after repeated crashes
-                    result = {"key": task.key, "ok": False, "error_type": type(exc).__name__,
-                              "error_message": _sanitise(str(exc), task)}
+                    if len(group) > 1:
+                        for task in group:
+                            pending.add(submit([task]))
+                        fut.release()
+                        continue
+                    results = [_failure(group[0], exc)]
                 fut.release()
-                on_result(result)
-                bar.update()
+                for result in results:
+                    on_result(result)
+                bar.update(len(group))
 
 
 def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=None,
                      workers: int | None = None, device: str | None = None, progress: bool = True,
-                     extractor: Callable | None = None) -> BatchResult:
+                     extractor: Callable | None = None, cases_per_task: int | None = None
+                     ) -> BatchResult:
     """Extract features for every (subject, ROI, image) of a manifest, in parallel, resumably.
 
     Parameters
@@ -365,6 +443,11 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
     progress : show a progress bar on stderr.
     extractor : ``f(image, mask, settings, *, label, device) -> dict[str, float]``; defaults to
         ``neurorad.extract_features``. Must be picklable for a Dask scheduler.
+    cases_per_task : cases extracted together in one task (default :data:`GPU_CASES_PER_TASK`
+        with ``device="gpu"``, else 1). With the default extractor a group goes through
+        ``extract_features_batch``: its texture matrices are built in few large launches,
+        which a GPU needs (one ROI alone is launch-bound); the CPU gains little. A worker
+        crash fails the group's task, which is then retried case by case.
 
     Returns
     -------
@@ -379,6 +462,11 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
     device = str(device).lower()
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    if cases_per_task is None:
+        cases_per_task = GPU_CASES_PER_TASK if device == "gpu" else 1
+    if isinstance(cases_per_task, bool) or int(cases_per_task) != cases_per_task or cases_per_task < 1:
+        raise ValueError(f"cases_per_task must be a positive integer, got {cases_per_task!r}")
+    cases_per_task = int(cases_per_task)
     kind = _scheduler_kind(scheduler)
     spread_gpus = 0
     if kind != "distributed" and device == "gpu":
@@ -448,7 +536,7 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
     log.info("%d cases: %d cached, %d to compute, %d unreadable", len(cases), n_cached, len(tasks),
              len(failures))
     _run_tasks(list(tasks.values()), extractor, scheduler, workers, progress, on_result,
-               spread_gpus if kind == "local" else 0)
+               spread_gpus if kind == "local" else 0, cases_per_task)
 
     frames = []
     for case, key in zip(cases, case_keys):
