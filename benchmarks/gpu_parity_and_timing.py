@@ -14,12 +14,18 @@ It prints and writes ``gpu_results.json``:
    NumPy arrays and from the same arrays on the GPU. Pass: equal keys, equal NaN pattern and
    ``|gpu - cpu| <= 1e-9 * max(|cpu|, |gpu|) + 1e-12`` for every value (the ``1e-12`` floor
    admits float rounding around features whose exact value is 0).
+   The batched texture path (``texture_features_batch``: every ROI x the seed protocol's 14
+   discretisations in chunked launches) is checked the same way: GPU batched against CPU,
+   one item at a time through the public ``*_features`` functions.
 2. **Timing** of the six texture families (one FBN-32 discretisation, 3D aggregations) per
    ROI at ~4k, ~30k and ~250k voxels: CPU (NumPy, this process, one thread recommended:
    ``OMP_NUM_THREADS=1``), GPU one ROI per call, and GPU *batched*: the matrix builders
-   (``glcm_matrices`` etc.) called once for a batch of ``--batch`` ROIs (the hot path; the
-   per-ROI feature formulas on the small matrices are not batched by the engine yet and are
-   reported separately).
+   (``glcm_matrices`` etc.) called once for a batch of ``--batch`` ROIs.
+3. **Timing of the seed protocol's texture** (14 discretisations: FBN and equal-probability
+   x 2..128 levels, six families, 3D) per ROI: CPU through ``texture_features_batch`` (what
+   ``extract_features`` runs), GPU for one ROI, and GPU for ``--seed-batch`` ROIs in one
+   ``texture_features_batch`` call (what ``extract_features_batch`` and the batch runner's
+   ``cases_per_task`` run), matrices *and* features.
 
 Without ``--inputs`` it reads ``benchmarks/data/gpu_inputs.npz`` (IBSI digital phantom,
 committed) and, when present, ``benchmarks/data/ibsi_ct_roi.npz`` (IBSI CT phantom ROI; CC BY-NC,
@@ -45,6 +51,7 @@ DEFAULT_INPUTS = HERE / "data" / "gpu_inputs.npz"
 CT_INPUTS = "ibsi_ct_roi.npz"  # beside --inputs; optional (not committed: CC BY-NC)
 RTOL, ATOL = 1e-9, 1e-12
 DIRECTIONAL = ("2D_avg", "2D_comb", "2_5D_avg", "2_5D_comb", "3D_avg", "3D_comb")
+SEED_LEVELS = (2, 4, 8, 16, 32, 64, 128)  # the seed protocol: FBN and EP at each
 PLAIN = ("2D", "2_5D", "3D")
 TIMING_SIZES = {"4k": 4_000, "30k": 30_000, "250k": 250_000}
 
@@ -185,6 +192,62 @@ def texture_matrices_batched(batch, masks) -> None:
     ngldm.ngldm_matrices(batch, in_plane=False)
 
 
+def seed_items(image, mask, roi_key):
+    """The seed protocol's 14 discretisations of one ROI as texture items (arrays' module)."""
+    from neurorad.features.texture_batch import TextureItem
+    from neurorad.preprocess.discretise import equal_probability, fbn_nested_levels
+
+    values = image[mask]
+    fbn = fbn_nested_levels(values, SEED_LEVELS)
+    pairs = [fbn[n] for n in SEED_LEVELS] + [equal_probability(values, n) for n in SEED_LEVELS]
+    return [TextureItem(levels.astype("uint8"), n, mask, mask, roi_key=roi_key)
+            for levels, n in pairs]
+
+
+def seed_texture_params():
+    from neurorad.features.texture_batch import TEXTURE_FAMILIES, TextureParams
+
+    return TextureParams(TEXTURE_FAMILIES, ("3D_avg", "3D_comb"), ("3D",))
+
+
+def seed_texture_batched(rois) -> list[dict]:
+    """``texture_features_batch`` over every (ROI, seed discretisation) of ``rois``."""
+    from neurorad.features.texture_batch import texture_features_batch
+
+    items = [item for k, (image, mask) in enumerate(rois) for item in seed_items(image, mask, k)]
+    return texture_features_batch(items, seed_texture_params())
+
+
+def seed_texture_one_by_one(image, mask) -> list[dict]:
+    """The same features item by item through the public ``*_features`` functions."""
+    from neurorad.features.backend import get_xp
+
+    xp = get_xp(image)
+    out = []
+    for item in seed_items(image, mask, 0):
+        binned = xp.zeros(mask.shape, dtype=xp.int64)
+        binned[mask] = item.levels
+        out.append(texture_features(binned, item.n_levels, mask))
+    return out
+
+
+def check_batched_parity(cases: dict, xp) -> dict[str, list[str]]:
+    """GPU ``texture_features_batch`` over all cases at once against CPU item by item."""
+    names = list(cases)
+    rois = [(image, mask) for image, mask, _, _ in cases.values()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gpu = seed_texture_batched([on_device(xp, image, mask) for image, mask in rois])
+        out = {}
+        for k, (name, (image, mask)) in enumerate(zip(names, rois)):
+            cpu = seed_texture_one_by_one(image, mask)
+            problems = []
+            for level, (a, b) in enumerate(zip(cpu, gpu[14 * k:14 * (k + 1)])):
+                problems += [f"item {level}: {p}" for p in compare_features(a, b)]
+            out[f"batched:{name}"] = problems
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Comparison
 # --------------------------------------------------------------------------------------------
@@ -278,6 +341,22 @@ def time_size(n_voxels: int, xp, batch: int, repeats: int, seed: int = 1) -> dic
     }
 
 
+def time_seed_protocol(n_voxels: int, xp, batch: int, repeats: int, seed: int = 2) -> dict:
+    """Seed-protocol texture (14 discretisations, six families, 3D) per ROI: CPU, GPU one
+    ROI, GPU ``batch`` ROIs per ``texture_features_batch`` call."""
+    rng = np.random.default_rng(seed)
+    rois = [roi_of_size(rng, n_voxels)[:2] for _ in range(batch)]
+    on_gpu = [on_device(xp, image, mask) for image, mask in rois]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cpu = best_time(lambda: seed_texture_batched(rois[:1]), np, repeats)
+        gpu_one = best_time(lambda: seed_texture_batched(on_gpu[:1]), xp, repeats)
+        gpu_batch = best_time(lambda: seed_texture_batched(on_gpu), xp, repeats) / batch
+    return {"voxels": int(rois[0][1].sum()), "batch": batch, "cpu_per_roi_s": cpu,
+            "gpu_one_roi_s": gpu_one, "gpu_batched_per_roi_s": gpu_batch,
+            "speedup_one_roi": cpu / gpu_one, "speedup_batched_per_roi": cpu / gpu_batch}
+
+
 # --------------------------------------------------------------------------------------------
 
 def device_description(xp) -> str:
@@ -291,6 +370,8 @@ def main(argv=None) -> int:
     ap.add_argument("--inputs", type=Path, default=DEFAULT_INPUTS)
     ap.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", ".")))
     ap.add_argument("--batch", type=int, default=64, help="ROIs per batched builder call")
+    ap.add_argument("--seed-batch", type=int, default=32,
+                    help="ROIs per texture_features_batch call in the seed-protocol timing")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="parity, then timing at 4k and 30k only")
     ap.add_argument("--prepare", type=Path, metavar="SHARED",
@@ -317,7 +398,9 @@ def main(argv=None) -> int:
     report = {"device": device_description(xp), "cpu": platform.processor() or platform.machine(),
               "cupy": xp.__version__, "numpy": np.__version__, "rtol": RTOL, "atol": ATOL}
     t0 = time.perf_counter()
-    parity = check_parity(parity_cases(inputs), xp)
+    cases = parity_cases(inputs)
+    parity = check_parity(cases, xp)
+    parity.update(check_batched_parity(cases, xp))
     report["parity"] = parity
     report["parity_ok"] = not any(parity.values())
     for name, problems in parity.items():
@@ -336,6 +419,14 @@ def main(argv=None) -> int:
               f"GPU one ROI {res['gpu_features_one_roi_s'] * 1e3:7.1f} ms "
               f"(x{res['speedup_features_one_roi']:.1f})  matrices: GPU one x{res['speedup_matrices_one_roi']:.1f}, "
               f"batched({batch}) x{res['speedup_matrices_batched_per_roi']:.1f} per ROI")
+    report["seed_protocol_timing"] = {}
+    for label, n in sizes.items():
+        batch = args.seed_batch if n <= 30_000 else max(1, min(args.seed_batch, 16))
+        res = time_seed_protocol(n, xp, batch, max(1, args.repeats - 1))
+        report["seed_protocol_timing"][label] = res
+        print(f"seed {label:>5s} voxels={res['voxels']:7d}  CPU {res['cpu_per_roi_s']:7.2f} s/ROI  "
+              f"GPU one ROI x{res['speedup_one_roi']:.1f}  batched({batch}) "
+              f"x{res['speedup_batched_per_roi']:.1f} per ROI")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "gpu_results.json").write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out / 'gpu_results.json'}")

@@ -24,7 +24,7 @@ from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, check_aggregations,
     evaluate_level_count_family, level_count_catalogue, needed_kinds, prepare_roi,
 )
-from neurorad.features.texture_kernels import batched_bincount, label_zones
+from neurorad.features.texture_kernels import batched_bincount, label_zones, label_zones_batch
 
 FAMILY = "GLSZM"
 
@@ -73,8 +73,12 @@ class Zones:
 def find_zones(interior, *, in_plane: bool) -> Zones:
     """Label the zones of a cropped grey-level array (see
     :func:`~neurorad.features.texture_kernels.label_zones`) and tabulate their grey level, size and slice."""
+    return tabulate_zones(interior, *label_zones(interior, in_plane=in_plane))
+
+
+def tabulate_zones(interior, labels, n: int) -> Zones:
+    """Grey level, size and slice of each zone ``1..n`` of ``labels`` (zones of ``interior``)."""
     xp = get_xp(interior)
-    labels, n = label_zones(interior, in_plane=in_plane)
     flat = labels.ravel()
     sizes = xp.bincount(flat, minlength=n + 1)[1:].astype(xp.int64)
     # Every voxel of a zone carries the same level (and, in 2D, slice), so a scatter in any
@@ -189,13 +193,29 @@ def glszm_matrices(batch, *, in_plane: bool = True, volume: bool = True
     return matrices_from_prepared(prepared, in_plane, volume)
 
 
-def zone_tables(prepared: list[PreparedRoi | None], *, in_plane: bool, volume: bool
-                ) -> list[dict[str, Zones] | None]:
+def zone_tables(prepared: list[PreparedRoi | None], *, in_plane: bool, volume: bool,
+                label_binary=None) -> list[dict[str, Zones] | None]:
     """The zones of each prepared ROI: ``{"2D": in-plane zones, "3D": volume zones}`` (the
-    kinds asked for), None for an empty ROI. GLSZM and GLDZM share these tables."""
+    kinds asked for), None for an empty ROI. GLSZM and GLDZM share these tables.
+
+    On a GPU all ROIs are labelled together
+    (:func:`~neurorad.features.texture_kernels.label_zones_batch`: one launch per grey level
+    for the whole batch); on the CPU each ROI is labelled in one pass (and cached), unless a
+    binary labeller ``label_binary`` is given (it selects the stacked GPU strategy).
+    """
     kinds = [kind for kind, wanted in (("2D", in_plane), ("3D", volume)) if wanted]
-    return [None if roi is None else
-            {kind: zones_of(roi.interior, in_plane=kind == "2D") for kind in kinds}
+    present = [roi for roi in prepared if roi is not None]
+    by_kind = {}
+    for kind in kinds:
+        if present and (label_binary is not None or get_xp(present[0].padded) is not np):
+            labelled = label_zones_batch([roi.interior for roi in present],
+                                         in_plane=kind == "2D", label_binary=label_binary)
+            by_kind[kind] = iter([tabulate_zones(roi.interior, labels, n)
+                                  for roi, (labels, n) in zip(present, labelled)])
+        else:
+            by_kind[kind] = iter([zones_of(roi.interior, in_plane=kind == "2D")
+                                  for roi in present])
+    return [None if roi is None else {kind: next(by_kind[kind]) for kind in kinds}
             for roi in prepared]
 
 

@@ -555,9 +555,11 @@ def needs_slices(aggregations) -> bool:
 def needed_kinds(aggregations, prepared: PreparedRoi | None) -> tuple[bool, bool]:
     """(per-slice matrices needed, 3D matrix needed) for 2D / 2_5D / 3D aggregations.
 
-    A single-slice image needs no 3D matrix: its 3D aggregations are undefined.
+    A single-slice image gets its 3D matrix too (one slice: cheap), although its 3D
+    aggregations are undefined (NaN, see :func:`evaluate_aggregations`): without it, asking
+    only for ``3D`` would leave no matrix to build.
     """
-    need_3d = "3D" in aggregations and prepared is not None and not prepared.is_2d_image
+    need_3d = "3D" in aggregations and prepared is not None
     return needs_slices(aggregations), need_3d
 
 

@@ -94,6 +94,27 @@ def test_ibsi_phantom_preset_batched_equals_per_discretisation():
                          quietly(features_from_roi, roi, settings, batched=False))
 
 
+@pytest.mark.parametrize("family", ["glszm", "gldzm", "ngtdm", "ngldm"])
+def test_only_3d_aggregation_of_a_single_slice_image_is_nan_not_an_error(family):
+    from neurorad.features import gldzm, ngldm
+
+    binned = np.array([[[1, 2, 2], [1, 1, 2]]])
+    extra = (binned > 0,) if family == "gldzm" else ()
+    function = {"glszm": glszm.glszm_features, "gldzm": gldzm.gldzm_features,
+                "ngtdm": ngtdm.ngtdm_features, "ngldm": ngldm.ngldm_features}[family]
+    with pytest.warns(RuntimeWarning, match="single-slice"):
+        features = function(binned, 2, *extra, aggregations=("3D",))
+    assert features and all(math.isnan(v) for v in features.values())
+
+
+def test_seed_protocol_batched_equals_per_discretisation_on_a_single_slice_image():
+    image, mask = random_image_and_mask(4, (1, 25, 23))
+    roi = preprocess_roi(image, mask, SEED, diagnostics=False)
+    batched = quietly(features_from_roi, roi, SEED)
+    assert_same_features(batched, quietly(features_from_roi, roi, SEED, batched=False))
+    assert math.isnan(batched["szm_sze_3D_fbn8"]) and math.isnan(batched["cm_joint_max_3D_avg_ep4"])
+
+
 # ------------------------------------------------------------------ batched over many ROIs
 
 CASES = [  # seed, shape (z, y, x), spacing (z, y, x)
@@ -203,6 +224,45 @@ def test_fused_bincount_equals_one_bincount_per_roi():
             np.testing.assert_allclose(a, expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("in_plane", [True, False])
+def test_stacked_zone_labelling_equals_labelling_each_box(in_plane):
+    """The GPU strategy (boxes stacked with empty slices between them, one binary labelling
+    per grey level; here scipy's labeller) finds the zones scikit-image finds box by box."""
+    from scipy import ndimage
+
+    from neurorad.features.texture import prepare_roi
+
+    rng = np.random.default_rng(8)
+    boxes = []
+    for shape, n_levels in (((4, 7, 9), 3), ((1, 12, 5), 2), ((6, 6, 6), 4), ((3, 3, 3), 1)):
+        binned = rng.integers(1, n_levels + 1, size=shape)
+        binned[rng.random(shape) < 0.2] = 0
+        binned[0, 0, 0] = 1  # keep the box size (first voxel in the ROI)
+        binned[-1, -1, -1] = 1
+        boxes.append(prepare_roi(binned, n_levels, "test", pad=0))
+    boxes.insert(2, None)  # an empty ROI keeps its place
+    stacked = glszm.zone_tables(boxes, in_plane=in_plane, volume=not in_plane,
+                                label_binary=ndimage.label)
+    separate = glszm.zone_tables(boxes, in_plane=in_plane, volume=not in_plane)
+    kind = "2D" if in_plane else "3D"
+    assert stacked[2] is None and separate[2] is None
+    for a, b in zip(stacked, separate):
+        if a is None:
+            continue
+        a, b = a[kind], b[kind]
+        assert a.n == b.n
+
+        def table(zones):
+            return sorted(zip(zones.levels.tolist(), zones.sizes.tolist(),
+                              zones.slices.tolist()))
+
+        assert table(a) == table(b)
+        assert a.labels.min() == 0 and set(np.unique(a.labels)) == set(range(a.n + 1)) | {0}
+    full = prepare_roi(np.ones((2, 3, 3), dtype=np.int64), 1, "test", pad=0)
+    (zones,) = glszm.zone_tables([full], in_plane=False, volume=True, label_binary=ndimage.label)
+    assert zones["3D"].n == 1 and zones["3D"].sizes.tolist() == [18]  # no background voxel
+
+
 def test_chunks_respect_the_voxel_budget_and_keep_order():
     masks = [np.ones(shape, bool) for shape in ((2, 3, 4), (5, 5, 5), (1, 2, 2), (3, 3, 3))]
     items = [TextureItem(np.ones(int(m.sum()), np.uint8), 2, m) for m in masks]
@@ -247,3 +307,22 @@ def test_gpu_batch_equals_cpu_features(several_rois, one_by_one):
         for tag in expected:
             assert np.isclose(got[tag], expected[tag], rtol=1e-9, atol=1e-12,
                               equal_nan=True), tag
+
+
+def test_gpu_script_batched_parity_wiring_on_numpy():
+    """The GPU script's batched parity check (benchmarks/gpu_parity_and_timing.py), run with
+    NumPy in place of CuPy: texture_features_batch over several ROIs x the seed protocol's
+    14 discretisations equals the public *_features functions item by item."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_parity_and_timing.py"
+    spec = importlib.util.spec_from_file_location("gpu_parity_and_timing", script)
+    harness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(harness)
+    cases = harness.parity_cases(dict(np.load(harness.DEFAULT_INPUTS)))
+    small = {k: cases[k] for k in ("ibsi_digital_phantom", "single_slice_24x24",
+                                   "small_5x12x9_anisotropic")}
+    problems = harness.check_batched_parity(small, np)
+    assert set(problems) == {f"batched:{k}" for k in small}
+    assert not any(problems.values()), problems
