@@ -28,6 +28,7 @@ import numpy as np
 
 from neurorad.features.backend import (get_xp, resolve_device, to_device, to_numpy,
                                        xp_for_device)
+from neurorad.features.texture import level_dtype
 from neurorad.features.texture_batch import TextureItem, TextureParams, texture_features_batch
 from neurorad.preprocess.discretise import discretise, fbn_nested_levels
 from neurorad.preprocess.pipeline import PreprocessedROI, preprocess_roi
@@ -159,13 +160,6 @@ def _first_order_features(values, disc, levels, n_levels, sfx, settings, funcs) 
     return out
 
 
-def _narrow_levels(levels, n_levels: int, xp):
-    """Grey levels in the narrowest unsigned type (they are held for every discretisation of
-    every ROI of a batch until its texture chunk runs)."""
-    dtype = xp.uint8 if n_levels < 2 ** 8 else xp.uint16 if n_levels < 2 ** 16 else xp.int64
-    return xp.asarray(levels).astype(dtype)
-
-
 def features_from_rois(rois: Sequence[PreprocessedROI], settings, *,
                        max_voxels: int | None = None) -> list[dict[str, float] | None]:
     """All enabled families on many preprocessed ROIs, texture matrices built in batches.
@@ -199,8 +193,10 @@ def features_from_rois(rois: Sequence[PreprocessedROI], settings, *,
                                for d in discs])
         suffixes.append([d[3] for d in discs])
         if params.families:
-            items += [TextureItem(_narrow_levels(levels, n_levels, xp), n_levels, roi.int_mask,
-                                  roi.morph_mask, roi_key=index)
+            # Narrow grey levels: they are held for every discretisation of every ROI of
+            # the batch until their texture chunk runs.
+            items += [TextureItem(levels.astype(level_dtype(n_levels, xp)), n_levels,
+                                  roi.int_mask, roi.morph_mask, roi_key=index)
                       for _, levels, n_levels, _ in discs]
     texture = iter(texture_features_batch(items, params, max_voxels=max_voxels))
     out: list[dict | None] = []

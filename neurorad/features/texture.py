@@ -170,12 +170,16 @@ def prepare_roi(binned, n_levels, family: str, *, pad: int = 1, extra_mask=None
     if box is None or not bool(xp.any(arr)):
         return None
     cropped = arr[tuple(slice(a, b) for a, b in box)]
-    # Narrow unsigned type: one byte per voxel for up to 255 grey levels keeps the memory
-    # traffic of the neighbour arithmetic low (signed differences must cast first).
-    dtype = xp.uint8 if n_levels < 2 ** 8 else xp.uint16 if n_levels < 2 ** 16 else xp.int64
-    padded = xp.pad(cropped.astype(dtype), pad)
+    padded = xp.pad(cropped.astype(level_dtype(n_levels, xp)), pad)
     return PreparedRoi(padded, int(n_levels), pad, tuple(int(s) for s in cropped.shape), is_2d,
                        tuple(a for a, _ in box))
+
+
+def level_dtype(n_levels: int, xp):
+    """Narrowest type holding grey levels ``0..n_levels``: one byte per voxel up to 255
+    levels keeps the memory traffic of the neighbour arithmetic low (signed differences
+    must cast first)."""
+    return xp.uint8 if n_levels < 2 ** 8 else xp.uint16 if n_levels < 2 ** 16 else xp.int64
 
 
 def check_aggregations(aggregations: Sequence[str], allowed: Sequence[str], family: str) -> tuple:

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 from neurorad.features import glcm, gldzm, glrlm, glszm, ngldm, ngtdm
 from neurorad.features.backend import get_xp
-from neurorad.features.texture import PreparedRoi, needs_slices, roi_bounding_box
+from neurorad.features.texture import PreparedRoi, level_dtype, needs_slices, roi_bounding_box
 
 TEXTURE_FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
 
@@ -179,9 +179,7 @@ def _prepared(item: TextureItem, geometry: _RoiGeometry, pad: int) -> PreparedRo
         return None
     xp = get_xp(item.levels)
     n_levels = int(item.n_levels)
-    # Same narrow unsigned type as prepare_roi (one byte per voxel up to 255 levels).
-    dtype = xp.uint8 if n_levels < 2 ** 8 else xp.uint16 if n_levels < 2 ** 16 else xp.int64
-    cropped = xp.zeros(geometry.int_mask_box.shape, dtype=dtype)
+    cropped = xp.zeros(geometry.int_mask_box.shape, dtype=level_dtype(n_levels, xp))
     cropped[geometry.int_mask_box] = item.levels
     return PreparedRoi(xp.pad(cropped, pad), n_levels, pad,
                        tuple(int(s) for s in cropped.shape), geometry.is_2d_image,
