@@ -377,7 +377,8 @@ def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: b
 
     A group whose task itself fails (e.g. ``KilledWorker``: its worker kept dying) is split
     into single-case tasks and resubmitted, so only the case that crashes the worker is
-    recorded as failed.
+    recorded as failed. A single case lost with its worker is retried once more: it may only
+    have shared the worker with the case that crashed it.
     """
     if not tasks:
         return
@@ -393,21 +394,25 @@ def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: b
         with _dask_client(scheduler, workers, spread_gpus) as client:
             future_group = {}
 
-            def submit(group):
+            def submit(group, retried=False):
                 # pure=False: the cache, not Dask, decides what is already done.
                 fut = client.submit(compute_cases, group, extractor, pure=False)
-                future_group[fut] = group
+                future_group[fut] = (group, retried)
                 return fut
 
             pending = as_completed([submit(g) for g in _groups(tasks, cases_per_task)])
             for fut in pending:
-                group = future_group.pop(fut)
+                group, retried = future_group.pop(fut)
                 try:
                     results = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after repeated crashes
                     if len(group) > 1:
                         for task in group:
                             pending.add(submit([task]))
+                        fut.release()
+                        continue
+                    if type(exc).__name__ == "KilledWorker" and not retried:
+                        pending.add(submit(group, retried=True))
                         fut.release()
                         continue
                     results = [_failure(group[0], exc)]
