@@ -43,9 +43,9 @@ class EvaluationOptions:
         (:class:`~neurorad.modeling.pipelines.PreprocessOptions`)
     batch : array-like or None -- scanner/site per sample; enables in-fold harmonisation
     positive_class : label of the positive class (binary; default: the larger label)
-    fast : bool -- reduced setting for quick runs: repeats capped at 3 (30 random splits for
-        scheme="shuffle"), two-value grids,
-        random forests with 60 trees, 200 bootstrap replicates
+    fast : bool -- reduced setting for quick runs: two-value grids, random forests with 60
+        trees, 200 bootstrap replicates, and 3 repeats *when ``repeats`` is not given*; an
+        explicit ``repeats`` (e.g. the PET study's random 70/30 splits) is always honoured
     n_permutations : int -- label-permutation test replicates (0: no test)
     permutation_repeats : int or None -- repeats per permutation run (None: as ``repeats``)
     split_by_group : bool -- False splits ROIs ignoring the patient (the leaky design); the
@@ -194,7 +194,7 @@ def _feature_table(fits, names) -> pd.DataFrame:
 
 
 def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
-             outer_folds: int = 5, repeats: int = 10, seed: int = 0,
+             outer_folds: int = 5, repeats: int | None = None, seed: int = 0,
              **options) -> EvaluationResult:
     """Nested, repeated, patient-grouped cross-validation of several models.
 
@@ -208,7 +208,8 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
     task : "classification" or "regression"
     models : sequence of model names (default: ``null, lasso_lr, svm, rf`` for
         classification, ``null, lasso, svr, rf`` for regression)
-    outer_folds, repeats : outer CV design (``repeats`` random splits for scheme="shuffle")
+    outer_folds, repeats : outer CV design (``repeats`` random splits for scheme="shuffle");
+        ``repeats=None``: 10, or 3 with ``fast=True``. A given ``repeats`` is never changed.
     seed : int -- the whole evaluation is a deterministic function of the seed
     **options : see :class:`EvaluationOptions`
 
@@ -228,8 +229,8 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
     opts = _options(task, options)
     inputs = check_inputs(X, y, groups, task, opts.source)
     models = tuple(models or DEFAULT_MODELS.get(task, ()))
-    if opts.fast:
-        repeats = min(repeats, 3 if opts.scheme == "kfold" else 30)
+    if repeats is None:
+        repeats = 3 if opts.fast else 10
     n_bootstrap = opts.n_bootstrap if opts.n_bootstrap is not None else \
         (200 if opts.fast else 1000)
     split_units = inputs.groups if opts.split_by_group else np.arange(len(inputs.y))
@@ -343,7 +344,7 @@ def permutation_test(inputs, *, task, specs, prep, opts, X_fit, outer_folds, rep
 
 
 def leakage_contrast(X, y, *, groups, task: str = "classification", models=None,
-                     outer_folds: int = 5, repeats: int = 10, seed: int = 0,
+                     outer_folds: int = 5, repeats: int | None = None, seed: int = 0,
                      **options) -> tuple[pd.DataFrame, dict[str, EvaluationResult]]:
     """The same evaluation with patient-grouped and with ROI-level (leaky) splits.
 

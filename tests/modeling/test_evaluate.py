@@ -185,3 +185,18 @@ def test_regression_tests_table_has_columns_and_permutation(make_regression):
     empty = evaluate(X, y, task="regression", models=("null",), outer_folds=3, repeats=1,
                      n_bootstrap=10).tests
     assert list(empty.columns)[:4] == ["model", "versus", "class", "metric"] and empty.empty
+
+
+def test_fast_keeps_explicit_repeats_and_defaults_to_three(make_regression):
+    # issue 5: fast=True used to cut the PET study's random splits silently to 3 / 30.
+    X, y = make_regression(n=30, n_features=4, seed=4)
+    explicit = evaluate(X, y, task="regression", models=("null",), scheme="shuffle",
+                        repeats=5, fast=True, n_bootstrap=20)
+    assert sorted(explicit.predictions["repeat"].unique()) == [0, 1, 2, 3, 4]
+    assert explicit.settings["repeats"] == 5
+    many = evaluate(X, y, task="regression", models=("null",), scheme="shuffle",
+                    repeats=35, fast=True, n_bootstrap=20)
+    assert many.predictions["repeat"].nunique() == 35
+    default = evaluate(X, y, task="regression", models=("null",), outer_folds=3, fast=True,
+                       n_bootstrap=20)
+    assert default.predictions["repeat"].nunique() == 3
