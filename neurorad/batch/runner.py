@@ -1,9 +1,10 @@
-"""Batch feature extraction over a manifest: one Dask task per (subject, ROI, image).
+"""Batch feature extraction over a manifest: one case per (subject, ROI, image), grouped into
+Dask tasks (on the CPU, by default, one task per (subject, image) holding all its ROIs).
 
 Flow (driver side)::
 
     manifest.cases() -> hash inputs (SHA-256, memoised) -> case key (cache.case_key)
-        -> skip keys already in out_dir/cache/  -> submit the rest (one task per key)
+        -> skip keys already in out_dir/cache/  -> submit the rest (grouped, see _groups)
         -> as each task completes: store its features in the cache (atomic) or record the error
         -> assemble features.parquet, failures.parquet, provenance.json (atomic)
 
@@ -175,19 +176,37 @@ def _sanitise(message: str, task: CaseTask) -> str:
     return message[:_MAX_MESSAGE]
 
 
-def _read_inputs(task: CaseTask):
+def _read_inputs(task: CaseTask, reads: dict | None = None):
     """Read the image and the ROI's mask with neurorad.io, check the ROI is not empty.
 
     Returns ``(image, mask, label)``: a label map and the ROI's label in it. RTSTRUCT and
     DICOM-SEG masks are rasterised on the case's image grid (``neurorad.io.dicom_rt``) into a
     0/1 mask of that one structure/segment, whose label is then 1.
+
+    ``reads`` (a dict, shared by the cases of one task) keeps each file read once: the ROIs of
+    one (subject, image) share their image and label map. A file that failed to read is
+    remembered too, so its error is raised again for every case that needs it.
     """
     from neurorad.io.images import read_image, roi_mask
 
-    image = read_image(task.image_path, subject=task.subject, role=task.image_name,
-                       format=task.image_format, data_root=task.data_root)
+    def read(path, role, **kwargs):
+        if reads is None:
+            return read_image(path, subject=task.subject, role=role, data_root=task.data_root,
+                              **kwargs)
+        key = (path, role, tuple(sorted(kwargs.items())))
+        if key not in reads:
+            try:
+                reads[key] = read_image(path, subject=task.subject, role=role,
+                                        data_root=task.data_root, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - re-raised for each case that reads it
+                reads[key] = exc
+        if isinstance(reads[key], Exception):
+            raise reads[key]
+        return reads[key]
+
+    image = read(task.image_path, task.image_name, format=task.image_format)
     if task.mask_format == "labelmap":
-        mask = read_image(task.mask_path, subject=task.subject, role="mask", data_root=task.data_root)
+        mask = read(task.mask_path, "mask")
         label = task.label
     elif task.mask_format in ("rtstruct", "dicom-seg"):
         from neurorad.io import dicom_rt
@@ -206,8 +225,9 @@ def _read_inputs(task: CaseTask):
     return image, mask, label
 
 
-def compute_case(task: CaseTask, extractor: Callable | None = None) -> dict:
-    """Extract one case; never raises for a bad case.
+def compute_case(task: CaseTask, extractor: Callable | None = None,
+                 reads: dict | None = None) -> dict:
+    """Extract one case; never raises for a bad case (``reads``: see :func:`_read_inputs`).
 
     Returns
     -------
@@ -217,7 +237,7 @@ def compute_case(task: CaseTask, extractor: Callable | None = None) -> dict:
     try:
         if extractor is None:
             from neurorad import extract_features as extractor
-        image, mask, label = _read_inputs(task)
+        image, mask, label = _read_inputs(task, reads)
         device = resolve_device(task.device)
         if device == "gpu":
             _select_gpu()
@@ -245,20 +265,22 @@ def compute_cases(tasks: list[CaseTask], extractor: Callable | None = None) -> l
     :func:`neurorad.features.extract.extract_features_batch` together, so their texture
     matrices are built in few large launches (what makes a GPU pay off, ``docs/batch.md``).
     When that call fails, the cases are extracted one by one so that only the bad case is
-    recorded as failed. A custom ``extractor`` (one case per call) is called per case.
+    recorded as failed. A custom ``extractor`` (one case per call) is called per case. Each
+    image and label map is read once per task, however many of the group's ROIs use it.
 
     Returns
     -------
     list of dict
         One :func:`compute_case` result per task, in order.
     """
+    reads: dict = {}
     if extractor is not None or len(tasks) == 1:
-        return [compute_case(task, extractor) for task in tasks]
+        return [compute_case(task, extractor, reads) for task in tasks]
     results: dict[str, dict] = {}
     readable = []
     for task in tasks:
         try:
-            readable.append((task, _read_inputs(task)))
+            readable.append((task, _read_inputs(task, reads)))
         except Exception as exc:  # noqa: BLE001 - a bad case must not stop the batch
             results[task.key] = _failure(task, exc)
     if readable:
@@ -268,7 +290,7 @@ def compute_cases(tasks: list[CaseTask], extractor: Callable | None = None) -> l
             features = None
         for index, (task, _) in enumerate(readable):
             if features is None:
-                results[task.key] = compute_case(task)
+                results[task.key] = compute_case(task, reads=reads)
             else:
                 results[task.key] = {"key": task.key, "ok": True, "features": {
                     str(k): float(v) for k, v in features[index].items()}}
@@ -366,13 +388,25 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="extract", unit="case", file=sys.stderr, disable=not enabled)
 
 
-def _groups(tasks: list[CaseTask], cases_per_task: int) -> list[list[CaseTask]]:
-    return [tasks[i:i + cases_per_task] for i in range(0, len(tasks), cases_per_task)]
+def _groups(tasks: list[CaseTask], cases_per_task: int | None) -> list[list[CaseTask]]:
+    """Tasks grouped for submission.
+
+    ``None``: one group per (subject, image, mask): all ROIs of one image in one task, so the
+    image and label map are read once and the ROIs extracted together. An integer: chunks of
+    that many cases, taken in (subject, image) order so that a chunk's cases share files.
+    """
+    ordered = sorted(tasks, key=lambda t: (t.subject, t.image_path, t.mask_path))
+    if cases_per_task is None:
+        by_file: dict[tuple, list[CaseTask]] = {}
+        for task in ordered:
+            by_file.setdefault((task.subject, task.image_path, task.mask_path), []).append(task)
+        return list(by_file.values())
+    return [ordered[i:i + cases_per_task] for i in range(0, len(ordered), cases_per_task)]
 
 
 def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: bool, on_result,
-               spread_gpus: int = 0, cases_per_task: int = 1) -> None:
-    """Run :func:`compute_cases` on groups of ``cases_per_task`` tasks; ``on_result(result)``
+               spread_gpus: int = 0, cases_per_task: int | None = 1) -> None:
+    """Run :func:`compute_cases` on the groups of :func:`_groups`; ``on_result(result)``
     for each case as its group finishes.
 
     A group whose task itself fails (e.g. ``KilledWorker``: its worker kept dying) is split
@@ -448,11 +482,13 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
     progress : show a progress bar on stderr.
     extractor : ``f(image, mask, settings, *, label, device) -> dict[str, float]``; defaults to
         ``neurorad.extract_features``. Must be picklable for a Dask scheduler.
-    cases_per_task : cases extracted together in one task (default :data:`GPU_CASES_PER_TASK`
-        with ``device="gpu"``, else 1). With the default extractor a group goes through
-        ``extract_features_batch``: its texture matrices are built in few large launches,
-        which a GPU needs (one ROI alone is launch-bound); the CPU gains little. A worker
-        crash fails the group's task, which is then retried case by case.
+    cases_per_task : cases extracted together in one task. Default: :data:`GPU_CASES_PER_TASK`
+        with ``device="gpu"``; otherwise all ROIs of one (subject, image) per task, so each
+        image and label map is read once and the task is large enough that the Dask overhead
+        per task (tens of milliseconds) stays small. With the default extractor a group goes
+        through ``extract_features_batch``: its texture matrices are built in few large
+        launches, which a GPU needs (one ROI alone is launch-bound). A worker crash fails the
+        group's task, which is then retried case by case.
 
     Returns
     -------
@@ -467,11 +503,13 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
     device = str(device).lower()
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
-    if cases_per_task is None:
-        cases_per_task = GPU_CASES_PER_TASK if device == "gpu" else 1
-    if isinstance(cases_per_task, bool) or int(cases_per_task) != cases_per_task or cases_per_task < 1:
-        raise ValueError(f"cases_per_task must be a positive integer, got {cases_per_task!r}")
-    cases_per_task = int(cases_per_task)
+    if cases_per_task is None and device == "gpu":
+        cases_per_task = GPU_CASES_PER_TASK
+    if cases_per_task is not None:
+        if (isinstance(cases_per_task, bool) or int(cases_per_task) != cases_per_task
+                or cases_per_task < 1):
+            raise ValueError(f"cases_per_task must be a positive integer, got {cases_per_task!r}")
+        cases_per_task = int(cases_per_task)
     kind = _scheduler_kind(scheduler)
     spread_gpus = 0
     if kind != "distributed" and device == "gpu":

@@ -135,8 +135,8 @@ def test_a_group_whose_worker_dies_is_retried_case_by_case(settings, tmp_path):
 
 
 def test_gpu_device_groups_cases_by_default(monkeypatch, cohort, settings, tmp_path):
-    """device='gpu' without a GPU fails with the reason; with one, the default group size is
-    GPU_CASES_PER_TASK (checked through the task grouping, without running features)."""
+    """With a GPU the default group size is GPU_CASES_PER_TASK; on the CPU it is None (one
+    task per (subject, image), see the next test), checked without running features."""
     seen = []
 
     def fake_run_tasks(tasks, extractor, scheduler, workers, progress, on_result,
@@ -150,4 +150,51 @@ def test_gpu_device_groups_cases_by_default(monkeypatch, cohort, settings, tmp_p
                      progress=False, device="gpu")
     extract_manifest(cohort.manifest, settings, tmp_path / "cpu", scheduler="synchronous",
                      progress=False, device="cpu")
-    assert seen == [runner_module.GPU_CASES_PER_TASK, 1]
+    assert seen == [runner_module.GPU_CASES_PER_TASK, None]
+
+
+def test_cpu_default_is_one_task_per_subject_image_reading_each_file_once(cohort, tmp_path,
+                                                                          monkeypatch):
+    """3 subjects x 2 images -> 6 tasks, each holding the 2 ROIs of one (subject, image).
+    Every image file is read once; each subject's label map once per image task (2 times);
+    the results equal one case per task."""
+    import neurorad.io.images as images_module
+
+    groups, reads = [], []
+    real_compute, real_read = runner_module.compute_cases, images_module.read_image
+
+    def recording_compute(tasks, extractor=None):
+        groups.append(sorted((t.subject, t.image_name, t.roi) for t in tasks))
+        return real_compute(tasks, extractor)
+
+    def counting_read(path, **kwargs):
+        reads.append(str(path))
+        return real_read(path, **kwargs)
+
+    monkeypatch.setattr(runner_module, "compute_cases", recording_compute)
+    monkeypatch.setattr(images_module, "read_image", counting_read)
+    res = _run(cohort, REAL, tmp_path / "default")
+    assert (res.n_cases, res.n_computed, res.n_failed) == (12, 12, 0)
+    expected_groups = sorted([(s, image, roi) for roi in ("lesion_1", "lesion_2")]
+                             for s in ("s01", "s02", "s03") for image in ("T1", "T2"))
+    assert sorted(groups) == expected_groups
+    counts = pd.Series([p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in reads])
+    counts = counts.value_counts().to_dict()
+    assert counts == {**{f"{s}/{i}.nii.gz": 1 for s in ("s01", "s02", "s03") for i in ("T1", "T2")},
+                      **{f"{s}/mask.nii.gz": 2 for s in ("s01", "s02", "s03")}}
+    monkeypatch.undo()
+    single = _run(cohort, REAL, tmp_path / "single", cases_per_task=1)
+    a, b = _values(single.features), _values(res.features)
+    assert a.keys() == b.keys()
+    assert all(a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a)
+
+
+def test_an_unreadable_image_fails_only_its_cases_with_the_default_grouping(cohort, tmp_path):
+    """The corrupt file is read once for its task; both of its ROIs fail with the file's name,
+    the other 10 cases succeed."""
+    (cohort.root / "s03" / "T2.nii.gz").write_bytes(b"not an image")
+    res = _run(cohort, REAL, tmp_path / "out")
+    assert (res.n_computed, res.n_failed) == (10, 2)
+    assert set(zip(res.failures["subject"], res.failures["image"], res.failures["roi"])) == {
+        ("s03", "T2", "lesion_1"), ("s03", "T2", "lesion_2")}
+    assert all("s03/T2.nii.gz" in m for m in res.failures["error_message"])
