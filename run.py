@@ -53,14 +53,20 @@ def ensure_venv() -> None:
     STAMP.write_text(fingerprint)
 
 
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    # UTF-8 whatever the locale: CI and servers often run with LANG unset (ASCII).
+    env.setdefault("PYTHONUTF8", "1")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
 def run_main(args: list[str]) -> int:
-    return subprocess.call([str(BIN / "neurorad"), "run-all", *args], cwd=ROOT)
+    return subprocess.call([str(BIN / "neurorad"), "run-all", *args], cwd=ROOT, env=_environment())
 
 
 def run_tests(args: list[str]) -> int:
-    env = dict(os.environ)
-    env.setdefault("MPLBACKEND", "Agg")
-    code = subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env)
+    code = subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT, env=_environment())
     if code == PYTEST_NO_TESTS:
         _say("pytest collected no tests: treating this as a failure")
         return 1

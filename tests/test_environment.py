@@ -22,7 +22,7 @@ def _split(req: str) -> tuple[str, str]:
 
 
 def _pyproject_requirements() -> dict[str, str]:
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
     out = {}
     for req in deps:
         name, spec = _split(req)
@@ -32,7 +32,7 @@ def _pyproject_requirements() -> dict[str, str]:
 
 
 def _environment() -> dict:
-    return yaml.safe_load((ROOT / "environment.yml").read_text())
+    return yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
 
 
 def _conda_requirements(env: dict) -> dict[str, str]:
@@ -50,7 +50,7 @@ def test_environment_parses_and_uses_conda_forge():
     assert env["name"] == "neurorad"
     assert env["channels"] == ["conda-forge"]
     python = [d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python")]
-    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["requires-python"]
     assert python == ["python" + requires]
 
 

@@ -13,7 +13,7 @@ AGGREGATION = re.compile(r"_(2D|2_5D|3D)(_avg|_comb)?$")
 
 
 def test_docs_features_md_is_generated_from_the_tables():
-    text = (ROOT / "docs" / "features.md").read_text()
+    text = (ROOT / "docs" / "features.md").read_text(encoding="utf-8")
     assert text == render_markdown(), (
         "docs/features.md is out of date: run "
         "`python -m neurorad.features.catalogue > docs/features.md`")

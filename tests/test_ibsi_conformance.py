@@ -47,7 +47,7 @@ def sig3(x: float) -> float:
 
 def read_reference(path: Path) -> dict[str, tuple[float, float]]:
     out = {}
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter=";"):
             if row["reference value"] not in ("", None):
                 out[row["tag"]] = (float(row["reference value"]), float(row["tolerance"] or 0))

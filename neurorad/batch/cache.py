@@ -52,7 +52,7 @@ class HashMemo:
         self._dirty = False
         if self.memo_path.exists():
             try:
-                self._entries = json.loads(self.memo_path.read_text())
+                self._entries = json.loads(self.memo_path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 # A corrupt memo only costs re-hashing; never trust part of it.
                 self._entries = {}

@@ -41,7 +41,7 @@ def package_versions(names=PROVENANCE_PACKAGES) -> dict[str, str]:
 def cpu_model() -> str:
     """CPU model name (Linux: /proc/cpuinfo; elsewhere platform.processor())."""
     try:
-        with open("/proc/cpuinfo") as fh:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 if line.lower().startswith("model name"):
                     return line.split(":", 1)[1].strip()

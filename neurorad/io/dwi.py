@@ -63,7 +63,7 @@ def _where(path, subject, data_root) -> str:
 
 def _numbers(path: Path, where: str) -> np.ndarray:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DwiError(where, f"unreadable ({exc.strerror or exc})", path=path) from None
     try:

@@ -58,7 +58,7 @@ def write_headline(headline: Headline, out_dir: str | os.PathLike) -> Path:
     """Save ``headline`` as ``<out_dir>/headline.json``."""
     path = Path(out_dir) / HEADLINE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(headline), indent=2, default=float))
+    path.write_text(json.dumps(asdict(headline), indent=2, default=float), encoding="utf-8")
     return path
 
 
@@ -67,7 +67,7 @@ def read_headline(study_dir: str | os.PathLike) -> Headline | None:
     path = Path(study_dir) / HEADLINE_FILE
     if not path.is_file():
         return None
-    data = json.loads(path.read_text())
+    data = json.loads(path.read_text(encoding="utf-8"))
     return Headline(**data)
 
 

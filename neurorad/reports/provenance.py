@@ -151,5 +151,5 @@ def write_provenance(prov: dict, out_dir: str | os.PathLike) -> Path:
     """Write ``provenance.json`` into ``out_dir`` and return its path."""
     path = Path(out_dir) / "provenance.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(prov, indent=2, sort_keys=True))
+    path.write_text(json.dumps(prov, indent=2, sort_keys=True), encoding="utf-8")
     return path

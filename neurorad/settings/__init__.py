@@ -42,7 +42,7 @@ def preset_path(name: str) -> Path:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise SettingsError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(doc, dict):

@@ -123,7 +123,7 @@ def write_manifest(plan: CohortPlan, path: Path) -> None:
         "targets": plan.targets,
         "subjects": [s.manifest_entry() for s in plan.subjects],
     }
-    with open(path, "w") as fh:
+    with open(path, "w", encoding="utf-8") as fh:
         yaml.safe_dump(plain(document), fh, sort_keys=False, default_flow_style=None, width=100)
 
 

@@ -77,4 +77,4 @@ def test_atomic_write_leaves_old_file_intact_when_interrupted(tmp_path, monkeypa
 
 def test_atomic_write_json(tmp_path):
     p = cache.atomic_write_json({"a": 1}, tmp_path / "sub" / "x.json")
-    assert p.read_text().strip().replace(" ", "").replace("\n", "") == '{"a":1}'
+    assert p.read_text(encoding="utf-8").strip().replace(" ", "").replace("\n", "") == '{"a":1}'

@@ -47,7 +47,7 @@ def test_extract_command_with_the_real_engine(tmp_path, capsys):
     for (subject, roi, image), value in means.items():
         assert value == pytest.approx(expected_stats(cohort, subject, roi, image)["mean"], rel=1e-12)
     assert features["feature"].str.startswith("cm_").any()
-    prov = json.loads((out / "provenance.json").read_text())
+    prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
     assert prov["settings"]["name"] == "batch-cli-test"
 
     # second run: everything from the cache

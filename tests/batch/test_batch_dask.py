@@ -71,7 +71,7 @@ def test_a_case_that_always_kills_its_worker_becomes_a_failure_on_an_existing_cl
                                scheduler=cluster.scheduler_address, progress=False,
                                extractor=always_crash_extractor, device="cpu")
     assert res.provenance["scheduler"] == "distributed"
-    assert cluster.scheduler_address not in (tmp_path / "out" / "provenance.json").read_text()
+    assert cluster.scheduler_address not in (tmp_path / "out" / "provenance.json").read_text(encoding="utf-8")
     fails = pd.read_parquet(tmp_path / "out" / "failures.parquet")
     assert set(fails["roi"]) == {"lesion_2"} and len(fails) == 4
     assert set(fails["error_type"]) == {"KilledWorker"}

@@ -63,7 +63,7 @@ def test_provenance_records_inputs_and_software_without_absolute_paths(cohort, s
     out = tmp_path / "out"
     extract_manifest(cohort.manifest, settings, out, scheduler="synchronous", progress=False,
                      extractor=roi_stats_extractor, device="cpu")
-    text = (out / "provenance.json").read_text()
+    text = (out / "provenance.json").read_text(encoding="utf-8")
     prov = json.loads(text)
     assert prov["neurorad_version"] == neurorad.__version__
     assert prov["settings_id"] == settings.settings_id

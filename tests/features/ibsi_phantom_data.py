@@ -38,7 +38,7 @@ def load_phantom() -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
 def reference(prefix: str) -> dict[str, tuple[float, float]]:
     """Published (value, tolerance) of every tag starting with ``prefix``."""
     out = {}
-    with open(REFERENCE, newline="") as fh:
+    with open(REFERENCE, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter=";"):
             if row["tag"].startswith(prefix) and row["reference value"]:
                 out[row["tag"]] = (float(row["reference value"]), float(row["tolerance"] or 0))

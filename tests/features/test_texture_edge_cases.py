@@ -182,7 +182,7 @@ def test_catalogue_lists_exactly_the_computed_features(prefix):
 @pytest.mark.parametrize("prefix", list(MODULES))
 def test_catalogue_codes_and_names_match_the_ibsi_table(prefix):
     reference = {}
-    with open(LONG_CSV, newline="") as fh:
+    with open(LONG_CSV, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             if row["family"] == prefix and row["ibsi_code"]:
                 base = re.sub(r"_(2D|2_5D|3D)(_avg|_comb)?$", "", row["tag"])

@@ -91,7 +91,7 @@ def test_validate_finds_unknown_structure_and_empty_roi(study):
 def test_validate_checks_the_gradient_table(study):
     root, manifest = study
     bvals = root / "sub-01" / "dwi.bval"
-    bvals.write_text(" ".join(bvals.read_text().split()[:-1]))     # one b-value short
+    bvals.write_text(" ".join(bvals.read_text(encoding="utf-8").split()[:-1]))     # one b-value short
     report = validate_manifest(_write(root, manifest))
     (problem,) = report.errors
     assert (problem.subject, problem.file) == ("sub-01", "sub-01/gradients.txt")

@@ -99,7 +99,7 @@ def test_tbr_of_synthetic_cohort_matches_its_targets(pet_cohort):
     SUV array (the manifest keeps 4 decimals); ours come from the DICOM series."""
     import yaml
 
-    raw = yaml.safe_load((pet_cohort / "manifest.yaml").read_text())
+    raw = yaml.safe_load((pet_cohort / "manifest.yaml").read_text(encoding="utf-8"))
     targets = {s["id"]: s["targets"] for s in raw["subjects"]}
     subject = sorted(p for p in pet_cohort.iterdir() if (p / "dicom").is_dir())[0]
     suv = sitk.GetArrayFromImage(suv_image(subject / "dicom"))

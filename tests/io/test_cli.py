@@ -26,7 +26,7 @@ def test_warnings_alone_exit_0(cohort, capsys):
 
 def test_data_root_option(cohort, tmp_path_factory, capsys):
     manifest = tmp_path_factory.mktemp("elsewhere") / "study.yaml"
-    manifest.write_text(cohort.write().read_text())
+    manifest.write_text(cohort.write().read_text(encoding="utf-8"))
     assert main(["validate", str(manifest)]) == 1
     assert main(["validate", str(manifest), "--data-root", str(cohort.root)]) == 0
 

@@ -194,7 +194,7 @@ def test_subject_schema_errors_carry_subject_and_manifest_file(cohort):
 
 def test_duplicate_yaml_keys_are_errors(cohort):
     path = cohort.write()
-    text = path.read_text().replace("T1: s1/T1.nii.gz", "T1: s1/T1.nii.gz\n    T1: s1/T2.nrrd", 1)
+    text = path.read_text(encoding="utf-8").replace("T1: s1/T1.nii.gz", "T1: s1/T1.nii.gz\n    T1: s1/T2.nrrd", 1)
     path.write_text(text)
     messages = [p.message for p in _errors(path)]
     assert any("duplicate key 'T1' on line" in m for m in messages), messages

@@ -220,7 +220,7 @@ def test_check_images_false_only_checks_existence(cohort):
 
 def test_data_root_argument(cohort, tmp_path_factory):
     elsewhere = tmp_path_factory.mktemp("manifests") / "study.yaml"
-    elsewhere.write_text(cohort.write().read_text())
+    elsewhere.write_text(cohort.write().read_text(encoding="utf-8"))
     report = validate_manifest(elsewhere)
     assert len(report.errors) == 9  # 3 images x 3 subjects missing relative to the wrong root
     assert validate_manifest(elsewhere, data_root=cohort.root).ok

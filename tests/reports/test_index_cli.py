@@ -28,7 +28,7 @@ def test_index_links_reports_and_shows_numbers(tmp_path):
                             ci_low=0.5234, ci_high=0.8811, task="outcome", leaky=0.9712,
                             published=0.997, chance=0.5), tmp_path / "dai")
     (tmp_path / "dai.html").write_text("<html></html>")
-    page = build_index(tmp_path).read_text()
+    page = build_index(tmp_path).read_text(encoding="utf-8")
     assert '<a href="dai.html">' in page
     assert "0.712 [0.523; 0.881] (interval excludes chance)" in page
     assert "<td>0.971</td>" in page and "0.997" in page

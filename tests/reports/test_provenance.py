@@ -54,7 +54,7 @@ def test_collect_provenance_is_json_and_carries_the_inputs(tmp_path):
     text = provenance_markdown(prov)
     assert prov["manifest_sha256"] in text and "`seed=3`" in text and "**cases**: 10" in text
     path = write_provenance(prov, tmp_path / "out")
-    assert json.loads(path.read_text()) == prov
+    assert json.loads(path.read_text(encoding="utf-8")) == prov
 
 
 def test_hardware_block_has_no_host_or_user_names():

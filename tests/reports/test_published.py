@@ -18,7 +18,7 @@ STUDIES_MD = Path(__file__).resolve().parents[3] / "shared" / "studies.md"
 def studies_text() -> str:
     if not STUDIES_MD.is_file():
         pytest.skip(f"{STUDIES_MD} not available (shared reference data)")
-    return STUDIES_MD.read_text()
+    return STUDIES_MD.read_text(encoding="utf-8")
 
 
 def test_glioma_values_appear_as_percentages_in_source(studies_text):

@@ -40,7 +40,7 @@ def test_kernel_runs_this_interpreter(executed):
 
 
 def test_report_embeds_figure_and_loads_nothing_from_network(executed, tmp_path):
-    html = render_html(executed, tmp_path / "r.html", title="My title").read_text()
+    html = render_html(executed, tmp_path / "r.html", title="My title").read_text(encoding="utf-8")
     assert re.search(r'<img [^>]*src="data:image/png;base64,', html)
     assert external_resources(html) == []
     assert "<title>My title</title>" in html and "Some prose." in html

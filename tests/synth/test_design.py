@@ -18,7 +18,7 @@ DKI = {"AK", "AWF", "AxEAD", "FA", "MD", "KA", "MK", "RadEAD", "RK", "TORT"}
 @pytest.fixture(scope="module")
 def designs(tmp_path_factory):
     root = tmp_path_factory.mktemp("designs")
-    return {s: yaml.safe_load(make_cohort(s, root / s, write_images=False).read_text())
+    return {s: yaml.safe_load(make_cohort(s, root / s, write_images=False).read_text(encoding="utf-8"))
             for s in PUBLISHED_SIZES}
 
 
@@ -104,10 +104,10 @@ def test_null_breaks_label_image_link(null, low, high):
 def test_null_truth_declares_no_effect(tmp_path):
     for study in PUBLISHED_SIZES:
         manifest = make_cohort(study, tmp_path / study, null=True, write_images=False)
-        truth = yaml.safe_load((manifest.parent / "truth.json").read_text())
+        truth = yaml.safe_load((manifest.parent / "truth.json").read_text(encoding="utf-8"))
         assert truth["null"] is True
         assert not any(t["effect"] for t in truth["targets"].values())
         planted = make_cohort(study, tmp_path / f"{study}-planted", write_images=False)
-        truth = yaml.safe_load((planted.parent / "truth.json").read_text())
+        truth = yaml.safe_load((planted.parent / "truth.json").read_text(encoding="utf-8"))
         assert any(t["effect"] for t in truth["targets"].values())
         assert any(not t["effect"] for t in truth["targets"].values())   # a null target

@@ -22,7 +22,7 @@ def _read(path) -> np.ndarray:
 
 
 def _manifest(path):
-    return yaml.safe_load(Path(path).read_text())
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
 def _tree_hashes(folder: Path) -> dict:
