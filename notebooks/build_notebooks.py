@@ -43,12 +43,12 @@ levels = [8, 32]              # FBN grey levels (published: 2, 4, 8, 16, 32, 64,
 models = ["null", "lasso_lr", "svm", "rf"]
 outer_folds = 5
 repeats = 1                   # repeats of grouped K-fold CV
-fast = {fast:<22}# two-value grids, untuned RF (100 trees), <= 3 repeats; False: full
+fast = {fast:<22}# two-value grids, untuned RF (100 trees), at most 3 repeats; False: full
 n_permutations = 5            # label permutations of the control
 seed = 0
 device = "auto"               # cpu | gpu | auto
 scheduler = None              # None/"local": local Dask cluster; "synchronous"; "tcp://host:8786"
-workers = None                # local worker processes (default: usable CPUs)
+workers = None                # processes for extraction and CV splits (default: usable CPUs)
 work_dir = "work/features/{study}"  # feature cache (finished cases are skipped on rerun)
 output_dir = "reports/{study}"      # tables, headline and provenance of this report
 quick = False                 # smoke-test mode (tests, CI): fewer repeats, fast models
@@ -76,7 +76,8 @@ if quick:
     # Smoke test: a single repeat, small tuning grids and few bootstrap replicates.
     repeats, n_permutations, outer_folds = 1, min(n_permutations, 2), min(outer_folds, 3)
     models = [m for m in models if m in ("null", "lasso_lr")]
-options = {"fast": bool(fast or quick), "n_bootstrap": 200 if quick else 500}
+options = {"fast": bool(fast or quick), "n_bootstrap": 200 if quick else 500,
+           "n_jobs": common.parallel_jobs(workers)}  # outer CV splits fitted in parallel
 notes = "; ".join(x for x in (run_label, "quick mode" if quick else "") if x)
 inner_cv = (f"3-fold inner CV over {'two-value' if options['fast'] else 'full'} "
             "hyper-parameter grids")

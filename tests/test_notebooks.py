@@ -56,15 +56,15 @@ def test_notebook_runs_quick_and_renders(study, tmp_path):
         csv, parquet = pd.read_csv(out / f"{name}.csv"), pd.read_parquet(out / f"{name}.parquet")
         assert len(csv) == len(parquet) > 0, name
 
-    head = json.loads((out / "headline.json").read_text())
+    head = json.loads((out / "headline.json").read_text(encoding="utf-8"))
     assert head["study"] == study
     assert head["ci_low"] - 1e-9 <= head["estimate"] <= head["ci_high"] + 1e-9
     assert head["chance"] in (0.0, 0.5)
-    prov = json.loads((out / "provenance.json").read_text())
+    prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
     assert prov["manifest_sha256"] and prov["parameters"]["quick"] is True
     assert prov["run_time_s"] > 0
 
-    html = render_html(executed, tmp_path / "reports" / f"{study}.html").read_text()
+    html = render_html(executed, tmp_path / "reports" / f"{study}.html").read_text(encoding="utf-8")
     assert re.search(r'<img [^>]*src="data:image/png;base64,', html)
     assert external_resources(html) == []
     assert "Methods (generated from this run" in html and "Provenance" in html

@@ -202,6 +202,21 @@ def _has_named_index(table: pd.DataFrame) -> bool:
     return any(n is not None for n in table.index.names)
 
 
+def parallel_jobs(workers=None) -> int:
+    """Processes for the outer cross-validation splits: ``workers`` when given, else the CPUs
+    this process may use. Model fitting is single-threaded per split, so on a 2-core machine
+    two splits at a time roughly halve the modelling time (the notebooks pass it as
+    ``n_jobs`` to ``neurorad.modeling.evaluate``)."""
+    if workers is not None:
+        if isinstance(workers, bool) or int(workers) != workers or workers < 1:
+            raise StudyInputError(f"workers must be a positive integer, got {workers!r}")
+        return int(workers)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # platforms without CPU affinity
+        return max(1, os.cpu_count() or 1)
+
+
 def resolve(path, base=None) -> Path:
     """``path`` as an absolute Path (relative to ``base`` or the working directory)."""
     path = Path(os.path.expanduser(str(path)))

@@ -74,3 +74,14 @@ def test_warnings_are_counted_by_message():
         warnings.warn("IProgress not found", TqdmWarning)
         warnings.warn("other", UserWarning)
     assert summarise_warnings(caught) == {"morph_vol_dens_aee is undefined": 3, "other": 1}
+
+
+def test_parallel_jobs_takes_workers_else_the_usable_cpus(monkeypatch):
+    from neurorad.studies import common
+
+    assert common.parallel_jobs(3) == 3
+    monkeypatch.setattr(common.os, "sched_getaffinity", lambda pid: {0, 5}, raising=False)
+    assert common.parallel_jobs() == 2
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(common.StudyInputError, match="workers"):
+            common.parallel_jobs(bad)
