@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from neurorad.batch import cache as _cache
@@ -404,6 +405,23 @@ def _groups(tasks: list[CaseTask], cases_per_task: int | None) -> list[list[Case
     return [ordered[i:i + cases_per_task] for i in range(0, len(ordered), cases_per_task)]
 
 
+def _tidy_table(finished: list[tuple[dict, list, "np.ndarray"]], settings_id: str) -> pd.DataFrame:
+    """The tidy table (:data:`~neurorad.batch.tables.TIDY_COLUMNS`) of ``[(case ids, feature
+    names, values), ...]`` built in one piece: the same table as concatenating
+    :func:`~neurorad.batch.tables.tidy_case_frame` per case, without a thousand small frames
+    (which took about 8 ms per case, a quarter of the extraction time of 400 small ROIs)."""
+    if not finished:
+        return _tables.empty_tidy()
+    lengths = [len(names) for _, names, _ in finished]
+    columns = {col: np.repeat([str(ids[col]) for ids, _, _ in finished], lengths)
+               for col in _tables.ID_COLUMNS}
+    columns["settings_id"] = np.full(sum(lengths), str(settings_id))
+    columns["feature"] = [str(name) for _, names, _ in finished for name in names]
+    columns["value"] = np.concatenate([np.asarray(v, dtype=np.float64) for _, _, v in finished])
+    return pd.DataFrame({c: columns[c] for c in _tables.TIDY_COLUMNS}).astype(
+        {c: str for c in _tables.TIDY_COLUMNS if c != "value"})
+
+
 def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: bool, on_result,
                spread_gpus: int = 0, cases_per_task: int | None = 1) -> None:
     """Run :func:`compute_cases` on the groups of :func:`_groups`; ``on_result(result)``
@@ -570,9 +588,15 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
 
     failed_keys: dict[str, dict] = {}
 
+    # Features computed in this run, kept (names, float64 values) so that assembling the
+    # table does not read back the cache entries just written.
+    fresh: dict[str, tuple[list, np.ndarray]] = {}
+
     def on_result(result: dict) -> None:
         if result["ok"]:
             case_cache.store(result["key"], result["features"])
+            fresh[result["key"]] = (list(result["features"]),
+                                    np.fromiter(result["features"].values(), dtype=np.float64))
         else:
             failed_keys[result["key"]] = result
 
@@ -581,15 +605,18 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
     _run_tasks(list(tasks.values()), extractor, scheduler, workers, progress, on_result,
                spread_gpus if kind == "local" else 0, cases_per_task)
 
-    frames = []
+    finished = []
     for case, key in zip(cases, case_keys):
         if key is None:
             continue
         if key in failed_keys:
             fail(case, failed_keys[key]["error_type"], failed_keys[key]["error_message"])
+        elif key in fresh:
+            finished.append((ids(case), *fresh[key]))
         elif case_cache.has(key):
-            frames.append(_tables.tidy_case_frame(ids(case), settings_id, case_cache.load(key)))
-    features = _tables.concat_tidy(frames)
+            entry = case_cache.load(key)
+            finished.append((ids(case), entry["feature"].tolist(), entry["value"].to_numpy()))
+    features = _tidy_table(finished, settings_id)
     failures_df = _tables.failures_frame(failures)
 
     n_computed = sum(1 for k in case_keys if k in tasks and k not in failed_keys)

@@ -198,3 +198,29 @@ def test_an_unreadable_image_fails_only_its_cases_with_the_default_grouping(coho
     assert set(zip(res.failures["subject"], res.failures["image"], res.failures["roi"])) == {
         ("s03", "T2", "lesion_1"), ("s03", "T2", "lesion_2")}
     assert all("s03/T2.nii.gz" in m for m in res.failures["error_message"])
+
+
+def test_tidy_table_equals_the_per_case_frames_concatenated(cohort, settings, tmp_path):
+    """The one-piece assembly against tables.tidy_case_frame + concat_tidy on the cache
+    entries (a second method), both for freshly computed and for cached cases."""
+    from neurorad.batch import tables
+
+    first = _run(cohort, settings, tmp_path / "out", extractor=roi_stats_extractor)
+    again = _run(cohort, settings, tmp_path / "out", extractor=roi_stats_extractor)
+    assert (first.n_computed, again.n_cached) == (12, 12)
+    cache = runner_module._cache.CaseCache(tmp_path / "out" / "cache")
+    manifest = runner_module._load_manifest(cohort.manifest, None)
+    frames = []
+    for case in manifest.cases():
+        ids = {"subject": case.subject, "group": case.group, "roi": case.roi,
+               "image": case.image_name}
+        match = [p for p in cache.cache_dir.glob("*.parquet")
+                 if pd.read_parquet(p)["value"].tolist() == list(
+                     expected_stats(cohort, case.subject, case.roi, case.image_name).values())]
+        assert len(match) == 1
+        frames.append(tables.tidy_case_frame(ids, first.provenance["settings_id"],
+                                             cache.load(match[0].stem)))
+    reference = tables.concat_tidy(frames)
+    for result in (first, again):
+        pd.testing.assert_frame_equal(result.features, reference)
+        pd.testing.assert_frame_equal(pd.read_parquet(result.features_path), reference)
