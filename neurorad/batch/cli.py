@@ -45,7 +45,7 @@ def register(subparsers) -> None:
                    "NEURORAD_FORCE_CPU=1 forces cpu)")
     p.add_argument("--cases-per-task", type=int, default=None, metavar="N",
                    help="cases extracted together per task (texture matrices batched across "
-                   "them; default 16 with --device gpu, else 1)")
+                   "them; default 16 with --device gpu, else all ROIs of one (subject, image))")
     p.add_argument("--data-root", default=None, metavar="DIR",
                    help="folder the manifest's relative paths are relative to")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
