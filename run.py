@@ -57,7 +57,7 @@ def _environment() -> dict[str, str]:
     env = dict(os.environ)
     # UTF-8 whatever the locale: CI and servers often run with LANG unset (ASCII).
     env.setdefault("PYTHONUTF8", "1")
-    env.setdefault("MPLBACKEND", "Agg")
+    # No MPLBACKEND here: set, it would stop Jupyter kernels from showing figures inline.
     return env
 
 

@@ -58,6 +58,7 @@ run_label = ""                # shown on the index page (`run-all --null` sets "
 
 
 SETUP = '''
+%matplotlib inline
 import warnings
 from pathlib import Path
 
