@@ -5,7 +5,8 @@ Flow (driver side)::
 
     manifest.cases() -> hash inputs (SHA-256, memoised) -> case key (cache.case_key)
         -> skip keys already in out_dir/cache/  -> submit the rest (grouped, see _groups)
-        -> as each task completes: store its features in the cache (atomic) or record the error
+        -> each finished case is stored in the cache (atomic) by the worker that computed it
+           (by the driver where the worker cannot write there); failures are recorded
         -> assemble features.parquet, failures.parquet, provenance.json (atomic)
 
 Guarantees: a failing case (unreadable file, empty ROI, an exception in the extractor, a worker
@@ -259,8 +260,14 @@ def _failure(task: CaseTask, exc: BaseException) -> dict:
             "error_message": _sanitise(str(exc), task)}
 
 
-def compute_cases(tasks: list[CaseTask], extractor: Callable | None = None) -> list[dict]:
+def compute_cases(tasks: list[CaseTask], extractor: Callable | None = None,
+                  cache_dir: str | None = None) -> list[dict]:
     """Extract a group of cases in one task; never raises for a bad case.
+
+    With ``cache_dir`` each finished case is also stored in that per-case cache here, on the
+    worker (``"stored": True`` in its result), so the driver does not serialise the cache
+    writes of all workers; where the worker cannot write there (``OSError``, e.g. a remote
+    worker without the output folder), the driver stores the case as before.
 
     With the default extractor the readable cases go through
     :func:`neurorad.features.extract.extract_features_batch` together, so their texture
@@ -274,6 +281,25 @@ def compute_cases(tasks: list[CaseTask], extractor: Callable | None = None) -> l
     list of dict
         One :func:`compute_case` result per task, in order.
     """
+    results = _compute_group(tasks, extractor)
+    if cache_dir is not None:
+        _store_on_worker(results, cache_dir)
+    return results
+
+
+def _store_on_worker(results: list[dict], cache_dir: str) -> None:
+    try:
+        case_cache = _cache.CaseCache(cache_dir)
+        for result in results:
+            if result["ok"]:
+                case_cache.store(result["key"], result["features"])
+                result["stored"] = True
+    except OSError:
+        pass  # not writable from this worker: the driver stores what is not marked stored
+
+
+def _compute_group(tasks: list[CaseTask], extractor: Callable | None) -> list[dict]:
+    """:func:`compute_cases` without the cache writes."""
     reads: dict = {}
     if extractor is not None or len(tasks) == 1:
         return [compute_case(task, extractor, reads) for task in tasks]
@@ -423,14 +449,16 @@ def _tidy_table(finished: list[tuple[dict, list, "np.ndarray"]], settings_id: st
 
 
 def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: bool, on_result,
-               spread_gpus: int = 0, cases_per_task: int | None = 1) -> None:
+               spread_gpus: int = 0, cases_per_task: int | None = 1,
+               cache_dir: str | None = None) -> None:
     """Run :func:`compute_cases` on the groups of :func:`_groups`; ``on_result(result)``
     for each case as its group finishes.
 
     A group whose task itself fails (e.g. ``KilledWorker``: its worker kept dying) is split
     into single-case tasks and resubmitted, so only the case that crashes the worker is
     recorded as failed. A single case lost with its worker is retried once more: it may only
-    have shared the worker with the case that crashed it.
+    have shared the worker with the case that crashed it. Dask workers store their finished
+    cases in ``cache_dir`` themselves (see :func:`compute_cases`).
     """
     if not tasks:
         return
@@ -448,7 +476,7 @@ def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: b
 
             def submit(group, retried=False):
                 # pure=False: the cache, not Dask, decides what is already done.
-                fut = client.submit(compute_cases, group, extractor, pure=False)
+                fut = client.submit(compute_cases, group, extractor, cache_dir, pure=False)
                 future_group[fut] = (group, retried)
                 return fut
 
@@ -594,7 +622,8 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
 
     def on_result(result: dict) -> None:
         if result["ok"]:
-            case_cache.store(result["key"], result["features"])
+            if not result.get("stored"):
+                case_cache.store(result["key"], result["features"])
             fresh[result["key"]] = (list(result["features"]),
                                     np.fromiter(result["features"].values(), dtype=np.float64))
         else:
@@ -603,7 +632,8 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
     log.info("%d cases: %d cached, %d to compute, %d unreadable", len(cases), n_cached, len(tasks),
              len(failures))
     _run_tasks(list(tasks.values()), extractor, scheduler, workers, progress, on_result,
-               spread_gpus if kind == "local" else 0, cases_per_task)
+               spread_gpus if kind == "local" else 0, cases_per_task,
+               str(case_cache.cache_dir.resolve()))
 
     finished = []
     for case, key in zip(cases, case_keys):

@@ -77,3 +77,27 @@ def test_a_case_that_always_kills_its_worker_becomes_a_failure_on_an_existing_cl
     assert set(fails["error_type"]) == {"KilledWorker"}
     assert res.n_computed == 4
     assert set(res.features["roi"]) == {"lesion_1"}
+
+
+@pytest.mark.timeout(120)
+def test_workers_store_their_cases_so_the_driver_writes_no_cache_entry(cohort, settings, tmp_path,
+                                                                      monkeypatch):
+    from neurorad.batch import cache as cache_module
+
+    driver_stores = []
+    real_store = cache_module.CaseCache.store
+    monkeypatch.setattr(cache_module.CaseCache, "store",
+                        lambda self, key, features: driver_stores.append(key) or real_store(self, key, features))
+    res = extract_manifest(cohort.manifest, settings, tmp_path / "out", workers=2,
+                           progress=False, extractor=stats_and_thread_probe_extractor, device="cpu")
+    assert (res.n_cases, res.n_failed) == (8, 0)
+    assert driver_stores == []        # the patch lives in this (driver) process only
+    entries = sorted((tmp_path / "out" / "cache").glob("*.parquet"))
+    assert len(entries) == 8
+    # what the workers stored is what the table holds
+    rerun = extract_manifest(cohort.manifest, settings, tmp_path / "out", scheduler="synchronous",
+                             progress=False, extractor=stats_and_thread_probe_extractor, device="cpu")
+    assert (rerun.n_cached, rerun.n_computed) == (8, 0)
+    key = ["subject", "roi", "image", "feature"]
+    pd.testing.assert_frame_equal(rerun.features.sort_values(key).reset_index(drop=True),
+                                  res.features.sort_values(key).reset_index(drop=True))

@@ -248,3 +248,36 @@ def test_rtstruct_masks_are_rasterised_on_the_case_image(cohort, monkeypatch):
     want = expected_stats(cohort, "s01", "lesion_2", "T1")
     assert result["features"]["mean"] == pytest.approx(want["mean"], rel=1e-12)
     assert result["features"]["n_voxels"] == want["n_voxels"]
+
+
+def test_compute_cases_stores_on_the_worker_or_leaves_it_to_the_driver(tmp_path, monkeypatch):
+    """With a writable cache_dir the finished cases are stored and marked; where the worker
+    cannot write (OSError) they are returned unmarked, for the driver to store."""
+    from neurorad.batch import cache as cache_module
+    from neurorad.batch.runner import CaseTask, compute_cases
+
+    def extractor(image, mask, settings, *, label, device):
+        return {"n_voxels": float((sitk.GetArrayFromImage(mask) == label).sum())}
+
+    image = sitk.GetImageFromArray(np.arange(27, dtype=np.float32).reshape(3, 3, 3))
+    mask = sitk.GetImageFromArray((np.arange(27).reshape(3, 3, 3) % 2).astype(np.uint8))
+    mask.CopyInformation(image)
+    sitk.WriteImage(image, str(tmp_path / "img.nrrd"))
+    sitk.WriteImage(mask, str(tmp_path / "mask.nrrd"))
+    tasks = [CaseTask(key=f"k{label}", subject="s1", roi=f"r{label}", label=label, image_name="T1",
+                      image_path=str(tmp_path / "img.nrrd"), mask_path=str(tmp_path / "mask.nrrd"),
+                      settings=None, device="cpu", image_display="img.nrrd",
+                      mask_display="mask.nrrd") for label in (1, 0, 7)]
+    results = compute_cases(tasks, extractor, cache_dir=str(tmp_path / "cache"))
+    assert [r["ok"] for r in results] == [True, True, False]        # label 7 is empty
+    assert [r.get("stored", False) for r in results] == [True, True, False]
+    stored = cache_module.CaseCache(tmp_path / "cache")
+    assert stored.load("k1")["value"].tolist() == [13.0] and stored.load("k0")["value"].tolist() == [14.0]
+
+    def refuse(self, key, features):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cache_module.CaseCache, "store", refuse)
+    results = compute_cases(tasks[:2], extractor, cache_dir=str(tmp_path / "cache2"))
+    assert [r["ok"] for r in results] == [True, True]
+    assert not any(r.get("stored") for r in results)
