@@ -58,8 +58,8 @@ class ImageReadError(Exception):
     role : str or None
         What the file is for (an image name such as ``"T1"``, or ``"mask"``).
     reason : str
-        One of ``missing``, ``unreadable``, ``corrupt``, ``unsupported format``, followed by
-        details.
+        One of ``missing``, ``unreadable``, ``corrupt``, ``unsupported format``,
+        ``non-finite voxels``, followed by details.
     """
 
     def __init__(self, path: str, reason: str, *, subject: str | None = None,
@@ -71,6 +71,29 @@ class ImageReadError(Exception):
         who = f"subject {subject}: " if subject else ""
         what = f"{role} " if role else ""
         super().__init__(f"{who}{what}file {path}: {reason}")
+
+
+class NonFiniteVoxelsError(ImageReadError):
+    """A NIfTI float image stores NaN or infinite voxels (which ITK would read as 0).
+
+    Attributes
+    ----------
+    n_nan, n_inf, n_voxels : int
+        NaN voxels, +-inf voxels and all voxels of the file.
+    """
+
+    def __init__(self, path: str, n_nan: int, n_inf: int, n_voxels: int, *,
+                 subject: str | None = None, role: str | None = None) -> None:
+        self.n_nan, self.n_inf, self.n_voxels = n_nan, n_inf, n_voxels
+        super().__init__(path, nonfinite_reason(n_nan, n_inf, n_voxels) + " stored in the "
+                         "file (ITK's NIfTI reader would silently read them as 0); replace "
+                         "them or cut them out of the image before extraction",
+                         subject=subject, role=role)
+
+
+def nonfinite_reason(n_nan: int, n_inf: int, n_voxels: int) -> str:
+    """The one wording of a non-finite voxel count, shared by ``read_image`` and validate."""
+    return f"non-finite voxels: {n_nan} NaN and {n_inf} infinite voxel(s) of {n_voxels}"
 
 
 @dataclass(frozen=True)
@@ -195,6 +218,7 @@ class _NiftiHeader:
     bitpix: int
     n_voxels: int
     vox_offset: int
+    scl_inter: float = 0.0  # intensity offset; ITK adds it to the 0 it puts for NaN/inf
 
     @property
     def expected_bytes(self) -> int:
@@ -217,11 +241,13 @@ def _nifti_header(header: bytes) -> _NiftiHeader | None:
             size, dims = 348, struct.unpack(order + "8h", header[40:56])
             datatype, bitpix = struct.unpack(order + "2h", header[70:74])
             offset = int(struct.unpack(order + "f", header[108:112])[0])
+            inter = struct.unpack(order + "f", header[116:120])[0]
             break
         if len(header) >= 540 and struct.unpack(order + "i", header[:4])[0] == 540:
             size, dims = 540, struct.unpack(order + "8q", header[16:80])
             datatype, bitpix = struct.unpack(order + "2h", header[12:16])
             offset = struct.unpack(order + "q", header[168:176])[0]
+            inter = struct.unpack(order + "d", header[184:192])[0]
             break
     else:
         return None
@@ -229,7 +255,16 @@ def _nifti_header(header: bytes) -> _NiftiHeader | None:
     if not 1 <= n_dims <= 7 or bitpix <= 0:
         return None
     n_voxels = int(np.prod([max(int(d), 1) for d in dims[1:n_dims + 1]]))
-    return _NiftiHeader(order, size, datatype, bitpix, n_voxels, offset)
+    return _NiftiHeader(order, size, datatype, bitpix, n_voxels, offset,
+                        float(inter) if np.isfinite(inter) else 0.0)
+
+
+def _read_nifti_header(path: Path) -> _NiftiHeader | None:
+    try:
+        with _open_nifti(path) as handle:
+            return _nifti_header(handle.read(540))
+    except (OSError, EOFError):
+        return None
 
 
 def nifti_truncation(path: str | os.PathLike) -> str | None:
@@ -293,10 +328,36 @@ def nifti_nonfinite_counts(path: str | os.PathLike) -> tuple[int, int]:
             if not block:
                 break
             values = np.frombuffer(block[: len(block) - len(block) % dtype.itemsize], dtype)
-            n_nan += int(np.isnan(values).sum())
-            n_inf += int(np.isinf(values).sum())
+            # One isfinite pass (about 4x cheaper than isnan + isinf); split only on a hit.
+            if values.size - np.count_nonzero(np.isfinite(values)):
+                n_nan += int(np.count_nonzero(np.isnan(values)))
+                n_inf += int(np.count_nonzero(np.isinf(values)))
             remaining -= values.size
     return n_nan, n_inf
+
+
+def _may_hide_nonfinite(image: sitk.Image, header: _NiftiHeader) -> bool:
+    """Whether ``image`` (as ITK read it) has a voxel where ITK may have put a NaN/inf.
+
+    ITK zeroes non-finite stored values before applying ``scl_inter``, so a hidden NaN
+    reads as 0 or as ``scl_inter``; an image holding neither value hides none, and the file
+    need not be scanned (a ~10 ms comparison in memory instead of reading the file again).
+    """
+    array = sitk.GetArrayViewFromImage(image)
+    candidates = {0.0, header.scl_inter}
+    return any(bool(np.any(array == array.dtype.type(c))) for c in candidates)
+
+
+def _raise_if_nonfinite(path: Path, image: sitk.Image, shown: str, subject, role) -> None:
+    header = _read_nifti_header(path)
+    if header is None or header.datatype not in _NIFTI_FLOAT_DTYPES:
+        return  # integer voxels cannot hold NaN or inf
+    if not _may_hide_nonfinite(image, header):
+        return
+    n_nan, n_inf = nifti_nonfinite_counts(path)
+    if n_nan or n_inf:
+        raise NonFiniteVoxelsError(shown, n_nan, n_inf, header.n_voxels, subject=subject,
+                                   role=role)
 
 
 def _gunzipped_size(path: Path) -> int | None:
@@ -433,13 +494,19 @@ def read_image(path: str | os.PathLike, *, subject: str | None = None, role: str
     ------
     ImageReadError
         Naming the file, the subject and the reason (missing, unreadable, corrupt,
-        unsupported format).
+        unsupported format, non-finite voxels).
+    NonFiniteVoxelsError
+        (an ``ImageReadError``) A floating-point NIfTI file stores NaN or infinite voxels;
+        the message gives their counts.
 
     Notes
     -----
     NIfTI files cut short are reported as corrupt (ITK would pad them with zeros). ITK <= 5.4
-    reads stored NaN/inf voxels of NIfTI files as 0; :func:`nifti_nonfinite_counts` (used
-    by ``neurorad validate``) finds them in the file.
+    reads stored NaN/inf voxels of NIfTI files as 0, which would enter the features as real
+    intensities; they are counted in the file by :func:`nifti_nonfinite_counts`. That second
+    read happens only for float files whose image, as ITK returned it, holds a voxel equal to
+    0 (or ``scl_inter``), the only values a hidden NaN/inf can take. Other formats keep
+    NaN/inf in the returned image.
     """
     path = Path(path)
     shown = display_path(path, data_root)
@@ -457,7 +524,10 @@ def read_image(path: str | os.PathLike, *, subject: str | None = None, role: str
         _raise_if_truncated(path, fmt, shown, subject, role)
         reader = sitk.ImageFileReader()
         reader.SetFileName(str(path))
-        return reader.Execute()
+        image = reader.Execute()
+        if fmt == "nifti":
+            _raise_if_nonfinite(path, image, shown, subject, role)
+        return image
     except ImageReadError:
         raise
     except RuntimeError as exc:

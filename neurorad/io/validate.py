@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from neurorad.io.images import (Geometry, ImageReadError, detect_format, display_path,
-                                labels_present, nifti_nonfinite_counts, read_geometry,
+from neurorad.io.images import (Geometry, ImageReadError, NonFiniteVoxelsError, display_path,
+                                labels_present, nonfinite_reason, read_geometry,
                                 read_image, same_geometry)
-from neurorad.io.manifest import (ImageRef, Manifest, MaskRef, Problem, Subject, file_sha256,
+from neurorad.io.manifest import (Manifest, MaskRef, Problem, Subject, file_sha256,
                                   parse_manifest)
 
 # Manifests with at least this many subjects show a progress bar (on a terminal).
@@ -154,6 +154,11 @@ class _SubjectChecker:
                 return Geometry.of(image), image
             return read_geometry(path, subject=subject.id, role=role, format=fmt,
                                  data_root=self.manifest.data_root), None
+        except NonFiniteVoxelsError as exc:
+            # Reported, but the grid is still good for comparing the masks with.
+            self.report("error", subject, path, f"{role}: {exc.reason}")
+            return read_geometry(path, subject=subject.id, role=role, format=fmt,
+                                 data_root=self.manifest.data_root), None
         except ImageReadError as exc:
             self.report("error", subject, path, f"{role}: {exc.reason}")
         except MemoryError:
@@ -174,7 +179,7 @@ class _SubjectChecker:
                             "components per voxel; a scalar image is expected")
             geometries[name] = geometry
             if image is not None and geometry.is_float:
-                self.check_finite(subject, role, ref, image)
+                self.check_finite(subject, role, ref.path, image)
         for mask_name, mask in subject.masks.items():
             role = f"mask {mask_name}"
             if not self.file_ok(subject, role, mask.path, mask.sha256) or not self.check_images:
@@ -201,18 +206,14 @@ class _SubjectChecker:
                                                     data_root=self.manifest.data_root):
             self.report(severity, subject, path, message)
 
-    def check_finite(self, subject, role, ref: ImageRef, image: sitk.Image) -> None:
-        note = ""
-        if (ref.format if ref.format != "auto" else detect_format(ref.path)) == "nifti":
-            # ITK turns stored NaN/inf into 0 when reading NIfTI; count them in the file.
-            n_nan, n_inf = nifti_nonfinite_counts(ref.path)
-            note = " (ITK's NIfTI reader silently reads them as 0)"
-        else:
-            array = sitk.GetArrayViewFromImage(image)
-            n_nan, n_inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+    def check_finite(self, subject, role, path, image: sitk.Image) -> None:
+        """NaN/inf voxels of a non-NIfTI image (``read_image`` already raised for NIfTI ones,
+        whose non-finite voxels ITK hides)."""
+        array = sitk.GetArrayViewFromImage(image)
+        n_nan, n_inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
         if n_nan or n_inf:
-            self.report("error", subject, ref.path, f"{role}: {n_nan} NaN and {n_inf} infinite "
-                        f"voxel(s) of {image.GetNumberOfPixels()}{note}")
+            self.report("error", subject, path, f"{role}: "
+                        f"{nonfinite_reason(n_nan, n_inf, image.GetNumberOfPixels())}")
 
     def check_geometry(self, subject, role, mask: MaskRef, mask_geometry, geometries) -> None:
         for image_name, geometry in geometries.items():

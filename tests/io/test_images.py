@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from neurorad.io.images import (Geometry, ImageReadError, detect_format, image_to_array,
-                                labels_present, nifti_nonfinite_counts, read_geometry,
-                                read_image, roi_mask,
-                                same_geometry)
+from neurorad.io.images import (Geometry, ImageReadError, NonFiniteVoxelsError, detect_format,
+                                image_to_array, labels_present, nifti_nonfinite_counts,
+                                read_geometry, read_image, roi_mask, same_geometry)
 
 from .conftest import PATIENT_ID, PATIENT_NAME, write_dicom_series, write_image
 
@@ -216,7 +215,7 @@ def test_nifti_nonfinite_voxels_are_counted_from_the_file(tmp_path, name, dtype)
     values[1, 1, 1] = -np.inf
     path = write_image(tmp_path / name, values)
     # The premise: ITK's NIfTI reader hides them (reads 0), so the raw count is needed.
-    assert np.isfinite(sitk.GetArrayFromImage(read_image(path))).all()
+    assert np.isfinite(sitk.GetArrayFromImage(sitk.ReadImage(str(path)))).all()
     assert nifti_nonfinite_counts(path) == (2, 2)
     write_image(tmp_path / "int.nii", np.zeros((2, 2, 2), np.int16))
     assert nifti_nonfinite_counts(tmp_path / "int.nii") == (0, 0)
@@ -226,3 +225,57 @@ def test_folder_given_for_a_file_format_is_unreadable(tmp_path):
     (tmp_path / "T1.nii").mkdir()
     with pytest.raises(ImageReadError, match="s1: file T1.nii: unreadable: is a folder"):
         read_image(tmp_path / "T1.nii", subject="s1", format="nifti", data_root=tmp_path)
+
+
+def _nibabel_nifti(path, values_xyz, *, inter=None):
+    """Write a NIfTI with nibabel (x, y, z order); optionally patch ``scl_slope = 2`` and
+    ``scl_inter`` into the NIfTI-1 header bytes (offsets 112 and 116)."""
+    import struct
+
+    import nibabel as nib
+
+    nib.save(nib.Nifti1Image(values_xyz, np.eye(4)), str(path))
+    if inter is not None:
+        raw = bytearray(path.read_bytes())
+        raw[112:120] = struct.pack("<2f", 2.0, inter)
+        path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("name, dtype", [("T1.nii", np.float32), ("T1.nii.gz", np.float64)])
+def test_read_image_refuses_nifti_with_nan_or_inf(tmp_path, name, dtype):
+    values = np.full((5, 4, 3), 7.0, dtype)
+    values[0, 0, 0] = values[4, 3, 2] = np.nan
+    values[1, 2, 0] = np.inf
+    values[2, 2, 2] = -np.inf
+    path = _nibabel_nifti(tmp_path / name, values)
+    with pytest.raises(NonFiniteVoxelsError) as info:
+        read_image(path, subject="s7", role="T1", data_root=tmp_path)
+    assert (info.value.n_nan, info.value.n_inf, info.value.n_voxels) == (2, 2, 60)
+    assert str(info.value).startswith(
+        f"subject s7: T1 file {name}: non-finite voxels: 2 NaN and 2 infinite voxel(s) of 60 "
+        "stored in the file")
+    assert isinstance(info.value, ImageReadError)
+
+
+def test_read_image_finds_nan_hidden_as_scl_inter(tmp_path):
+    # Scaled by 2 and offset by 5, the 3s read as 11 and ITK's 0 for the NaN reads as 5:
+    # there is no zero voxel, so a check looking for zeros alone would miss it.
+    values = np.full((4, 4, 4), 3.0, np.float32)
+    values[1, 2, 3] = np.nan
+    path = _nibabel_nifti(tmp_path / "scaled.nii", values, inter=5.0)
+    assert sorted(np.unique(sitk.GetArrayFromImage(sitk.ReadImage(str(path))))) == [5.0, 11.0]
+    with pytest.raises(match="1 NaN and 0 infinite voxel"):
+        read_image(path)
+
+
+def test_read_image_keeps_finite_nifti_with_zeros_and_nan_of_other_formats(tmp_path):
+    values = np.zeros((5, 4, 3), np.float32)
+    values[1:4, 1:3, 1] = 2.5
+    path = _nibabel_nifti(tmp_path / "zeros.nii.gz", values)
+    read = sitk.GetArrayFromImage(read_image(path))
+    np.testing.assert_array_equal(read, values.transpose(2, 1, 0))  # (z, y, x)
+    with_nan = _ramp()
+    with_nan[0, 1, 2] = np.nan
+    mha = write_image(tmp_path / "a.mha", with_nan)  # MetaImage keeps NaN: nothing hidden
+    assert np.isnan(sitk.GetArrayFromImage(read_image(mha))).sum() == 1

@@ -123,7 +123,19 @@ def test_nan_and_inf_voxels(cohort):
     write_image(cohort.root / "s3" / "T1.nii.gz", values)
     problem = _only(validate_manifest(cohort.write()))
     assert (problem.subject, problem.file) == ("s3", "s3/T1.nii.gz")
-    assert problem.message.startswith(f"image T1: 2 NaN and 1 infinite voxel(s) of {values.size}")
+    assert problem.message.startswith(
+        f"image T1: non-finite voxels: 2 NaN and 1 infinite voxel(s) of {values.size} stored")
+
+
+def test_nan_image_still_has_its_geometry_checked(cohort):
+    values = np.ones(SHAPE, np.float32)
+    values[0, 0, 0] = np.nan
+    write_image(cohort.root / "s3" / "T1.nii.gz", values, spacing=(1.0, 1.0, 1.0))
+    report = validate_manifest(cohort.write())
+    messages = sorted(p.message for p in report.errors)
+    assert len(messages) == 1 + 1, str(report)  # the NaN image, and the mask off its grid
+    assert messages[0].startswith("image T1: non-finite voxels: 1 NaN")
+    assert messages[1].startswith("mask ") and "spacing" in messages[1]
 
 
 def test_nan_in_other_formats(cohort):
@@ -133,7 +145,7 @@ def test_nan_in_other_formats(cohort):
     cohort.subject("s3")["images"]["T1"] = "s3/T1.mha"
     problem = _only(validate_manifest(cohort.write()))
     assert (problem.subject, problem.file) == ("s3", "s3/T1.mha")
-    assert problem.message == f"image T1: 1 NaN and 0 infinite voxel(s) of {values.size}"
+    assert problem.message == f"image T1: non-finite voxels: 1 NaN and 0 infinite voxel(s) of {values.size}"
 
 
 def test_headers_only_skips_voxels_but_checks_geometry(cohort):
