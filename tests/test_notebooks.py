@@ -15,6 +15,7 @@ import nbformat
 import pandas as pd
 import pytest
 
+from neurorad.io.tables import read_table_csv
 from neurorad.reports.render import external_resources, render_html
 from neurorad.reports.run import run_study
 
@@ -53,7 +54,8 @@ def test_notebook_runs_quick_and_renders(study, tmp_path):
 
     out = tmp_path / "reports" / study
     for name in case["tables"]:
-        csv, parquet = pd.read_csv(out / f"{name}.csv"), pd.read_parquet(out / f"{name}.parquet")
+        csv = read_table_csv(out / f"{name}.csv")
+        parquet = pd.read_parquet(out / f"{name}.parquet")
         assert len(csv) == len(parquet) > 0, name
 
     head = json.loads((out / "headline.json").read_text(encoding="utf-8"))

@@ -186,13 +186,19 @@ def discretisations_in(columns) -> list[str]:
 
 
 def save_tables(out_dir, **tables: pd.DataFrame) -> dict[str, Path]:
-    """Write each table as ``<name>.csv`` and ``<name>.parquet`` into ``out_dir``."""
+    """Write each table as ``<name>.csv`` and ``<name>.parquet`` into ``out_dir``.
+
+    Read a CSV back with :func:`neurorad.io.tables.read_table_csv` (plain ``pd.read_csv``
+    turns a model named ``null`` or a subject named ``NA`` into NaN).
+    """
+    from neurorad.io.tables import write_table_csv
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for name, table in tables.items():
         frame = table.reset_index() if _has_named_index(table) else table
-        frame.to_csv(out_dir / f"{name}.csv", index=False)
+        write_table_csv(frame, out_dir / f"{name}.csv")
         frame.to_parquet(out_dir / f"{name}.parquet", index=False)
         written[name] = out_dir / f"{name}.csv"
     return written

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from neurorad.io.tables import read_table_csv
 from neurorad.studies.common import (StudyInputError, columns_for_discretisation,
                                      discretisation_of, discretisations_in, model_table,
                                      save_tables, study_settings, summarise_warnings)
@@ -49,7 +50,7 @@ def test_save_tables_writes_csv_and_parquet(tmp_path):
     written = save_tables(tmp_path, metrics=_wide())
     back = pd.read_parquet(tmp_path / "metrics.parquet")
     assert list(back.columns[:3]) == ["subject", "group", "roi"]
-    assert pd.read_csv(written["metrics"]).shape == back.shape == (4, 7)
+    assert read_table_csv(written["metrics"]).shape == back.shape == (4, 7)
 
 
 def test_study_settings_restricts_the_levels():
