@@ -225,8 +225,8 @@ def ngtdm_features_from_matrices(matrices: SliceMatrices | None, aggregations=("
     if matrices is not None:
         matrices.check_aggregations(aggregations, FAMILY)
 
-    def evaluate(aggregation):
-        stack, _ = matrices.stack(aggregation)
-        return ngtdm_stack_features(stack), stack[..., 0].sum(axis=1) > 0
+    def features_of(joined, _n_voxels):
+        return ngtdm_stack_features(joined), joined[..., 0].sum(axis=1) > 0
 
-    return evaluate_aggregations(FAMILY, list(FEATURES), aggregations, matrices, evaluate)
+    return evaluate_aggregations(FAMILY, list(FEATURES), aggregations, matrices,
+                                 matrices.stack if matrices is not None else None, features_of)

@@ -365,29 +365,40 @@ def average_features(features: dict, occupied, *, family: str, suffix: str) -> d
         The mean over occupied matrices where the feature is defined; NaN with a warning when
         no matrix is occupied or the feature is undefined for every one.
     """
-    xp = get_xp(occupied)
     names = list(features)
-    table = to_numpy(xp.stack([xp.asarray(features[n], dtype=xp.float64) for n in names]))
-    keep = to_numpy(occupied).astype(bool)
-    out = {}
+    table, keep = feature_table(features, occupied)
+    return _average_table(names, table, keep, family, suffix)
+
+
+def feature_table(features: dict, occupied) -> tuple[np.ndarray, np.ndarray]:
+    """Per-matrix feature values as one host array (n_features, n) plus the occupied flags.
+
+    One device-to-host copy for the whole table (on a GPU, each ``float()`` would be one).
+    """
+    xp = get_xp(occupied)
+    table = to_numpy(xp.stack([xp.asarray(v, dtype=xp.float64) for v in features.values()]))
+    return table, to_numpy(occupied).astype(bool)
+
+
+def _average_table(names: Sequence[str], table: np.ndarray, keep: np.ndarray, family: str,
+                   suffix: str) -> dict[str, float]:
+    """:func:`average_features` on a host table (n_features, n): the mean of each row over
+    the occupied columns where it is finite (one vectorised reduction for all features)."""
     if not keep.any():
         warnings.warn(f"{family} ({suffix}): no texture matrix has any count (ROI too small for "
-                      f"this aggregation); features set to NaN", RuntimeWarning, stacklevel=3)
+                      f"this aggregation); features set to NaN", RuntimeWarning, stacklevel=4)
         return {f"{n}_{suffix}": math.nan for n in names}
     table = table[:, keep]
-    undefined = []
-    for name, row in zip(names, table):
-        finite = row[np.isfinite(row)]
-        if finite.size == 0:
-            undefined.append(name)
-            out[f"{name}_{suffix}"] = math.nan
-        else:
-            out[f"{name}_{suffix}"] = float(finite.mean())
+    finite = np.isfinite(table)
+    n_finite = finite.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(finite, table, 0.0).sum(axis=1) / n_finite  # 0/0 = NaN: undefined
+    undefined = [name for name, count in zip(names, n_finite) if count == 0]
     if undefined:
         warnings.warn(f"{family} ({suffix}): {', '.join(undefined)} undefined for this ROI "
                       f"(zero denominator, e.g. a single grey level); set to NaN",
-                      RuntimeWarning, stacklevel=3)
-    return out
+                      RuntimeWarning, stacklevel=4)
+    return {f"{name}_{suffix}": float(mean) for name, mean in zip(names, means)}
 
 
 def undefined_features(names: Sequence[str], suffix: str, reason: str, family: str
@@ -399,25 +410,62 @@ def undefined_features(names: Sequence[str], suffix: str, reason: str, family: s
 
 
 def evaluate_aggregations(family: str, names: Sequence[str], aggregations: Sequence[str],
-                          matrices, evaluate: Callable[[str], tuple[dict, Any]]
-                          ) -> dict[str, float]:
+                          matrices, stack: Callable[[str], tuple],
+                          features_of: Callable[..., tuple[dict, Any]]) -> dict[str, float]:
     """Run the per-aggregation evaluation shared by all families, with the undefined cases.
 
-    ``matrices`` is the ROI's :class:`DirectionalMatrices` / :class:`SliceMatrices` (or its
-    :class:`PreparedRoi`; anything with ``is_2d_image``), None for an empty ROI.
-    ``evaluate(aggregation)`` returns ``(per-matrix features, occupied)`` for one aggregation.
+    Parameters
+    ----------
+    family : str
+        For warnings.
+    names : sequence of str
+        The family's base tags, in the order ``features_of`` returns them.
+    aggregations : sequence of str
+        Requested aggregation methods.
+    matrices : DirectionalMatrices, SliceMatrices or None
+        The ROI's matrices (anything with ``is_2d_image``); None for an empty ROI.
+    stack : callable
+        ``stack(aggregation)`` returns a tuple of arrays with a leading matrix axis (the
+        matrices to evaluate for that aggregation, and e.g. their voxel counts).
+    features_of : callable
+        ``features_of(*arrays)`` returns ``(per-matrix features, occupied)`` for such a tuple.
+
+    Returns
+    -------
+    dict tag_aggregation -> float, aggregations in the requested order.
+
+    Notes
+    -----
+    The stacks of all defined aggregations are concatenated and evaluated **once**: every
+    formula runs on one array of all matrices (e.g. for ``3D_avg`` + ``3D_comb``, the 13
+    direction matrices and their sum) instead of once per aggregation; each matrix's values
+    are the same either way, as the formulas act on each matrix separately. The table then
+    comes to the host in one piece and is averaged per aggregation segment.
     An empty ROI gives NaN for everything; a 2D image gives NaN for the 3D aggregations.
     """
+    defined = [a for a in aggregations
+               if matrices is not None and not (matrices.is_2d_image and a.startswith("3D"))]
+    segments: dict[str, slice] = {}
+    if defined:
+        parts = [stack(a) for a in defined]
+        start = 0
+        for aggregation, part in zip(defined, parts):
+            segments[aggregation] = slice(start, start + int(part[0].shape[0]))
+            start = segments[aggregation].stop
+        xp = get_xp(parts[0][0])
+        joined = [arrays[0] if len(arrays) == 1 else xp.concatenate(arrays)
+                  for arrays in zip(*parts)]
+        table, keep = feature_table(*features_of(*joined))
     out: dict[str, float] = {}
     for aggregation in aggregations:
         if matrices is None:
             out.update(undefined_features(names, aggregation, "empty ROI", family))
-        elif matrices.is_2d_image and aggregation.startswith("3D"):
+        elif aggregation not in segments:
             out.update(undefined_features(
                 names, aggregation, "3D aggregation of a single-slice (2D) image", family))
         else:
-            features, occupied = evaluate(aggregation)
-            out.update(average_features(features, occupied, family=family, suffix=aggregation))
+            part = segments[aggregation]
+            out.update(_average_table(names, table[:, part], keep[part], family, aggregation))
     return out
 
 
@@ -580,11 +628,14 @@ def evaluate_directional_family(family: str, names: Sequence[str], aggregations,
     if matrices is not None:
         matrices.check_aggregations(aggregations, family)
 
-    def evaluate(aggregation):
-        stack = stack_directional(matrices.in_plane, matrices.out_of_plane, aggregation)
-        return stack_features(stack, matrices), stack.sum(axis=(1, 2)) > 0
+    def stack(aggregation):
+        return (stack_directional(matrices.in_plane, matrices.out_of_plane, aggregation),)
 
-    return evaluate_aggregations(family, list(names), aggregations, matrices, evaluate)
+    def features_of(joined):
+        return stack_features(joined, matrices), joined.sum(axis=(1, 2)) > 0
+
+    return evaluate_aggregations(family, list(names), aggregations, matrices, stack,
+                                 features_of)
 
 
 def evaluate_level_count_family(family: str, names: dict[str, str], aggregations,
@@ -598,9 +649,9 @@ def evaluate_level_count_family(family: str, names: dict[str, str], aggregations
     if matrices is not None:
         matrices.check_aggregations(aggregations, family)
 
-    def evaluate(aggregation):
-        stack, n_voxels = matrices.stack(aggregation)
-        features = rename(level_count_features(stack, matrices.j_values, n_voxels), names)
-        return features, stack.sum(axis=(1, 2)) > 0
+    def features_of(joined, n_voxels):
+        features = rename(level_count_features(joined, matrices.j_values, n_voxels), names)
+        return features, joined.sum(axis=(1, 2)) > 0
 
-    return evaluate_aggregations(family, list(names.values()), aggregations, matrices, evaluate)
+    return evaluate_aggregations(family, list(names.values()), aggregations, matrices,
+                                 matrices.stack if matrices is not None else None, features_of)
