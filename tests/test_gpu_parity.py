@@ -2,8 +2,9 @@
 
 The harness lives in ``benchmarks/gpu_parity_and_timing.py`` (one script for the GPU machine,
 free of SimpleITK/Dask). Its comparison logic and its wiring of every feature family are
-tested here on NumPy; the parity tests proper are marked ``gpu`` and skip, with the reason,
-where no GPU is usable.
+tested here on NumPy; the parity tests proper run on the CuPy emulator (``tests/gpu_emulation``:
+strict about host/device mixing and CuPy's API, NumPy arithmetic underneath) and, marked
+``gpu``, on a real GPU (skipped with the reason where none is usable).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 
 from neurorad.features.backend import gpu_available, gpu_unavailable_reason
 from tests.features.ibsi_phantom_data import REFERENCE, mismatches, reference
+from tests.gpu_emulation.fixtures import cupy_backend  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "gpu_parity_and_timing.py"
@@ -73,11 +75,8 @@ def test_timing_rois_have_the_requested_size():
         assert abs(int(mask.sum()) - n) / n < 0.05
 
 
-@pytest.mark.gpu
-@requires_gpu
-def test_every_family_on_gpu_equals_cpu_on_phantoms_and_random_rois():
-    import cupy
-
+def test_every_family_on_gpu_equals_cpu_on_phantoms_and_random_rois(cupy_backend):
+    cupy = cupy_backend
     inputs = dict(np.load(harness.DEFAULT_INPUTS))
     ct = harness.DEFAULT_INPUTS.parent / harness.CT_INPUTS
     if ct.exists():
@@ -86,9 +85,7 @@ def test_every_family_on_gpu_equals_cpu_on_phantoms_and_random_rois():
     assert {name: p for name, p in problems.items() if p} == {}
 
 
-@pytest.mark.gpu
-@requires_gpu
-def test_extract_features_gpu_equals_cpu():
+def test_extract_features_gpu_equals_cpu(cupy_backend):
     import SimpleITK as sitk
 
     import neurorad

@@ -1,4 +1,5 @@
-"""Non-texture families on CuPy arrays give the NumPy results (skipped without a usable GPU)."""
+"""Non-texture families on CuPy arrays give the NumPy results: on the CuPy emulator
+(``tests/gpu_emulation``) always, on a real GPU (marked ``gpu``) where one is usable."""
 from __future__ import annotations
 
 import math
@@ -15,12 +16,7 @@ from neurorad.features.local_intensity import local_intensity_features
 from neurorad.features.morphology import morphology_features
 from neurorad.features.ria_extras import ria_extra_features
 from neurorad.features.statistics import statistics_features
-
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(not backend.gpu_available(),
-                       reason=f"no usable GPU: {backend.gpu_unavailable_reason()}"),
-]
+from tests.gpu_emulation.fixtures import cupy_backend  # noqa: F401  (fixture)
 
 
 def _case(seed=0, shape=(14, 22, 19)):
@@ -38,8 +34,8 @@ def _same(cpu: dict, gpu: dict):
         assert (math.isnan(a) and math.isnan(b)) or b == pytest.approx(a, rel=1e-9, abs=1e-12), key
 
 
-def test_every_family_matches_numpy():
-    import cupy
+def test_every_family_matches_numpy(cupy_backend):
+    cupy = cupy_backend
 
     image, mask = _case()
     spacing = (2.0, 0.9, 0.9)

@@ -1,11 +1,15 @@
-"""The texture kernels on CuPy give the NumPy results (skipped without a usable GPU)."""
+"""The texture kernels on CuPy give the NumPy results.
+
+Each test runs on the CuPy emulator (``tests/gpu_emulation``: strict about host/device mixing
+and CuPy's API, NumPy arithmetic underneath) and, marked ``gpu``, on a real GPU (skipped
+with the reason where none is usable).
+"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from neurorad.features import backend
 from neurorad.features.gldzm import gldzm_features
 from neurorad.features.glcm import glcm_features
 from neurorad.features.glrlm import glrlm_features
@@ -14,12 +18,7 @@ from neurorad.features.ngldm import ngldm_features
 from neurorad.features.ngtdm import ngtdm_features
 from neurorad.features.texture import DIRECTIONAL_AGGREGATIONS, VOLUME_AGGREGATIONS
 from neurorad.features.texture_kernels import border_distance, border_distance_by_erosion
-
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(not backend.gpu_available(),
-                       reason=f"no usable GPU: {backend.gpu_unavailable_reason()}"),
-]
+from tests.gpu_emulation.fixtures import cupy_backend  # noqa: F401  (fixture)
 
 
 def _roi(seed=0, shape=(12, 20, 18), n_levels=8):
@@ -41,8 +40,8 @@ FAMILIES = {
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
-def test_cupy_features_equal_numpy_features(family):
-    import cupy
+def test_cupy_features_equal_numpy_features(family, cupy_backend):
+    cupy = cupy_backend
 
     binned, mask = _roi()
     cpu = FAMILIES[family](binned, mask)
@@ -53,8 +52,8 @@ def test_cupy_features_equal_numpy_features(family):
 
 
 @pytest.mark.parametrize("in_plane", [True, False])
-def test_gpu_distance_map_equals_cpu(in_plane):
-    import cupy
+def test_gpu_distance_map_equals_cpu(in_plane, cupy_backend):
+    cupy = cupy_backend
 
     _, mask = _roi(seed=1)
     gpu = border_distance(cupy.asarray(mask), in_plane=in_plane)

@@ -1,0 +1,1 @@
+"""CuPy emulation for tests: run neurorad's GPU code path on a machine without a GPU."""
