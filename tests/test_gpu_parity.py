@@ -16,13 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurorad.features.backend import gpu_available, gpu_unavailable_reason
 from tests.features.ibsi_phantom_data import REFERENCE, mismatches, reference
 from tests.gpu_emulation.fixtures import cupy_backend  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "gpu_parity_and_timing.py"
-requires_gpu = pytest.mark.skipif(not gpu_available(), reason=f"no usable GPU: {gpu_unavailable_reason()}")
 
 
 def _load_script():
@@ -111,10 +109,8 @@ def test_gpu_names_empty_when_the_gpu_is_not_used(monkeypatch):
     assert backend.gpu_names() == []
 
 
-@pytest.mark.gpu
-@requires_gpu
-def test_gpu_names_and_device_selection():
-    import cupy
+def test_gpu_names_and_device_selection(cupy_backend):
+    cupy = cupy_backend
 
     from neurorad.features import backend
 
