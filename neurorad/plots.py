@@ -1,11 +1,19 @@
 """Figures for evaluations, screens and embeddings (matplotlib / seaborn).
 
-Every function draws on a given ``ax`` (or a new figure) and returns the axes (the clustered
-heat map returns seaborn's ``ClusterGrid``). Curves follow the evaluation's estimator: one
-curve per outer test fold, averaged over folds and repeats (vertical averaging; Fawcett 2006),
-with a band from the same patient bootstrap as the metric intervals.
+The one plotting module of neurorad: the library figures and the study reports' figures
+(the notebooks call these functions). Every function draws on a given ``ax`` (or a new
+figure) and returns the axes; a faceted figure (``facet=`` of :func:`plot_volcano`, a
+label table for :func:`plot_embedding`) draws one panel per facet and returns the array of
+axes; the clustered heat map returns seaborn's ``ClusterGrid``. Curves follow the
+evaluation's estimator: one curve per outer test fold, averaged over folds and repeats
+(vertical averaging; Fawcett 2006), with a band from the same patient bootstrap as the
+metric intervals. Estimates are drawn with their interval as whiskers and, where the metric
+has one, a dotted chance line (:data:`CHANCE_LEVELS`).
 """
 from __future__ import annotations
+
+import math
+import re
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,6 +24,33 @@ from neurorad.modeling.metrics import quiet_runtime_warnings
 from neurorad.modeling.scoring import bootstrap_counts
 
 GRID = np.linspace(0.0, 1.0, 101)
+
+#: Metric value of a model that has learnt nothing, drawn as the chance line by default.
+#: Balanced accuracy is 1/K for K classes: pass ``chance=1 / K`` (not in the table, the
+#: number of classes is not in a metrics table).
+CHANCE_LEVELS = {"roc_auc": 0.5, "spearman_rho": 0.0, "pearson_r": 0.0, "r2": 0.0}
+
+
+def _chance(metric: str, chance):
+    """``chance="auto"`` looks the metric up in :data:`CHANCE_LEVELS`; None draws none."""
+    return CHANCE_LEVELS.get(metric) if isinstance(chance, str) and chance == "auto" else chance
+
+
+def _draw_chance(ax, chance) -> None:
+    if chance is not None:
+        ax.axhline(chance, ls=":", color="grey", lw=1, label=f"chance ({chance:g})")
+
+
+def _panels(n: int, ax, panel_size=(3.6, 3.3)) -> np.ndarray:
+    """``n`` axes side by side: the given ones (an Axes when n == 1, else a sequence of n)
+    or a new figure's."""
+    if ax is None:
+        _, axes = plt.subplots(1, n, figsize=(panel_size[0] * n, panel_size[1]), squeeze=False)
+        return axes[0]
+    axes = np.atleast_1d(np.asarray(ax, dtype=object)).ravel()
+    if len(axes) != n:
+        raise ValueError(f"{n} panel(s) to draw but {len(axes)} axes given")
+    return axes
 
 
 def _axes(ax, figsize=(5, 4.5)):
@@ -175,24 +210,6 @@ def plot_calibration(result, models=None, *, cls=None, n_bins: int = 10, ax=None
     return ax
 
 
-def plot_volcano(screen: pd.DataFrame, *, fdr: float = 0.05, label_top: int = 5, ax=None):
-    """Effect size against -log10(p) from :func:`neurorad.modeling.univariate_screen`."""
-    ax = _axes(ax)
-    sig = screen["q_value"] <= fdr
-    y = -np.log10(screen["p_value"].astype(float))
-    ax.scatter(screen["effect_size"][~sig], y[~sig], s=12, color="grey", alpha=0.6,
-               label="not significant")
-    ax.scatter(screen["effect_size"][sig], y[sig], s=14, color="C3",
-               label=f"q <= {fdr:g} (BH)")
-    for i in screen.nsmallest(label_top, "p_value").index:
-        ax.annotate(screen.at[i, "feature"], (screen.at[i, "effect_size"], y[i]),
-                    fontsize="x-small")
-    measure = screen["effect_measure"].iloc[0] if len(screen) else "effect size"
-    ax.set(xlabel=measure, ylabel="-log10 p")
-    ax.legend(fontsize="small")
-    return ax
-
-
 def plot_feature_ranking(result, model: str, *, top: int = 20, ax=None):
     """How often each feature was selected over the outer folds (selection stability)."""
     ax = _axes(ax, (5, 0.25 * top + 1))
@@ -228,49 +245,277 @@ def plot_clustered_heatmap(X: pd.DataFrame, labels=None, *, max_features: int = 
                           figsize=(8, 7))
 
 
-def plot_embedding(coords: pd.DataFrame, labels, *, separation: dict | None = None,
-                   ax=None, title: str | None = None):
-    """2-D embedding coloured by a label; the title reports the separation test if given."""
-    ax = _axes(ax)
-    labels = np.asarray(labels)
-    numeric = labels.dtype.kind == "f" and len(np.unique(labels[~pd.isna(labels)])) > 10
-    sns.scatterplot(x=coords.iloc[:, 0], y=coords.iloc[:, 1], hue=labels,
-                    palette="viridis" if numeric else "tab10", s=25, ax=ax)
-    ax.set(xlabel=coords.columns[0], ylabel=coords.columns[1])
-    text = title or ""
-    if separation is not None:
-        text += (f"{' — ' if text else ''}separation {separation['statistic']:.2f} "
-                 f"(null {separation['null_mean']:.2f}), p = {separation['p_value']:.3f}")
-    ax.set_title(text, fontsize="small")
-    return ax
+def plot_volcano(screen: pd.DataFrame, *, fdr: float = 0.05, facet: str | None = None,
+                 label_top: int = 5, ax=None):
+    """Effect size against :math:`-\\log_{10} p`; features with BH ``q <= fdr`` in red.
+
+    Parameters
+    ----------
+    screen : DataFrame
+        From :func:`neurorad.modeling.univariate_screen` (columns ``feature, p_value,
+        q_value, effect_size, effect_measure``), or several stacked with a ``facet`` column.
+        Without ``q_value`` the boolean ``significant`` column marks the discoveries.
+        Features without a p-value (constant ones) are left out.
+    fdr : float
+        Benjamini--Hochberg false discovery rate (Benjamini & Hochberg 1995).
+    facet : str, optional
+        Column whose values get one panel each (e.g. the target), titled by the value.
+    label_top : int
+        The ``label_top`` smallest p-values of each panel are labelled with the feature name.
+    ax : Axes, or a sequence of one Axes per facet value, optional
+
+    Returns
+    -------
+    Axes, or an array of Axes (one per facet value) when ``facet`` is given.
+    """
+    groups = [None] if facet is None else list(dict.fromkeys(screen[facet]))
+    axes = _panels(len(groups), ax, (5, 4.5) if facet is None else (3.6, 3.3))
+    for panel, group in zip(axes, groups):
+        part = screen if group is None else screen[screen[facet] == group]
+        part = part[part["p_value"].notna()]
+        sig = (part["q_value"] <= fdr) if "q_value" in part else part["significant"].astype(bool)
+        y = -np.log10(part["p_value"].astype(float))
+        panel.scatter(part["effect_size"][~sig], y[~sig], s=10, color="grey", alpha=0.5,
+                      label="not significant")
+        panel.scatter(part["effect_size"][sig], y[sig], s=14, color="C3",
+                      label=f"q <= {fdr:g} (BH): {int(sig.sum())}")
+        for i in part.nsmallest(label_top, "p_value").index:
+            panel.annotate(str(part.at[i, "feature"]), (part.at[i, "effect_size"], y[i]),
+                           fontsize="xx-small")
+        measure = part["effect_measure"].iloc[0] if len(part) else "effect size"
+        panel.set(xlabel=measure, ylabel="-log10 p", title="" if group is None else str(group))
+        panel.legend(fontsize="x-small")
+    if facet is None:
+        return axes[0]
+    axes[0].figure.tight_layout()
+    return axes
+
+
+def _separation_text(sep) -> str:
+    """``silhouette 0.21 (null 0.02), p = 0.010`` from a separation dict or table row."""
+    stat_name = "silhouette" if "silhouette" in sep or sep.get("kind") == "categorical" \
+        else "separation"
+    statistic = sep["silhouette"] if "silhouette" in sep else sep["statistic"]
+    text = f"{stat_name} {statistic:.2f}"
+    if "null_mean" in sep:
+        text += f" (null {sep['null_mean']:.2f})"
+    return text + f", p = {sep['p_value']:.3f}"
+
+
+def plot_embedding(coords: pd.DataFrame, labels, *, separation=None, ax=None,
+                   title: str | None = None):
+    """2-D embedding coloured by one label, or one panel per label column.
+
+    Parameters
+    ----------
+    coords : DataFrame
+        Its first two columns are the map axes (``dim1, dim2`` from
+        :func:`neurorad.modeling.embed`), one row per sample.
+    labels : array-like (n,) or DataFrame
+        The colouring: one panel; or a DataFrame with one column per label and one panel
+        per column, titled by the column name. Float labels with more than 10 distinct
+        values are continuous (viridis); the others are classes (missing ones shown as
+        ``"missing"``).
+    separation : dict or DataFrame, optional
+        The separation test against its permutation null
+        (:func:`neurorad.modeling.embedding_separation`'s dict for one panel; a table with a
+        ``label`` column and ``silhouette``/``statistic``, ``null_mean``, ``p_value`` per
+        label for panels), shown in the panel title.
+    ax : Axes, or a sequence of one Axes per label column, optional
+    title : str, optional
+        Title of a single panel (before the separation test).
+
+    Returns
+    -------
+    Axes, or an array of Axes (one per label column) when ``labels`` is a DataFrame.
+    """
+    table = labels if isinstance(labels, pd.DataFrame) else None
+    columns = list(table.columns) if table is not None else [title or ""]
+    axes = _panels(len(columns), ax, (3.6, 3.4) if table is not None else (5, 4.5))
+    rows = separation.set_index("label") if isinstance(separation, pd.DataFrame) else None
+    x, y = coords.iloc[:, 0].to_numpy(), coords.iloc[:, 1].to_numpy()
+    for panel, name in zip(axes, columns):
+        values = np.asarray(table[name] if table is not None else labels)
+        if len(values) != len(x):
+            raise ValueError(f"labels {name!r}: {len(values)} values for {len(x)} points")
+        missing = pd.isna(values)
+        continuous = values.dtype.kind == "f" and len(np.unique(values[~missing])) > 10
+        if continuous:
+            sns.scatterplot(x=x, y=y, hue=values, palette="viridis", s=22, ax=panel)
+        else:
+            text = np.where(missing, "missing", values.astype(str))
+            sns.scatterplot(x=x, y=y, hue=text, hue_order=sorted(set(text)), palette="tab10",
+                            s=22, ax=panel)
+        panel.set(xlabel=coords.columns[0], ylabel=coords.columns[1])
+        sep = rows.loc[name] if rows is not None and name in rows.index else \
+            (separation if isinstance(separation, dict) else None)
+        heading = name
+        if sep is not None:
+            heading += ("\n" if heading and table is not None else " \u2014 " if heading
+                        else "") + _separation_text(sep)
+        panel.set_title(heading, fontsize="small")
+        panel.legend(fontsize="x-small", ncol=2 if len(set(values[~missing])) > 6 else 1)
+    if table is None:
+        return axes[0]
+    axes[0].figure.tight_layout()
+    return axes
+
+
+_LEVEL_NAME = re.compile(r"^([A-Za-z_]*?)_?(\d+(?:[p.]\d+)?)$")
+
+
+def discretisation_sort_key(level) -> tuple:
+    """Order of discretisation levels: by method, then by the numeric level.
+
+    ``8 < 32 < 128``; ``"ep8" < "fbn8" < "fbn16" < "fbn128"`` (text order would put
+    ``"fbn128"`` before ``"fbn16"``); ``"fbs2p5"`` is bin width 2.5. Names without a number
+    come after the numbered ones of their text.
+    """
+    if isinstance(level, (int, float, np.integer, np.floating)):
+        return ("", float(level))
+    text = str(level)
+    m = _LEVEL_NAME.match(text)
+    if m is None:
+        return (text, math.inf)
+    return (m.group(1), float(m.group(2).replace("p", ".")))
 
 
 def plot_performance_vs_discretisation(table: pd.DataFrame, *, metric: str = "roc_auc",
-                                       level: str = "level", ax=None, chance: float | None = None):
+                                       level: str | None = None, chance="auto",
+                                       title: str = "", ax=None):
     """Estimate and interval of ``metric`` per model across discretisation levels.
 
-    ``table``: rows with columns ``level`` (e.g. number of grey levels), ``model``,
-    ``metric``, ``estimate``, ``ci_low``, ``ci_high`` (several metric tables stacked).
+    Parameters
+    ----------
+    table : DataFrame
+        Metric rows with a level column, ``model``, ``metric``, ``estimate``, ``ci_low``,
+        ``ci_high`` (several metric tables stacked, e.g.
+        :func:`neurorad.studies.validation.by_discretisation`). One-vs-rest rows (a
+        non-missing ``class``) are left out.
+    metric : str
+    level : str, optional
+        The level column: default ``discretisation`` when present (``"fbn8"``,
+        ``"ep16"``, ...), else ``level`` (e.g. numbers of grey levels).
+    chance : float, None or "auto"
+        Dotted chance line; ``"auto"`` takes :data:`CHANCE_LEVELS` (balanced accuracy:
+        pass 1/K).
+    title : str
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        One point per level and model with the interval as whiskers; levels ordered by
+        :func:`discretisation_sort_key` (method, then numeric level); models side by side.
     """
     ax = _axes(ax, (6, 4))
+    if level is None:
+        level = "discretisation" if "discretisation" in table else "level"
     rows = table[table["metric"] == metric]
     if "class" in rows:
         rows = rows[rows["class"].isna()]
-    levels = sorted(rows[level].unique())
+    levels = sorted(rows[level].unique(), key=discretisation_sort_key)
     positions = {lv: i for i, lv in enumerate(levels)}
     models = list(dict.fromkeys(rows["model"]))
     width = 0.6 / max(len(models), 1)
     for k, model in enumerate(models):
-        sub = rows[rows["model"] == model].sort_values(level)
+        sub = rows[rows["model"] == model]
+        sub = sub.iloc[np.argsort(sub[level].map(positions).to_numpy(), kind="stable")]
         x = sub[level].map(positions).to_numpy() + (k - (len(models) - 1) / 2) * width
-        ax.errorbar(x, sub["estimate"], yerr=[sub["estimate"] - sub["ci_low"],
-                                              sub["ci_high"] - sub["estimate"]],
-                    marker="o", capsize=3, label=model)
-    if chance is None:
-        chance = {"roc_auc": 0.5, "bacc": 0.5, "spearman_rho": 0.0}.get(metric)
-    if chance is not None:
-        ax.axhline(chance, ls=":", color="grey", lw=1)
+        err = np.vstack([sub["estimate"] - sub["ci_low"], sub["ci_high"] - sub["estimate"]])
+        ax.errorbar(x, sub["estimate"], yerr=np.nan_to_num(err), marker="o", capsize=3,
+                    label=model)
+    _draw_chance(ax, _chance(metric, chance))
     ax.set_xticks(range(len(levels)), [str(lv) for lv in levels])
-    ax.set(xlabel=level, ylabel=metric)
+    ax.set(xlabel=level, ylabel=metric, title=title)
     ax.legend(fontsize="small")
+    return ax
+
+
+def plot_grouped_vs_leaky(metrics: pd.DataFrame, metric: str = "roc_auc", *, by: str = "model",
+                          chance="auto", title: str = "", ax=None):
+    """Grouped (patient-level split) next to leaky (ROI-level split) estimates.
+
+    One pair of bars per value of ``by`` (model, class or target): the estimate with its
+    95 % interval as whiskers, for each ``split`` present (``grouped``, ``leaky``), as
+    produced by :func:`neurorad.studies.validation.grouped_and_leaky`. The gap between the
+    two bars is what patient-level leakage adds to a published estimate.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Columns ``split``, ``metric``, ``by``, ``estimate``, ``ci_low``, ``ci_high``.
+    chance : float, None or "auto"
+        Dotted chance line (see :data:`CHANCE_LEVELS`).
+
+    Returns
+    -------
+    Axes
+    """
+    m = metrics[metrics["metric"] == metric]
+    keys = list(dict.fromkeys(m[by]))
+    splits = [s for s in ("grouped", "leaky") if s in set(m["split"])]
+    ax = _axes(ax, (max(4.5, 1.3 * len(keys) + 2), 3.4))
+    width = 0.8 / max(len(splits), 1)
+    colours = {"grouped": "#1f77b4", "leaky": "#d62728"}
+    names = {"grouped": "grouped by patient", "leaky": "leaky (ROI split)"}
+    for i, split in enumerate(splits):
+        part = m[m["split"] == split].set_index(by).reindex(keys)
+        x = np.arange(len(keys)) + (i - (len(splits) - 1) / 2) * width
+        err = np.vstack([part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]])
+        ax.bar(x, part["estimate"], width, yerr=np.nan_to_num(err), capsize=3,
+               color=colours[split], alpha=0.85, label=names[split])
+    _draw_chance(ax, _chance(metric, chance))
+    crowded = len(keys) > 4 or max((len(str(k)) for k in keys), default=0) > 12
+    ax.set_xticks(np.arange(len(keys)), [str(k) for k in keys], rotation=25 if crowded else 0,
+                  ha="right" if crowded else "center")
+    ax.set(ylabel=metric, title=title)
+    ax.legend(fontsize="small", loc="lower right")
+    return ax
+
+
+def plot_metric_over_splits(per_split: pd.DataFrame, metric: str = "spearman_rho", *,
+                            published: float | None = None, published_ci=None,
+                            bins=np.linspace(-1, 1, 41), chance="auto", ax=None):
+    """Histogram of a metric computed on the test patients of each split, per model.
+
+    Shows how much one split (as a single train/test study reports it) can vary, next to
+    the published value (solid line) and its interval (shaded). ``per_split``: columns
+    ``model`` and ``metric`` (e.g. the PET study's per-split Spearman rho).
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax, (5.5, 3.4))
+    for model, part in per_split.groupby("model", sort=False):
+        ax.hist(part[metric].dropna(), bins=bins, alpha=0.45, label=model)
+    if published is not None:
+        ax.axvline(published, color="black", lw=1.5, label=f"published {published:g}")
+    if published_ci is not None:
+        ax.axvspan(*published_ci, color="black", alpha=0.08)
+    chance = _chance(metric, chance)
+    if chance is not None:
+        ax.axvline(chance, color="grey", ls=":", lw=1, label=f"chance ({chance:g})")
+    ax.set(xlabel=f"{metric} on the test patients of one split", ylabel="splits")
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def plot_predicted_vs_observed(table: pd.DataFrame, *, label: str = "value", ax=None):
+    """Out-of-split prediction against the observed value, with the identity line.
+
+    ``table``: columns ``observed`` and ``predicted`` (e.g. the mean out-of-split prediction
+    per patient of a regression). Points on the dashed line are predicted exactly.
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax, (3.8, 3.6))
+    ax.scatter(table["observed"], table["predicted"], s=20)
+    lo = float(np.nanmin([table["observed"].min(), table["predicted"].min()]))
+    hi = float(np.nanmax([table["observed"].max(), table["predicted"].max()]))
+    ax.plot([lo, hi], [lo, hi], color="grey", ls="--", lw=1)
+    ax.set(xlabel=f"observed {label}", ylabel=f"predicted {label}")
     return ax

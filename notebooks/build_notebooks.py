@@ -67,7 +67,8 @@ from IPython.display import Markdown, display
 
 from neurorad.reports import provenance as prov
 from neurorad.reports.index import write_headline
-from neurorad.studies import common, figures, validation
+from neurorad import plots
+from neurorad.studies import common, validation
 
 clock = prov.RunClock()
 pd.set_option("display.max_columns", 30, "display.width", 160, "display.precision", 3)

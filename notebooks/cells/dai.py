@@ -64,8 +64,8 @@ for task in tasks:
         **options)
     print(f"{task}: {rows.groups.nunique()} subjects, {folds}-fold")
     display(validation.side_by_side(task_metrics[task], ["roc_auc", "acc", "sens", "spec"]))
-    figures.grouped_vs_leaky(task_metrics[task][task_metrics[task]["class"].isna()], "roc_auc",
-                             title=task)
+    plots.plot_grouped_vs_leaky(task_metrics[task][task_metrics[task]["class"].isna()],
+                                "roc_auc", title=task)
 '''),
         md(PERMUTATION_MD),
         code('''
@@ -100,7 +100,8 @@ for task, result in top.items():
     print(f"{task}: {int(result.significant.sum())} ROI-features at FDR {fdr}, "
           f"{int(result.published_threshold.sum())} at p < 1e-4")
     display(result.head(10)[["feature", "p_value", "q_value", "effect_size"]])
-figures.volcano(pd.concat([r.assign(task=t) for t, r in top.items()]), facet="task", fdr=fdr);
+plots.plot_volcano(pd.concat([r.assign(task=t) for t, r in top.items()]), facet="task",
+                   fdr=fdr, label_top=3);
 '''),
         md(DISCRETISATION_MD),
         code('''
@@ -111,7 +112,7 @@ by_level = validation.by_discretisation(
     **options)
 display(by_level[by_level.metric == "roc_auc"][["discretisation", "n_features", "estimate",
                                                 "ci_low", "ci_high"]])
-figures.by_level(by_level, "roc_auc", title=tasks[0]);
+plots.plot_performance_vs_discretisation(by_level, metric="roc_auc", title=tasks[0]);
 '''),
         md("## Our results next to the published ones"),
         code('''

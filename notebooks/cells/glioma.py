@@ -57,8 +57,8 @@ display(glioma.published_layout(ovr, "grouped"))
 print("leaky (ROIs split regardless of patient)")
 display(glioma.published_layout(ovr, "leaky"))
 head_model = "svm" if "svm" in models else models[-1]
-figures.grouped_vs_leaky(ovr[ovr.model == head_model], "roc_auc", by="class",
-                         title=f"one-vs-rest, {head_model}");
+plots.plot_grouped_vs_leaky(ovr[ovr.model == head_model], "roc_auc", by="class",
+                            title=f"one-vs-rest, {head_model}");
 '''),
         md("## Multiclass model (all four types at once)"),
         code('''
@@ -95,8 +95,8 @@ by_level = validation.by_discretisation(
     seed=seed, **options)
 display(by_level[by_level.metric.isin(["roc_auc", "bacc"])][
     ["discretisation", "metric", "n_features", "estimate", "ci_low", "ci_high"]])
-figures.by_level(by_level, "bacc", title="multiclass balanced accuracy (chance 0.25)",
-                 chance=0.25);
+plots.plot_performance_vs_discretisation(
+    by_level, metric="bacc", title="multiclass balanced accuracy (chance 0.25)", chance=0.25);
 '''),
         md("## Our results next to the published ones"),
         code('''

@@ -69,7 +69,8 @@ coords, separation = nf2.embedding_with_null(
     table, labels, method=embedding_method,
     n_permutations=embedding_permutations, seed=seed)
 display(separation)
-figures.embedding(coords, targets + annotations, separation);
+plots.plot_embedding(coords[["dim1", "dim2"]], coords[targets + annotations],
+                     separation=separation);
 '''),
         md('''
 ## Univariate tests with false-discovery-rate control
@@ -82,7 +83,7 @@ print("features significant at FDR", fdr)
 display(univariate.groupby("target")["significant"].sum().rename("n significant").to_frame().T)
 display(univariate.groupby("target", sort=False).head(5)[
     ["target", "feature", "p_value", "q_value", "effect_size"]])
-figures.volcano(univariate, facet="target", fdr=fdr);
+plots.plot_volcano(univariate, facet="target", fdr=fdr, label_top=3);
 '''),
         md('''
 ## Predictive checks per genotype
@@ -95,8 +96,9 @@ checks, check_results = nf2.predictive_checks(
     table, targets, models=models, outer_folds=outer_folds, repeats=repeats, seed=seed,
     n_permutations=n_permutations, **options)
 display(nf2.summary_table(checks, "roc_auc"))
-figures.grouped_vs_leaky(checks[(checks.model == "lasso_lr") & (checks.feature_set == "all")],
-                         "roc_auc", by="target", title="LASSO logistic regression, all features");
+plots.plot_grouped_vs_leaky(
+    checks[(checks.model == "lasso_lr") & (checks.feature_set == "all")], "roc_auc",
+    by="target", title="LASSO logistic regression, all features");
 '''),
         md(PERMUTATION_MD),
         code('''
@@ -113,7 +115,7 @@ by_level = validation.by_discretisation(
     **options)
 display(by_level[by_level.metric == "roc_auc"][["discretisation", "n_features", "estimate",
                                                 "ci_low", "ci_high"]])
-figures.by_level(by_level, "roc_auc", title=headline_target);
+plots.plot_performance_vs_discretisation(by_level, metric="roc_auc", title=headline_target);
 '''),
         md('''
 ## Our results next to the published ones

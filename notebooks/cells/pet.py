@@ -95,14 +95,14 @@ rho = pet.rho_per_split(result)
 display(pet.rho_distribution(rho))
 from neurorad.reports.published import headline_published
 published = headline_published("pet")
-figures.rho_over_splits(rho, published=published.value,
-                        published_ci=(published.ci_low, published.ci_high));
+plots.plot_metric_over_splits(rho, "spearman_rho", published=published.value,
+                              published_ci=(published.ci_low, published.ci_high));
 '''),
         md("### Predicted vs observed (mean out-of-split prediction per patient)"),
         code('''
 observed_predicted = pet.predicted_vs_observed(result, "lasso")
 display(observed_predicted.describe().T)
-figures.predicted_vs_observed(observed_predicted, label=target.replace("_", " "));
+plots.plot_predicted_vs_observed(observed_predicted, label=target.replace("_", " "));
 '''),
         md("### Top features (LASSO: selection frequency across splits)"),
         code('''
@@ -135,7 +135,7 @@ by_level = validation.by_discretisation(
     test_size=test_size, **options)
 display(by_level[by_level.metric == "spearman_rho"][["discretisation", "n_features",
                                                      "estimate", "ci_low", "ci_high"]])
-figures.by_level(by_level, "spearman_rho", chance=0.0, title="LASSO");
+plots.plot_performance_vs_discretisation(by_level, metric="spearman_rho", title="LASSO");
 '''),
         md("## Our results next to the published ones"),
         code('''

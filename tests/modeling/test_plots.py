@@ -6,6 +6,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.container import ErrorbarContainer  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -79,4 +80,136 @@ def test_every_plot_draws(result):
     plt.close(fig)
     grid = plots.plot_clustered_heatmap(X, labels=y)
     assert grid.data2d.shape == (40, 5)
+    plt.close("all")
+
+
+def _level_rows(levels, models=("lasso_lr", "svm"), metric="roc_auc"):
+    """Metric rows per (model, level) whose estimate encodes both: model k, level i ->
+    0.6 + 0.01 i + 0.1 k, interval +- 0.05 (so each point can be told apart)."""
+    rows = []
+    for k, model in enumerate(models):
+        for i, lv in enumerate(levels):
+            est = 0.6 + 0.01 * i + 0.1 * k
+            rows.append({"model": model, "metric": metric, "class": np.nan,
+                         "discretisation": lv, "estimate": est, "ci_low": est - 0.05,
+                         "ci_high": est + 0.05})
+    return pd.DataFrame(rows)
+
+
+def test_performance_vs_discretisation_orders_levels_by_method_then_number():
+    shuffled = ["fbn128", "fbn16", "ep8", "fbn8", "fbn64", "fbs2p5"]
+    table = _level_rows(shuffled)
+    ax = plots.plot_performance_vs_discretisation(table)
+    expected = ["ep8", "fbn8", "fbn16", "fbn64", "fbn128", "fbs2p5"]  # by hand
+    assert [t.get_text() for t in ax.get_xticklabels()] == expected
+    assert ax.get_xlabel() == "discretisation" and ax.get_ylabel() == "roc_auc"
+    assert len(ax.containers) == 2                           # one errorbar per model
+    for k, container in enumerate(ax.containers):
+        line, _, (whiskers,) = container
+        x, y = (np.asarray(v, float) for v in line.get_data())
+        # Each point sits at its level's tick (models offset by +-0.15) with its estimate.
+        np.testing.assert_allclose(np.round(x), range(len(expected)))
+        want = [0.6 + 0.01 * shuffled.index(lv) + 0.1 * k for lv in expected]
+        np.testing.assert_allclose(y, want)
+        np.testing.assert_allclose([seg[:, 1] for seg in whiskers.get_segments()],
+                                   [[w - 0.05, w + 0.05] for w in want])
+    chance = [ln for ln in ax.get_lines() if ln.get_label().startswith("chance")]
+    assert len(chance) == 1 and set(chance[0].get_ydata()) == {0.5}
+    plt.close("all")
+
+
+def test_chance_line_follows_the_metric_or_the_caller():
+    rho = _level_rows([8, 32, 128], metric="spearman_rho").drop(columns="discretisation")
+    ax = plots.plot_performance_vs_discretisation(rho.assign(level=[8, 32, 128] * 2),
+                                                  metric="spearman_rho")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["8", "32", "128"]
+    assert [set(ln.get_ydata()) for ln in ax.get_lines() if "chance" in ln.get_label()] == [{0}]
+    bacc = _level_rows(["fbn8"], metric="bacc")
+    ax = plots.plot_performance_vs_discretisation(bacc, metric="bacc")
+    assert not [ln for ln in ax.get_lines() if "chance" in ln.get_label()]  # 1/K unknown
+    ax = plots.plot_performance_vs_discretisation(bacc, metric="bacc", chance=0.25)
+    assert [set(ln.get_ydata()) for ln in ax.get_lines() if "chance" in ln.get_label()] == [{0.25}]
+    plt.close("all")
+
+
+def _screen(seed, n=30, shift=2.0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(40, n)), columns=[f"f{i}" for i in range(n)])
+    y = np.resize([0, 1], 40)
+    X["f0"] += shift * y
+    X["f1"] += shift * y
+    return univariate_screen(X, y)
+
+
+def test_volcano_facets_show_each_screen_with_its_discoveries():
+    screens = {"variant_origin": _screen(3), "exon": _screen(4, shift=0.0)}
+    stacked = pd.concat([s.assign(target=t) for t, s in screens.items()], ignore_index=True)
+    axes = plots.plot_volcano(stacked, facet="target", fdr=0.05, label_top=2)
+    assert len(axes) == 2
+    for ax, (target, screen) in zip(axes, screens.items()):
+        assert ax.get_title() == target
+        assert (ax.get_xlabel(), ax.get_ylabel()) == (screen["effect_measure"].iloc[0],
+                                                     "-log10 p")
+        grey, red = ax.collections
+        sig = screen["q_value"] <= 0.05
+        assert (len(grey.get_offsets()), len(red.get_offsets())) == ((~sig).sum(), sig.sum())
+        np.testing.assert_allclose(np.sort(red.get_offsets()[:, 1]),
+                                   np.sort(-np.log10(screen.loc[sig, "p_value"])))
+        assert red.get_label() == f"q <= 0.05 (BH): {sig.sum()}"
+        assert sorted(t.get_text() for t in ax.texts) == \
+            sorted(screen.nsmallest(2, "p_value")["feature"])
+    assert (screens["variant_origin"]["q_value"] <= 0.05).sum() >= 2  # the shifted features
+    plt.close("all")
+
+
+def test_embedding_panels_per_label_with_separation_titles():
+    rng = np.random.default_rng(5)
+    coords = pd.DataFrame(rng.normal(size=(24, 2)), columns=["dim1", "dim2"])
+    labels = pd.DataFrame({"genotype": np.resize(["germline", "mosaic"], 24),
+                           "exon": np.resize([1.0, 2.0, 3.0, np.nan], 24)})
+    separation = pd.DataFrame({"label": ["genotype", "exon"], "silhouette": [0.1234, -0.02],
+                               "null_mean": [0.01, 0.0], "p_value": [0.04, 0.5]})
+    axes = plots.plot_embedding(coords, labels, separation=separation)
+    assert [ax.get_title() for ax in axes] == [
+        "genotype\nsilhouette 0.12 (null 0.01), p = 0.040",
+        "exon\nsilhouette -0.02 (null 0.00), p = 0.500"]
+    for ax in axes:
+        assert sum(len(c.get_offsets()) for c in ax.collections) == 24
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("dim1", "dim2")
+    assert [t.get_text() for t in axes[1].get_legend().get_texts()] == \
+        ["1.0", "2.0", "3.0", "missing"]
+    with pytest.raises(ValueError, match="2 panel"):
+        plots.plot_embedding(coords, labels, ax=plt.subplots()[1])
+    plt.close("all")
+
+
+def test_grouped_vs_leaky_bars_whiskers_and_chance():
+    metrics = pd.DataFrame({
+        "model": ["null", "lasso_lr"] * 2, "split": ["grouped"] * 2 + ["leaky"] * 2,
+        "metric": "roc_auc", "estimate": [0.5, 0.62, 0.51, 0.81],
+        "ci_low": [0.4, 0.5, 0.45, 0.7], "ci_high": [0.6, 0.75, 0.6, 0.9]})
+    ax = plots.plot_grouped_vs_leaky(metrics, "roc_auc", title="t")
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == [0.5, 0.62, 0.51, 0.81]                 # grouped pair, then leaky
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["null", "lasso_lr"]
+    whiskers = [c.lines[2][0] for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    lows_highs = [seg[:, 1].tolist() for w in whiskers for seg in w.get_segments()]
+    np.testing.assert_allclose(lows_highs, np.column_stack([metrics.ci_low, metrics.ci_high]))
+    assert [set(ln.get_ydata()) for ln in ax.get_lines() if "chance" in ln.get_label()] == [{0.5}]
+    plt.close("all")
+
+
+def test_metric_over_splits_and_predicted_vs_observed():
+    rho = pd.DataFrame({"model": ["lasso"] * 5 + ["rf"] * 5,
+                        "spearman_rho": [0.1, 0.12, 0.3, -0.5, np.nan, 0.2, 0.21, 0.22, 0.9, 0.95]})
+    ax = plots.plot_metric_over_splits(rho, published=0.6, published_ci=(0.4, 0.8))
+    counts = [p.get_height() for p in ax.patches if p.get_height() > 0 and p.get_width() < 0.1]
+    assert sum(counts) == 9                                   # the NaN split is not drawn
+    vertical = {ln.get_label(): ln.get_xdata()[0] for ln in ax.get_lines()}
+    assert vertical == {"published 0.6": 0.6, "chance (0)": 0.0}
+    table = pd.DataFrame({"observed": [1.0, 2.0, 4.0], "predicted": [1.5, 1.0, 3.0]})
+    ax = plots.plot_predicted_vs_observed(table, label="uptake index")
+    identity = ax.get_lines()[0]
+    assert identity.get_xydata().tolist() == [[1.0, 1.0], [4.0, 4.0]]
+    assert ax.get_xlabel() == "observed uptake index"
     plt.close("all")
