@@ -23,7 +23,9 @@ from scipy.spatial import ConvexHull, QhullError
 from skimage.measure import marching_cubes
 
 from neurorad.features.backend import to_numpy
-from neurorad.features.enclosing import ellipsoid_area, mvee_semi_axes, oriented_bounding_box
+from neurorad.features.enclosing import (
+    ellipsoid_area, hull_candidates, mvee_semi_axes, oriented_bounding_box,
+)
 from neurorad.features.spatial_autocorrelation import moran_geary
 
 FEATURES = {
@@ -191,7 +193,7 @@ def max_diameter(points: np.ndarray) -> float:
 
 
 def _density_features(volume: float, area: float, verts: np.ndarray, eigval: np.ndarray,
-                      eigvec: np.ndarray) -> dict[str, float]:
+                      eigvec: np.ndarray, spacing) -> dict[str, float]:
     """Diameter and the volume/area densities of the enclosing shapes."""
     out: dict[str, float] = {}
     extent = np.ptp(verts, axis=0)
@@ -205,6 +207,9 @@ def _density_features(volume: float, area: float, verts: np.ndarray, eigval: np.
                                           "morph_vol_dens_aee", why)
     out["morph_area_dens_aee"] = _safe_div(area, ellipsoid_area(*semi) if semi[2] > 0 else 0.0,
                                            "morph_area_dens_aee", why)
+    # The hull is built from the points that can be its vertices (the end points of every
+    # axis-parallel line of mesh vertices, which lie on the half-voxel grid).
+    verts = verts[hull_candidates(verts, np.asarray(spacing, dtype=np.float64) / 2.0)]
     try:
         hull = ConvexHull(verts)
     except (QhullError, ValueError) as exc:
@@ -305,7 +310,7 @@ def morphology_features(morph_mask, int_mask, image, spacing) -> dict[str, float
     morph_points = np.argwhere(morph) * np.asarray(spacing)
     eigval, eigvec = _pca(morph_points)
     out.update(_pca_features(eigval))
-    out.update(_density_features(volume, area, verts, eigval, eigvec))
+    out.update(_density_features(volume, area, verts, eigval, eigvec, spacing))
     same_masks = bool(np.array_equal(morph, intensity_mask))
     out.update(_intensity_features(volume, morph_points, intensity_mask, img, spacing, same_masks))
     # Moran/Geary: intensity arithmetic on the caller's arrays (CuPy stays on the GPU), cropped.

@@ -120,3 +120,34 @@ def test_mvee_renormalising_the_scale_factor_changes_nothing(monkeypatch):
     plain = mvee_semi_axes(points)
     monkeypatch.setattr(enclosing, "_SCALE_LIMIT", 1.05)  # fold back after almost every step
     assert mvee_semi_axes(points) == pytest.approx(plain, rel=1e-10)
+
+
+def test_hull_candidates_keep_the_end_points_of_each_grid_line():
+    # A 3 x 3 x 3 block of grid points: only the 8 corners end a line along all three axes.
+    grid = np.stack(np.meshgrid(*[np.arange(3) * 0.5] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+    kept = enclosing.hull_candidates(grid, (0.5, 0.5, 0.5))
+    corners = np.all((grid == 0) | (grid == 1.0), axis=1)
+    assert np.array_equal(kept, np.flatnonzero(corners))
+
+
+def test_hull_candidates_off_grid_points_are_all_kept():
+    points = np.random.default_rng(0).normal(size=(40, 3))
+    assert np.array_equal(enclosing.hull_candidates(points, (0.5, 0.5, 0.5)), np.arange(40))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_hull_of_the_candidates_is_the_hull_of_all_points(seed):
+    from scipy import ndimage
+    from neurorad.features.morphology import roi_mesh
+
+    rng = np.random.default_rng(seed)
+    field = ndimage.gaussian_filter(rng.normal(size=(9, 14, 12)), 1.5)
+    mask = field > np.quantile(field, 0.5)
+    spacing = (2.0, 0.75, 1.0)
+    verts, _ = roi_mesh(mask, spacing)
+    kept = enclosing.hull_candidates(verts, np.asarray(spacing) / 2)
+    full, reduced = ConvexHull(verts), ConvexHull(verts[kept])
+    assert len(kept) < 0.7 * len(verts)
+    assert np.array_equal(verts[full.vertices], verts[kept][reduced.vertices])  # same order too
+    assert reduced.volume == pytest.approx(full.volume, rel=1e-12)
+    assert reduced.area == pytest.approx(full.area, rel=1e-12)
