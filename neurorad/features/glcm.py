@@ -183,20 +183,25 @@ def glcm_stack_features(counts, n_levels: int) -> dict:
     n_mat, n_g = m.shape[0], m.shape[-1]
     levels = xp.arange(1, n_g + 1, dtype=xp.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = m / m.sum(axis=(1, 2))[:, None, None]
-        p_i, p_j = p.sum(axis=2), p.sum(axis=1)
+        # Marginals from the counts (integer sums: exact), then one division each.
+        total = m.sum(axis=(1, 2))
+        p = m / total[:, None, None]
+        p_i, p_j = m.sum(axis=2) / total[:, None], m.sum(axis=1) / total[:, None]
         mu_i, mu_j = p_i @ levels, p_j @ levels
-        sd_i = xp.sqrt(p_i @ levels ** 2 - mu_i ** 2)
+        var_i = p_i @ levels ** 2 - mu_i ** 2
+        sd_i = xp.sqrt(var_i)
         sd_j = xp.sqrt(p_j @ levels ** 2 - mu_j ** 2)
-        ij = xp.einsum("nab,a,b->n", p, levels, levels)
+        ij = (p @ levels) @ levels  # sum_ij i j p_ij
 
         # Diagonal (|i-j| = 0..N_g-1) and cross-diagonal (i+j = 2..2N_g) distributions,
-        # accumulated with one weighted bincount over the whole stack.
-        grid_i, grid_j = xp.meshgrid(xp.arange(n_g), xp.arange(n_g), indexing="ij")
+        # accumulated with one weighted bincount over the whole stack; empty matrices (NaN
+        # probabilities) contribute zeros.
+        grid = xp.arange(n_g)
         stack_idx = xp.arange(n_mat)[:, None]
-        diff_idx = (stack_idx * n_g + xp.abs(grid_i - grid_j).ravel()[None]).ravel()
-        sum_idx = (stack_idx * (2 * n_g - 1) + (grid_i + grid_j).ravel()[None]).ravel()
-        flat_p = xp.nan_to_num(p).ravel()
+        diff_idx = (stack_idx * n_g + xp.abs(grid[:, None] - grid[None, :]).ravel()[None]).ravel()
+        sum_idx = (stack_idx * (2 * n_g - 1) + (grid[:, None] + grid[None, :]).ravel()[None]).ravel()
+        occupied = total > 0
+        flat_p = xp.where(occupied[:, None, None], p, 0.0).ravel()
         p_diff = xp.bincount(diff_idx, weights=flat_p, minlength=n_mat * n_g).reshape(n_mat, n_g)
         p_sum = xp.bincount(sum_idx, weights=flat_p,
                             minlength=n_mat * (2 * n_g - 1)).reshape(n_mat, 2 * n_g - 1)
@@ -208,7 +213,8 @@ def glcm_stack_features(counts, n_levels: int) -> dict:
         centred_sum = k_sum[None] - (mu_i + mu_j)[:, None]
         inv_var_weights = xp.concatenate([xp.zeros(1), 1.0 / k_diff[1:] ** 2])
 
-        h_xy = _entropy(p.reshape(n_mat, -1))
+        log_p = xp.log2(xp.where(p > 0, p, 1.0))  # 0 log 0 = 0
+        h_xy = -xp.einsum("nab,nab->n", p, log_p)
         h_x, h_y = _entropy(p_i), _entropy(p_j)
         # HXY1 = HXY2 = HX + HY for proper marginals (sum_j p_ij log p_i = p_i log p_i).
         h_xy1 = h_x + h_y
@@ -216,7 +222,7 @@ def glcm_stack_features(counts, n_levels: int) -> dict:
         return {
             "cm_joint_max": p.max(axis=(1, 2)),
             "cm_joint_avg": mu_i,
-            "cm_joint_var": p_i @ levels ** 2 - mu_i ** 2,
+            "cm_joint_var": var_i,
             "cm_joint_entr": h_xy,
             "cm_diff_avg": diff_avg,
             "cm_diff_var": (p_diff * (k_diff[None] - diff_avg[:, None]) ** 2).sum(axis=1),
@@ -224,7 +230,7 @@ def glcm_stack_features(counts, n_levels: int) -> dict:
             "cm_sum_avg": sum_avg,
             "cm_sum_var": (p_sum * (k_sum[None] - sum_avg[:, None]) ** 2).sum(axis=1),
             "cm_sum_entr": _entropy(p_sum),
-            "cm_energy": (p ** 2).sum(axis=(1, 2)),
+            "cm_energy": xp.einsum("nab,nab->n", p, p),
             "cm_contrast": p_diff @ k_diff ** 2,
             "cm_dissimilarity": diff_avg,
             "cm_inv_diff": p_diff @ (1.0 / (1.0 + k_diff)),

@@ -511,6 +511,14 @@ def level_count_features(matrices, j_values, n_voxels):
 
     Reference: IBSI reference manual, "Grey level run length based features" (and the GLSZM,
     GLDZM and NGLDM sections, which reuse these definitions).
+
+    Notes
+    -----
+    Every quantity comes from the marginals, one matrix product and two passes over
+    :math:`p`: the four mixed emphases are
+    :math:`\\sum_i a_i \\sum_j r_{ij} b_j` for :math:`a \\in \\{i^{-2}, i^2\\}`,
+    :math:`b \\in \\{j^{-2}, j^2\\}` (the inner sums are ``m @ [j^-2, j^2]``); the variances
+    use :math:`p_{i.} = r_{i.}/N_s` and :math:`p_{.j} = r_{.j}/N_s`.
     """
     xp = get_xp(matrices)
     m = xp.asarray(matrices, dtype=xp.float64)
@@ -518,36 +526,41 @@ def level_count_features(matrices, j_values, n_voxels):
     i = xp.arange(1, n_g + 1, dtype=xp.float64)
     j = xp.asarray(j_values, dtype=xp.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        n_s = m.sum(axis=(-2, -1))
         r_i = m.sum(axis=-1)
         r_j = m.sum(axis=-2)
-        i2, j2 = i ** 2, j ** 2
-
-        def weighted(a, b):
-            return xp.einsum("nij,i,j->n", m, a, b) / n_s
-
+        n_s = r_i.sum(axis=-1)
+        i_weights = xp.stack([1.0 / i ** 2, i ** 2], axis=1)  # columns: low, high
+        j_weights = xp.stack([1.0 / j ** 2, j ** 2], axis=1)  # columns: short, long
+        # mixed[n, a, b] = sum_ij r_ij i_weights[i, a] j_weights[j, b]
+        mixed = xp.einsum("nib,ia->nab", m @ j_weights, i_weights) / n_s[:, None, None]
+        level_emphasis = (r_i @ i_weights) / n_s[:, None]
+        j_emphasis = (r_j @ j_weights) / n_s[:, None]
+        p_i = r_i / n_s[:, None]
+        p_j = r_j / n_s[:, None]
+        mu_i = p_i @ i
+        mu_j = p_j @ j
         p = m / n_s[:, None, None]
-        mu_i = (p.sum(axis=-1) * i).sum(axis=-1)
-        mu_j = (p.sum(axis=-2) * j).sum(axis=-1)
-        plogp = xp.where(p > 0, p * xp.log2(xp.where(p > 0, p, 1.0)), 0.0)
+        log_p = xp.log2(xp.where(p > 0, p, 1.0))  # 0 log 0 = 0
+        glnu = (r_i * r_i).sum(axis=-1)
+        jnu = (r_j * r_j).sum(axis=-1)
         return {
-            "short": (r_j / j2).sum(axis=-1) / n_s,
-            "long": (r_j * j2).sum(axis=-1) / n_s,
-            "low_gl": (r_i / i2).sum(axis=-1) / n_s,
-            "high_gl": (r_i * i2).sum(axis=-1) / n_s,
-            "short_low": weighted(1.0 / i2, 1.0 / j2),
-            "short_high": weighted(i2, 1.0 / j2),
-            "long_low": weighted(1.0 / i2, j2),
-            "long_high": weighted(i2, j2),
-            "glnu": (r_i ** 2).sum(axis=-1) / n_s,
-            "glnu_norm": (r_i ** 2).sum(axis=-1) / n_s ** 2,
-            "jnu": (r_j ** 2).sum(axis=-1) / n_s,
-            "jnu_norm": (r_j ** 2).sum(axis=-1) / n_s ** 2,
+            "short": j_emphasis[:, 0],
+            "long": j_emphasis[:, 1],
+            "low_gl": level_emphasis[:, 0],
+            "high_gl": level_emphasis[:, 1],
+            "short_low": mixed[:, 0, 0],
+            "short_high": mixed[:, 1, 0],
+            "long_low": mixed[:, 0, 1],
+            "long_high": mixed[:, 1, 1],
+            "glnu": glnu / n_s,
+            "glnu_norm": glnu / n_s ** 2,
+            "jnu": jnu / n_s,
+            "jnu_norm": jnu / n_s ** 2,
             "perc": n_s / xp.asarray(n_voxels, dtype=xp.float64),
-            "gl_var": (p.sum(axis=-1) * (i - mu_i[:, None]) ** 2).sum(axis=-1),
-            "j_var": (p.sum(axis=-2) * (j - mu_j[:, None]) ** 2).sum(axis=-1),
-            "entropy": -plogp.sum(axis=(-2, -1)),
-            "energy": (p ** 2).sum(axis=(-2, -1)),
+            "gl_var": (p_i * (i - mu_i[:, None]) ** 2).sum(axis=-1),
+            "j_var": (p_j * (j - mu_j[:, None]) ** 2).sum(axis=-1),
+            "entropy": -xp.einsum("nij,nij->n", p, log_p),
+            "energy": xp.einsum("nij,nij->n", p, p),
         }
 
 
