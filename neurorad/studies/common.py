@@ -186,7 +186,8 @@ def discretisations_in(columns) -> list[str]:
 
 
 def save_tables(out_dir, **tables: pd.DataFrame) -> dict[str, Path]:
-    """Write each table as ``<name>.csv`` and ``<name>.parquet`` into ``out_dir``.
+    """Write each table as ``<name>.csv`` (with its column types in ``<name>.schema.json``)
+    and ``<name>.parquet`` into ``out_dir``.
 
     Read a CSV back with :func:`neurorad.io.tables.read_table_csv` (plain ``pd.read_csv``
     turns a model named ``null`` or a subject named ``NA`` into NaN).
