@@ -122,6 +122,8 @@ class _SubjectChecker:
         self.check_images = check_images
         self.read_voxels = read_voxels
         self.tol = manifest.geometry_tolerance
+        # image name -> (geometry, boolean array of its NaN/inf voxels), for the ROI check
+        self.nonfinite: dict[str, tuple[Geometry, np.ndarray]] = {}
 
     def report(self, severity: str, subject: Subject, path, message: str) -> None:
         self.problems.append(Problem(severity, subject.id, self.show(path), message))
@@ -167,6 +169,7 @@ class _SubjectChecker:
 
     def check(self, subject: Subject) -> None:
         geometries = {}
+        self.nonfinite = {}
         for name, ref in subject.images.items():
             role = f"image {name}"
             if not self.file_ok(subject, role, ref.path, ref.sha256) or not self.check_images:
@@ -179,7 +182,7 @@ class _SubjectChecker:
                             "components per voxel; a scalar image is expected")
             geometries[name] = geometry
             if image is not None and geometry.is_float:
-                self.check_finite(subject, role, ref.path, image)
+                self.check_finite(subject, name, ref.path, image, geometry)
         for mask_name, mask in subject.masks.items():
             role = f"mask {mask_name}"
             if not self.file_ok(subject, role, mask.path, mask.sha256) or not self.check_images:
@@ -206,14 +209,36 @@ class _SubjectChecker:
                                                     data_root=self.manifest.data_root):
             self.report(severity, subject, path, message)
 
-    def check_finite(self, subject, role, path, image: sitk.Image) -> None:
-        """NaN/inf voxels of a non-NIfTI image (``read_image`` already raised for NIfTI ones,
-        whose non-finite voxels ITK hides)."""
+    def check_finite(self, subject, name, path, image: sitk.Image, geometry: Geometry) -> None:
+        """NaN/inf voxels of an image (``read_image`` puts back those ITK hides in NIfTI).
+
+        Outside the ROIs they are harmless (e.g. a parametric map masked to the brain): a
+        warning. Inside an ROI they make its extraction fail: an error, reported by
+        :meth:`check_rois_finite` once the masks are read.
+        """
         array = sitk.GetArrayViewFromImage(image)
-        n_nan, n_inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
-        if n_nan or n_inf:
-            self.report("error", subject, path, f"{role}: "
-                        f"{nonfinite_reason(n_nan, n_inf, image.GetNumberOfPixels())}")
+        bad = ~np.isfinite(array)
+        if not bad.any():
+            return
+        n_nan = int(np.count_nonzero(np.isnan(array)))
+        n_inf = int(np.count_nonzero(bad)) - n_nan
+        self.report("warning", subject, path, f"image {name}: "
+                    f"{nonfinite_reason(n_nan, n_inf, image.GetNumberOfPixels())} (ignored "
+                    "outside the ROIs)")
+        self.nonfinite[name] = (geometry, bad)
+
+    def check_rois_finite(self, subject, role, mask: MaskRef, labels: np.ndarray, rois: dict,
+                          geometry: Geometry) -> None:
+        """An error for each (ROI, image) whose ROI covers NaN/inf voxels of the image."""
+        for image_name, (image_geometry, bad) in self.nonfinite.items():
+            if bad.shape != labels.shape or same_geometry(geometry, image_geometry, self.tol):
+                continue  # a grid mismatch is reported by check_geometry
+            for roi, label in rois.items():
+                n_bad = int(np.count_nonzero(bad & (labels == label)))
+                if n_bad:
+                    self.report("error", subject, mask.path, f"{role}: ROI {roi!r} covers "
+                                f"{n_bad} NaN/infinite voxel(s) of image {image_name}: its "
+                                "features cannot be computed on that image")
 
     def check_geometry(self, subject, role, mask: MaskRef, mask_geometry, geometries) -> None:
         for image_name, geometry in geometries.items():
@@ -238,6 +263,8 @@ class _SubjectChecker:
                 self.report("error", subject, mask.path, f"{role}: ROI {roi!r} is empty: label "
                             f"{label} does not occur in the mask (labels present: "
                             f"{sorted(present) or 'none'})")
+        self.check_rois_finite(subject, role, mask, sitk.GetArrayViewFromImage(image), rois,
+                               geometry)
         undeclared = sorted(present - set(rois.values()))
         if undeclared:
             self.report("warning", subject, mask.path, f"{role}: label(s) "

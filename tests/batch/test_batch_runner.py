@@ -281,3 +281,23 @@ def test_compute_cases_stores_on_the_worker_or_leaves_it_to_the_driver(tmp_path,
     results = compute_cases(tasks[:2], extractor, cache_dir=str(tmp_path / "cache2"))
     assert [r["ok"] for r in results] == [True, True]
     assert not any(r.get("stored") for r in results)
+
+
+def test_nan_in_a_nifti_image_fails_only_the_roi_that_covers_it(tmp_path):
+    """ITK reads NIfTI NaN as 0; read_image puts it back, so a NaN outside the ROIs changes
+    nothing and a NaN inside lesion_2 fails that case (not the batch, not lesion_1)."""
+    from batch_helpers import _write
+
+    cohort = make_cohort(tmp_path / "data", n_subjects=1)
+    arr = cohort.arrays[("s01", "T1")].copy()
+    arr[0, 0, 0] = np.nan                      # outside both ROIs
+    arr[2, 3, 4] = np.nan                      # inside lesion_2 only
+    assert cohort.masks["s01"][0, 0, 0] == 0 and cohort.masks["s01"][2, 3, 4] == 2
+    _write(arr, tmp_path / "data" / "s01" / "T1.nii.gz")
+    settings = neurorad.load_settings({"name": "nan-test", "resample": None, "families": ["statistics"],
+                                       "discretisation": {"method": "fbn", "n_bins": 8}})
+    res = extract_manifest(cohort.manifest, settings, tmp_path / "out",
+                           scheduler="synchronous", progress=False, device="cpu")
+    assert res.failures[["roi", "image"]].values.tolist() == [["lesion_2", "T1"]]
+    assert "NaN or infinite intensities inside ROI label 2" in res.failures["error_message"][0]
+    assert res.n_computed == 3

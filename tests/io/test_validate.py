@@ -116,15 +116,24 @@ def test_non_integer_mask(cohort):
     assert "not a label map" in problem.message
 
 
-def test_nan_and_inf_voxels(cohort):
+def test_nan_and_inf_voxels_outside_the_rois_are_a_warning_inside_an_error(cohort):
     values = np.ones(SHAPE, np.float32)
-    values[0, 0, :2] = np.nan
-    values[1, 1, 1] = -np.inf
+    values[0, 0, :2] = np.nan      # z = 0: outside both ROIs
+    values[1, 1, 1] = -np.inf      # inside lesion_1 (label 1: z 1-2, y 1-3, x 0-1)
     write_image(cohort.root / "s3" / "T1.nii.gz", values)
-    problem = _only(validate_manifest(cohort.write()))
-    assert (problem.subject, problem.file) == ("s3", "s3/T1.nii.gz")
-    assert problem.message.startswith(
-        f"image T1: non-finite voxels: 2 NaN and 1 infinite voxel(s) of {values.size} stored")
+    report = validate_manifest(cohort.write())
+    warning = _only(report, "warning")
+    assert (warning.subject, warning.file) == ("s3", "s3/T1.nii.gz")
+    assert warning.message == (f"image T1: non-finite voxels: 2 NaN and 1 infinite voxel(s) of "
+                               f"{values.size} (ignored outside the ROIs)")
+    error = _only(report, "error")
+    assert (error.subject, error.file) == ("s3", "s3/mask.nii.gz")
+    assert error.message == ("mask mask: ROI 'lesion_1' covers 1 NaN/infinite voxel(s) of image "
+                             "T1: its features cannot be computed on that image")
+    values[1, 1, 1] = 5.0          # now only outside: no error at all
+    write_image(cohort.root / "s3" / "T1.nii.gz", values)
+    report = validate_manifest(cohort.write())
+    assert report.errors == [] and len(report.problems) == 1, str(report)
 
 
 def test_nan_image_still_has_its_geometry_checked(cohort):
@@ -132,20 +141,22 @@ def test_nan_image_still_has_its_geometry_checked(cohort):
     values[0, 0, 0] = np.nan
     write_image(cohort.root / "s3" / "T1.nii.gz", values, spacing=(1.0, 1.0, 1.0))
     report = validate_manifest(cohort.write())
-    messages = sorted(p.message for p in report.errors)
-    assert len(messages) == 1 + 1, str(report)  # the NaN image, and the mask off its grid
-    assert messages[0].startswith("image T1: non-finite voxels: 1 NaN")
-    assert messages[1].startswith("mask ") and "spacing" in messages[1]
+    assert _only(report, "warning").message.startswith("image T1: non-finite voxels: 1 NaN")
+    error = _only(report, "error")  # the mask off the image's grid
+    assert error.message.startswith("mask ") and "spacing" in error.message
 
 
 def test_nan_in_other_formats(cohort):
     values = np.ones(SHAPE, np.float32)
-    values[2, 2, 2] = np.nan
+    values[2, 2, 2] = np.nan      # inside lesion_2 (x 2-3)
     write_image(cohort.root / "s3" / "T1.mha", values)
     cohort.subject("s3")["images"]["T1"] = "s3/T1.mha"
-    problem = _only(validate_manifest(cohort.write()))
-    assert (problem.subject, problem.file) == ("s3", "s3/T1.mha")
-    assert problem.message == f"image T1: non-finite voxels: 1 NaN and 0 infinite voxel(s) of {values.size}"
+    report = validate_manifest(cohort.write())
+    warning = _only(report, "warning")
+    assert (warning.subject, warning.file) == ("s3", "s3/T1.mha")
+    assert warning.message.startswith(f"image T1: non-finite voxels: 1 NaN and 0 infinite voxel(s) "
+                                      f"of {values.size}")
+    assert "ROI 'lesion_2' covers 1 NaN/infinite voxel(s) of image T1" in _only(report).message
 
 
 def test_headers_only_skips_voxels_but_checks_geometry(cohort):
@@ -211,16 +222,16 @@ def test_all_problems_are_reported_at_once(cohort):
     (cohort.root / "s1" / "T1.nii.gz").unlink()
     write_image(cohort.root / "s2" / "mask.nii.gz", lesion_labelmap((1,)))
     values = np.ones(SHAPE, np.float32)
-    values[0, 0, 0] = np.nan
+    values[1, 1, 1] = np.nan  # inside lesion_1: an error (and a warning for the image)
     write_image(cohort.root / "s3" / "T1.nii.gz", values)
     cohort.raw["studdy"] = "x"
     report = validate_manifest(cohort.write())
     assert not report.ok and len(report.errors) == 4, str(report)
     text = str(report)
     assert text.index("studdy") < text.index("s1/T1.nii.gz") < text.index("s2/mask")
-    assert text.splitlines()[-1] == "FAILED: 4 error(s), 0 warning(s)"
+    assert text.splitlines()[-1] == "FAILED: 4 error(s), 1 warning(s)"
     frame = report.to_frame()
-    assert list(frame["subject"].fillna("-")) == ["-", "s1", "s2", "s3"]
+    assert list(frame["subject"].fillna("-")) == ["-", "s1", "s2", "s3", "s3"]
 
 
 def test_check_images_false_only_checks_existence(cohort):
