@@ -1,6 +1,7 @@
 """Reading images and study manifests; checking them before any feature is computed.
 
-``read_image``, ``load_manifest``, ``validate_manifest`` are importable from here; the
+``read_image``, ``load_manifest``, ``validate_manifest``, ``read_table_csv`` /
+``write_table_csv`` (result tables) are importable from here; the
 submodules are loaded on first use so ``import neurorad.io`` stays cheap.
 """
 from __future__ import annotations
@@ -15,6 +16,8 @@ _EXPORTS = {
     "ManifestError": "neurorad.io.manifest",
     "validate_manifest": "neurorad.io.validate",
     "ValidationReport": "neurorad.io.validate",
+    "read_table_csv": "neurorad.io.tables",
+    "write_table_csv": "neurorad.io.tables",
 }
 
 __all__ = list(_EXPORTS)
