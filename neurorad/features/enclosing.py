@@ -93,7 +93,7 @@ def mvee_semi_axes(points: np.ndarray, eps: float = 1e-3, max_iter: int = 100000
     for _ in range(max_iter):
         j = int(m_scaled.argmax())
         k = int((m_scaled + off_support).argmin())
-        m_j, m_k = float(m_scaled[j]) / scale, float(m_scaled[k]) / scale
+        m_j, m_k = m_scaled.item(j) / scale, m_scaled.item(k) / scale
         if max(m_j / target - 1.0, 1.0 - m_k / target) <= eps:
             break
         drop = False
@@ -102,7 +102,7 @@ def mvee_semi_axes(points: np.ndarray, eps: float = 1e-3, max_iter: int = 100000
             step = (m_idx - target) / (target * (m_idx - 1.0))
         else:  # away step, at most removing the point's whole weight
             idx, m_idx = k, m_k
-            u_k = float(weights[k]) * scale
+            u_k = weights.item(k) * scale
             step = (m_idx - target) / (target * (m_idx - 1.0))
             if step <= -u_k / (1.0 - u_k):
                 step, drop = -u_k / (1.0 - u_k), True
@@ -113,9 +113,10 @@ def mvee_semi_axes(points: np.ndarray, eps: float = 1e-3, max_iter: int = 100000
         else:
             weights[idx] += beta
             off_support[idx] = 0.0
-        y_inv_q = y_inv @ q_t[idx]
-        coef = beta / (1.0 + beta * float(m_scaled[idx]))
-        proj = q_t @ y_inv_q
+        # ndarray.dot: for these tiny products it skips matmul's generalised-ufunc set-up.
+        y_inv_q = y_inv.dot(q_t[idx])
+        coef = beta / (1.0 + beta * m_scaled.item(idx))
+        proj = q_t.dot(y_inv_q)
         proj *= proj
         proj *= coef
         m_scaled -= proj
