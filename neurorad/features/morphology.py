@@ -27,6 +27,7 @@ from neurorad.features.enclosing import (
     ellipsoid_area, hull_candidates, mvee_semi_axes, oriented_bounding_box,
 )
 from neurorad.features.spatial_autocorrelation import moran_geary
+from neurorad.features.texture import roi_bounding_box
 
 FEATURES = {
     "morph_volume": ("RNU0", "Volume (mesh)", r"V = |\sum_f \mathbf{a}_f\cdot(\mathbf{b}_f\times\mathbf{c}_f)/6|"),
@@ -108,9 +109,10 @@ def mesh_volume_area(verts: np.ndarray, faces: np.ndarray) -> tuple[float, float
 
 
 def _crop_box(*masks: np.ndarray) -> tuple[slice, ...]:
-    union = np.logical_or.reduce(masks)
-    idx = np.nonzero(union)
-    return tuple(slice(int(i.min()), int(i.max()) + 1) for i in idx)
+    """Slices of the bounding box of the union of (non-empty) masks (from per-axis ``any``
+    projections: cheaper than listing every voxel)."""
+    box = roi_bounding_box(np.logical_or.reduce(masks))
+    return tuple(slice(start, stop) for start, stop in box)
 
 
 def _validate(morph_mask, int_mask, image, spacing) -> None:

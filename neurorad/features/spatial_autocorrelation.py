@@ -34,6 +34,7 @@ import warnings
 import numpy as np
 
 from neurorad.features.backend import get_xp
+from neurorad.features.texture import roi_bounding_box
 
 
 def fft_module(xp):
@@ -163,9 +164,8 @@ def direct_pair_sums(mask, centred, spacing) -> tuple[float, float, float]:
 
 
 def _bounding_box(mask, xp):
-    """Slices of the smallest box holding all True voxels of ``mask``."""
-    idx = xp.nonzero(mask)
-    return tuple(slice(int(i.min()), int(i.max()) + 1) for i in idx)
+    """Slices of the smallest box holding all True voxels of a non-empty ``mask``."""
+    return tuple(slice(start, stop) for start, stop in roi_bounding_box(mask))
 
 
 def moran_geary(image, int_mask, spacing) -> tuple[float, float]:
