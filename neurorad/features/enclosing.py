@@ -318,12 +318,13 @@ def _distinct_directions(plane, direction, axes):
     taken modulo 90 degrees (rounded to 1e-9 rad) against a basis of each plane; voxel
     surfaces have many parallel hull edges, so this removes most candidates.
     """
-    normal = axes[plane]
-    helper = np.eye(3)[np.argmin(np.abs(axes), axis=1)][plane]
-    basis1 = np.cross(normal, helper)
+    # The basis of each plane, computed once per plane (a few) rather than per candidate.
+    helper = np.eye(3)[np.argmin(np.abs(axes), axis=1)]
+    basis1 = np.cross(axes, helper)
     basis1 /= np.linalg.norm(basis1, axis=1, keepdims=True)
-    basis2 = np.cross(normal, basis1)
-    angle = np.arctan2(np.einsum("ij,ij->i", direction, basis2), np.einsum("ij,ij->i", direction, basis1))
+    basis2 = np.cross(axes, basis1)
+    angle = np.arctan2(np.einsum("ij,ij->i", direction, basis2[plane]),
+                       np.einsum("ij,ij->i", direction, basis1[plane]))
     quarter = np.rint(np.mod(angle, np.pi / 2) * 1e9).astype(np.int64) % int(np.rint(np.pi / 2 * 1e9))
     _, first = np.unique(plane.astype(np.int64) * (1 << 31) + quarter, return_index=True)
     return plane[first], direction[first]
