@@ -98,6 +98,9 @@ def _warm_up(settings) -> None:
         raise RuntimeError(f"warm-up case failed: {results}")
 
 
+DRIVER_CPU: list[float] = []  # CPU seconds of this process (driver + local scheduler) per run
+
+
 def timed_run(manifest: Path, settings, out: Path, workers: int) -> tuple[float, float]:
     """(wall seconds, summed seconds the workers spent computing tasks)."""
     from distributed import Client, LocalCluster, get_task_stream
@@ -110,16 +113,54 @@ def timed_run(manifest: Path, settings, out: Path, workers: int) -> tuple[float,
             Client(cluster) as client:
         client.wait_for_workers(workers)
         client.run(_warm_up, settings)  # imports and first calls are not what we time
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         with get_task_stream(client) as stream:
             result = extract_manifest(manifest, settings, out, scheduler=client, progress=False,
                                       device="cpu")
         elapsed = time.perf_counter() - t0
+        DRIVER_CPU.append(time.process_time() - cpu0)
     compute = sum(p["stop"] - p["start"] for task in stream.data for p in task["startstops"]
                   if p["action"] == "compute")
     if result.n_failed:
         raise RuntimeError(f"{result.n_failed} cases failed: {result.failures.head()}")
     return elapsed, compute
+
+
+def _extract_repeatedly(settings, n: int, start_at: float) -> float:
+    """Seconds for ``n`` extractions of one synthetic ROI in this process, after a warm-up;
+    starts at wall-clock time ``start_at`` so that concurrent processes overlap fully."""
+    import warnings
+
+    import neurorad
+
+    img, lab = synthetic_case(8000, seed=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        neurorad.extract_features(img, lab, settings, label=1, device="cpu")
+        time.sleep(max(0.0, start_at - time.time()))
+        t0 = time.perf_counter()
+        for _ in range(n):
+            neurorad.extract_features(img, lab, settings, label=1, device="cpu")
+    return time.perf_counter() - t0
+
+
+def machine_ceiling(settings, workers: int, n: int = 20) -> float:
+    """Speed-up of ``workers`` plain processes over one on the same extraction work, without
+    Dask: what this machine allows at best (below ``workers`` when cores are shared, clocked
+    down under load, or SMT siblings)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from neurorad.batch.runner import SINGLE_THREAD_ENV
+
+    os.environ.update(SINGLE_THREAD_ENV)  # inherited by the spawned processes, as by workers
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        start = time.time() + 8.0  # after every process has imported and warmed up
+        one = pool.submit(_extract_repeatedly, settings, n * workers, start).result()
+        start = time.time() + 3.0
+        parallel = [pool.submit(_extract_repeatedly, settings, n, start) for _ in range(workers)]
+        slowest = max(f.result() for f in parallel)
+    return one / slowest
 
 
 def main(argv=None) -> int:
@@ -154,6 +195,7 @@ def main(argv=None) -> int:
             for workers in runs:
                 runs[workers].append(timed_run(manifest, settings, tmp / f"out{workers}_{repeat}", workers))
         (t1, c1), (tn, cn) = (min(runs[w]) for w in runs)
+        ceiling = machine_ceiling(settings, args.workers)
         load_after = os.getloadavg()[0]
     if args.repeats > 1:
         print("all runs (wall s): " + "; ".join(
@@ -163,6 +205,9 @@ def main(argv=None) -> int:
           f"(usable CPUs {len(os.sched_getaffinity(0))}, load average {load_before:.1f} -> {load_after:.1f})")
     # Summed task compute time grows with the workers only when they compete for cores
     # (other load on the machine); runner overhead is wall time outside the tasks.
+    print("driver + scheduler CPU per run (s): " + ", ".join(f"{c:.2f}" for c in DRIVER_CPU))
+    print(f"machine ceiling: {args.workers} plain processes (no Dask) {ceiling:.2f}x one process on "
+          f"the same extraction; Dask reached {t1 / tn / ceiling:.0%} of it")
     print(f"summed task compute: 1 worker {c1:.1f} s, {args.workers} workers {cn:.1f} s "
           f"(x{cn / c1:.2f}); runner overhead with 1 worker {max(t1 - c1, 0) / n_cases * 1e3:.0f} ms/case")
     return 0
