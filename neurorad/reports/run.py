@@ -73,6 +73,26 @@ def kernel_name() -> str:
     return name
 
 
+def _kernel_manager_class():
+    """The kernel manager papermill starts the notebook's kernel with.
+
+    On POSIX the kernel is reached through Unix domain sockets (``transport="ipc"``) beside
+    its connection file in the user's private Jupyter runtime folder, so no TCP port opens at
+    all — not even on localhost, where other users of a shared server could reach it. Windows
+    has no such sockets: there the default (TCP on 127.0.0.1) is kept.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    if os.name == "nt":
+        return AsyncKernelManager
+
+    class UnixSocketKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(transport="ipc", **kwargs)
+
+    return UnixSocketKernelManager
+
+
 def executed_path(study: str, output_dir: str | os.PathLike) -> Path:
     """Where the executed notebook of ``study`` is written inside ``output_dir``."""
     return Path(output_dir) / study / NOTEBOOKS[study]
@@ -113,6 +133,7 @@ def run_study(study: str, parameters: dict, output_dir: str | os.PathLike, *,
     papermill.execute_notebook(
         str(source), str(out), parameters=params, kernel_name=kernel_name(),
         progress_bar=progress, cwd=str(cwd or Path.cwd()), report_mode=False,
+        kernel_manager_class=_kernel_manager_class(),
     )
     if progress:
         print(f"[{study}] executed in {time.time() - started:.0f} s -> {out}", flush=True)

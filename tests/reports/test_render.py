@@ -76,3 +76,25 @@ def test_plain_links_and_inline_data_are_not_resources():
     page = ('<a href="https://example.org">ref</a><img src="data:image/png;base64,AAAA">'
             "<script>var x = 1;</script>")
     assert external_resources(page) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Unix domain sockets: POSIX only")
+def test_run_study_kernel_uses_unix_sockets_not_tcp(tmp_path, monkeypatch):
+    """run_study's kernel is reached through Unix sockets: it opens no TCP port at all."""
+    from neurorad.reports.run import NOTEBOOKS, run_study
+
+    parameters = new_code_cell("output_dir = ''")
+    parameters.metadata["tags"] = ["parameters"]
+    probe = new_code_cell("from ipykernel.kernelapp import IPKernelApp\n"
+                          "app = IPKernelApp.instance()\n"
+                          "print('TRANSPORT', app.transport, 'SHELL-PORT', app.shell_port)")
+    nb = new_notebook(cells=[parameters, probe])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    (tmp_path / "nbs").mkdir()
+    nbformat.write(nb, tmp_path / "nbs" / NOTEBOOKS["nf2"])
+    monkeypatch.setenv("NEURORAD_NOTEBOOKS", str(tmp_path / "nbs"))
+    out = run_study("nf2", {}, tmp_path / "reports", progress=False, cwd=tmp_path)
+    text = "".join(o.get("text", "") for o in nbformat.read(out, as_version=4).cells[-1].outputs)
+    assert "TRANSPORT ipc SHELL-PORT" in text, text
+    assert not list(tmp_path.glob("**/kernel-ipc*"))  # sockets beside the connection file, not here
