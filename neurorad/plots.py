@@ -12,9 +12,6 @@ has one, a dotted chance line (:data:`CHANCE_LEVELS`).
 """
 from __future__ import annotations
 
-import math
-import re
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -22,6 +19,7 @@ import seaborn as sns
 
 from neurorad.modeling.metrics import quiet_runtime_warnings
 from neurorad.modeling.scoring import bootstrap_counts
+from neurorad.settings.schema import discretisation_sort_key
 
 GRID = np.linspace(0.0, 1.0, 101)
 
@@ -359,25 +357,6 @@ def plot_embedding(coords: pd.DataFrame, labels, *, separation=None, ax=None,
         return axes[0]
     axes[0].figure.tight_layout()
     return axes
-
-
-_LEVEL_NAME = re.compile(r"^([A-Za-z_]*?)_?(\d+(?:[p.]\d+)?)$")
-
-
-def discretisation_sort_key(level) -> tuple:
-    """Order of discretisation levels: by method, then by the numeric level.
-
-    ``8 < 32 < 128``; ``"ep8" < "fbn8" < "fbn16" < "fbn128"`` (text order would put
-    ``"fbn128"`` before ``"fbn16"``); ``"fbs2p5"`` is bin width 2.5. Names without a number
-    come after the numbered ones of their text.
-    """
-    if isinstance(level, (int, float, np.integer, np.floating)):
-        return ("", float(level))
-    text = str(level)
-    m = _LEVEL_NAME.match(text)
-    if m is None:
-        return (text, math.inf)
-    return (m.group(1), float(m.group(2).replace("p", ".")))
 
 
 def plot_performance_vs_discretisation(table: pd.DataFrame, *, metric: str = "roc_auc",

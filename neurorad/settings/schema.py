@@ -42,6 +42,8 @@ import dataclasses
 import hashlib
 import json
 import math
+import numbers
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -398,3 +400,24 @@ class Settings:
         if dupes:
             raise SettingsError(f"discretisation: duplicate entries/suffixes {dupes}")
         return tuple(out)
+
+
+_LEVEL_NAME = re.compile(r"^([A-Za-z_]*?)_?(\d+(?:[p.]\d+)?)$")
+
+
+def discretisation_sort_key(level) -> tuple:
+    """Order of discretisation levels (suffixes such as ``fbn32``, or plain numbers): by
+    method, then by the numeric level.
+
+    ``8 < 32 < 128``; ``"ep8" < "fbn8" < "fbn16" < "fbn128"`` (text order would put
+    ``"fbn128"`` before ``"fbn16"``); ``"fbs2p5"`` is bin width 2.5 (the suffix writes the
+    decimal point as ``p``). Names without a number come after the numbered ones of their
+    text.
+    """
+    if isinstance(level, numbers.Real):
+        return ("", float(level))
+    text = str(level)
+    m = _LEVEL_NAME.match(text)
+    if m is None:
+        return (text, math.inf)
+    return (m.group(1), float(m.group(2).replace("p", ".")))

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neurorad.settings.schema import discretisation_sort_key
+
 #: Suffix a discretisation adds to texture/histogram/IVH tags (``_fbn32``, ``_ep8``,
 #: ``_fbs25``, ``_fbsa2p5``); features without it (morphology, statistics, local intensity,
 #: fractal) do not depend on the discretisation.
@@ -177,12 +179,7 @@ def columns_for_discretisation(columns, discretisation: str) -> list[str]:
 def discretisations_in(columns) -> list[str]:
     """Discretisations present among ``columns`` ordered by method then level."""
     found = {d for d in map(discretisation_of, columns) if d is not None}
-
-    def key(d):
-        m = re.match(r"([a-z]+)(\d+)", d)
-        return (m.group(1), int(m.group(2)))
-
-    return sorted(found, key=key)
+    return sorted(found, key=discretisation_sort_key)
 
 
 def save_tables(out_dir, **tables: pd.DataFrame) -> dict[str, Path]:

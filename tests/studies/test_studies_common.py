@@ -27,6 +27,13 @@ def test_columns_for_one_level_keep_level_free_features():
     assert discretisations_in(COLUMNS) == ["ep8", "fbn8", "fbn32", "fbs2p5"]
 
 
+def test_discretisations_are_ordered_by_numeric_level_with_decimal_widths():
+    columns = [f"T1__cm_energy_3D_avg_{level}" for level in
+               ("fbn128", "fbsa2p5", "fbn16", "fbsa2", "fbsa25", "fbsa12p5", "ep8")]
+    assert discretisations_in(columns) == ["ep8", "fbn16", "fbn128", "fbsa2", "fbsa2p5",
+                                           "fbsa12p5", "fbsa25"]
+
+
 def _wide():
     index = pd.MultiIndex.from_tuples(
         [("s1", "P1", "r1"), ("s1", "P1", "r2"), ("s2", "P2", "r1"), ("s3", "P3", "r1")],
