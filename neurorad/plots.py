@@ -300,6 +300,22 @@ def _separation_text(sep) -> str:
     return text + f", p = {sep['p_value']:.3f}"
 
 
+def _class_order(values: np.ndarray) -> list[str]:
+    """Class names in natural order: numerically when every class is a number (exon 2
+    before exon 10), else as text."""
+    classes = sorted(set(values.tolist()), key=str)
+    try:
+        classes = sorted(classes, key=float)
+    except (TypeError, ValueError):
+        pass
+    return [str(c) for c in classes]
+
+
+def _class_palette(n: int) -> str:
+    """A qualitative palette with a distinct colour for each of ``n`` classes."""
+    return "tab10" if n <= 10 else "tab20" if n <= 20 else "husl"
+
+
 def plot_embedding(coords: pd.DataFrame, labels, *, separation=None, ax=None,
                    title: str | None = None):
     """2-D embedding coloured by one label, or one panel per label column.
@@ -341,8 +357,9 @@ def plot_embedding(coords: pd.DataFrame, labels, *, separation=None, ax=None,
         if continuous:
             sns.scatterplot(x=x, y=y, hue=values, palette="viridis", s=22, ax=panel)
         else:
+            order = _class_order(values[~missing]) + (["missing"] if missing.any() else [])
             text = np.where(missing, "missing", values.astype(str))
-            sns.scatterplot(x=x, y=y, hue=text, hue_order=sorted(set(text)), palette="tab10",
+            sns.scatterplot(x=x, y=y, hue=text, hue_order=order, palette=_class_palette(len(order)),
                             s=22, ax=panel)
         panel.set(xlabel=coords.columns[0], ylabel=coords.columns[1])
         sep = rows.loc[name] if rows is not None and name in rows.index else \

@@ -183,6 +183,21 @@ def test_embedding_panels_per_label_with_separation_titles():
     plt.close("all")
 
 
+def test_embedding_classes_in_numeric_order_each_with_its_own_colour():
+    coords = pd.DataFrame(np.random.default_rng(6).normal(size=(28, 2)), columns=["dim1", "dim2"])
+    exons = np.resize(np.arange(1, 15), 28)                 # 14 integer classes
+    ax = plots.plot_embedding(coords, exons, title="exon")
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [str(e) for e in range(1, 15)]
+    colours = {tuple(np.round(h.get_color() if hasattr(h, "get_color") else h.get_facecolor()[0], 3))
+               for h in legend.legend_handles}
+    assert len(colours) == 14                               # tab10 would repeat 4 of them
+    words = np.resize(["b", "a", "c"], 28)
+    ax = plots.plot_embedding(coords, words, title="text classes")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c"]
+    plt.close("all")
+
+
 def test_grouped_vs_leaky_bars_whiskers_and_chance():
     metrics = pd.DataFrame({
         "model": ["null", "lasso_lr"] * 2, "split": ["grouped"] * 2 + ["leaky"] * 2,
