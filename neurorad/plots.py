@@ -259,7 +259,9 @@ def plot_volcano(screen: pd.DataFrame, *, fdr: float = 0.05, facet: str | None =
     facet : str, optional
         Column whose values get one panel each (e.g. the target), titled by the value.
     label_top : int
-        The ``label_top`` smallest p-values of each panel are labelled with the feature name.
+        Up to ``label_top`` discoveries per panel (smallest p first) are labelled with the
+        feature name; features that are not discoveries are never labelled, and labels are
+        spread vertically so that they do not overlap.
     ax : Axes, or a sequence of one Axes per facet value, optional
 
     Returns
@@ -277,16 +279,35 @@ def plot_volcano(screen: pd.DataFrame, *, fdr: float = 0.05, facet: str | None =
                       label="not significant")
         panel.scatter(part["effect_size"][sig], y[sig], s=14, color="C3",
                       label=f"q <= {fdr:g} (BH): {int(sig.sum())}")
-        for i in part.nsmallest(label_top, "p_value").index:
-            panel.annotate(str(part.at[i, "feature"]), (part.at[i, "effect_size"], y[i]),
-                           fontsize="xx-small")
+        _label_discoveries(panel, part[sig].nsmallest(label_top, "p_value"), y)
         measure = part["effect_measure"].iloc[0] if len(part) else "effect size"
         panel.set(xlabel=measure, ylabel="-log10 p", title="" if group is None else str(group))
-        panel.legend(fontsize="x-small")
+        # A volcano's lower corners are empty: large effects always have small p-values.
+        panel.legend(fontsize="x-small", loc="lower right")
     if facet is None:
         return axes[0]
     axes[0].figure.tight_layout()
     return axes
+
+
+def _label_discoveries(panel, rows: pd.DataFrame, y: pd.Series) -> None:
+    """Feature names beside their points, written inwards (towards the empty top centre of
+    the volcano: left of a positive effect, right of a negative one), from the top down, at
+    least 7 % of the panel's height apart, so that labels from the two sides cannot collide
+    either (a thin line joins a moved label to its point)."""
+    low, high = panel.get_ylim()
+    left, right = panel.get_xlim()
+    gap, nudge = 0.07 * (high - low), 0.02 * (right - left)
+    previous = np.inf
+    for i in sorted(rows.index, key=lambda i: -y[i]):
+        x_point, y_point = rows.at[i, "effect_size"], y[i]
+        positive = x_point > 0
+        y_label = min(y_point, previous - gap)
+        panel.annotate(str(rows.at[i, "feature"]), (x_point, y_point),
+                       xytext=(x_point - nudge if positive else x_point + nudge, y_label),
+                       ha="right" if positive else "left", va="center", fontsize="xx-small",
+                       arrowprops={"arrowstyle": "-", "lw": 0.4})
+        previous = y_label
 
 
 def _separation_text(sep) -> str:

@@ -157,7 +157,11 @@ def test_volcano_facets_show_each_screen_with_its_discoveries():
                                    np.sort(-np.log10(screen.loc[sig, "p_value"])))
         assert red.get_label() == f"q <= 0.05 (BH): {sig.sum()}"
         assert sorted(t.get_text() for t in ax.texts) == \
-            sorted(screen.nsmallest(2, "p_value")["feature"])
+            sorted(screen[sig].nsmallest(2, "p_value")["feature"])  # discoveries only
+        low, high = ax.get_ylim()
+        assert all(t.get_ha() == ("right" if t.xy[0] > 0 else "left") for t in ax.texts)
+        label_y = sorted(t.xyann[1] for t in ax.texts)   # inwards, and never at one height
+        assert all(b - a >= 0.07 * (high - low) - 1e-12 for a, b in zip(label_y, label_y[1:]))
     assert (screens["variant_origin"]["q_value"] <= 0.05).sum() >= 2  # the shifted features
     plt.close("all")
 
