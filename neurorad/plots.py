@@ -487,7 +487,8 @@ def plot_grouped_vs_leaky(metrics: pd.DataFrame, metric: str = "roc_auc", *, by:
     ax.set_xticks(np.arange(len(keys)), [str(k) for k in keys], rotation=25 if crowded else 0,
                   ha="right" if crowded else "center")
     ax.set(ylabel=metric, title=title)
-    ax.legend(fontsize="small", loc="lower right")
+    # Beside the axes: inside, it would hide the bars (which all start at 0).
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return ax
 
 
