@@ -129,7 +129,7 @@ def parity_cases(inputs: dict, seed: int = 0) -> dict:
 
 def discretised(image, mask, discretisation):
     """(levels inside the mask, N_g, binned volume) on the arrays' module."""
-    from neurorad.features.backend import get_xp
+    from neurorad.backend import get_xp
     from neurorad.preprocess.discretise import as_grey_levels, fixed_bin_number
 
     xp = get_xp(image)
@@ -145,7 +145,7 @@ def all_family_features(image, mask, spacing, discretisation) -> dict[str, float
     """Every feature family on (image, mask) in the arrays' own module (NumPy or CuPy)."""
     from neurorad.features import (fractal, glcm, gldzm, glrlm, glszm, histogram, ivh,
                                    local_intensity, morphology, ngldm, ngtdm, statistics)
-    from neurorad.features.backend import to_numpy
+    from neurorad.backend import to_numpy
 
     values, levels, n_levels, binned = discretised(image, mask, discretisation)
     parts = [
@@ -168,7 +168,7 @@ def all_family_features(image, mask, spacing, discretisation) -> dict[str, float
 def texture_features(binned, n_levels: int, mask) -> dict[str, float]:
     """The six texture families, 3D aggregations (the timed workload)."""
     from neurorad.features import glcm, gldzm, glrlm, glszm, ngldm, ngtdm
-    from neurorad.features.backend import to_numpy
+    from neurorad.backend import to_numpy
 
     parts = [glcm.glcm_features(binned, n_levels, aggregations=("3D_avg", "3D_comb")),
              glrlm.glrlm_features(binned, n_levels, aggregations=("3D_avg", "3D_comb")),
@@ -220,7 +220,7 @@ def seed_texture_batched(rois) -> list[dict]:
 
 def seed_texture_one_by_one(image, mask) -> list[dict]:
     """The same features item by item through the public ``*_features`` functions."""
-    from neurorad.features.backend import get_xp
+    from neurorad.backend import get_xp
 
     xp = get_xp(image)
     out = []
@@ -382,7 +382,7 @@ def main(argv=None) -> int:
             print(f"wrote {path}")
         return 0
 
-    from neurorad.features.backend import gpu_available, gpu_unavailable_reason
+    from neurorad.backend import gpu_available, gpu_unavailable_reason
 
     if not gpu_available():
         print(f"no usable GPU: {gpu_unavailable_reason()}", file=sys.stderr)

@@ -21,7 +21,7 @@ __all__ = ["__version__", "extract_features", "extract_features_batch", "load_se
 def __getattr__(name):
     # Lazy: `import neurorad` stays cheap (the CLI, Dask workers) and free of import cycles.
     if name in ("extract_features", "extract_features_batch"):
-        from neurorad.features import extract
+        from neurorad import extraction as extract
 
         return getattr(extract, name)
     if name == "load_settings":

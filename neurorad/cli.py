@@ -20,7 +20,7 @@ COMMAND_MODULES = [
     "neurorad.reports.cli",
     "neurorad.settings.cli",
     "neurorad.synth.cli",
-    "neurorad.ingest_cli",
+    "neurorad.ingest.cli",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurorad.features import backend
+from neurorad import backend
 
 
 def test_numpy_arrays_select_numpy():

@@ -103,7 +103,7 @@ def test_extract_features_gpu_equals_cpu(cupy_backend):
 
 
 def test_gpu_names_empty_when_the_gpu_is_not_used(monkeypatch):
-    from neurorad.features import backend
+    from neurorad import backend
 
     monkeypatch.setenv(backend.FORCE_CPU_ENV, "1")
     assert backend.gpu_names() == []
@@ -112,7 +112,7 @@ def test_gpu_names_empty_when_the_gpu_is_not_used(monkeypatch):
 def test_gpu_names_and_device_selection(cupy_backend):
     cupy = cupy_backend
 
-    from neurorad.features import backend
+    from neurorad import backend
 
     names = backend.gpu_names()
     assert len(names) == cupy.cuda.runtime.getDeviceCount() and all(names)

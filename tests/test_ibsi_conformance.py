@@ -165,7 +165,7 @@ def test_ct_configuration_features(cfg, ct_features):
 @pytest.mark.parametrize("cfg", ["c", "e"])
 def test_gpu_extraction_equals_cpu(cfg, ct_features):
     """The same kernels on CuPy: every value as on the CPU (the second method)."""
-    from neurorad.features.backend import gpu_available, gpu_unavailable_reason
+    from neurorad.backend import gpu_available, gpu_unavailable_reason
 
     if not gpu_available():
         pytest.skip(f"no usable GPU: {gpu_unavailable_reason()}")

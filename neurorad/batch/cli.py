@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from neurorad.features.backend import DEVICES
+from neurorad.backend import DEVICES
 
 EPILOG = """\
 outputs in --out: features.parquet (tidy: subject, group, roi, image, settings_id, feature,

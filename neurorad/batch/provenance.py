@@ -13,7 +13,7 @@ import platform
 import sys
 
 from neurorad import __version__
-from neurorad.features.backend import gpu_names
+from neurorad.backend import gpu_names
 
 # Packages whose version changes numbers or speed; cupy only if installed.
 PROVENANCE_PACKAGES = (

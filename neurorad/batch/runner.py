@@ -31,7 +31,7 @@ import pandas as pd
 from neurorad.batch import cache as _cache
 from neurorad.batch import provenance as _prov
 from neurorad.batch import tables as _tables
-from neurorad.features.backend import DEVICES, gpu_names, resolve_device, use_gpu
+from neurorad.backend import DEVICES, gpu_names, resolve_device, use_gpu
 
 log = logging.getLogger("neurorad.batch")
 
@@ -270,7 +270,7 @@ def compute_cases(tasks: list[CaseTask], extractor: Callable | None = None,
     worker without the output folder), the driver stores the case as before.
 
     With the default extractor the readable cases go through
-    :func:`neurorad.features.extract.extract_features_batch` together, so their texture
+    :func:`neurorad.extraction.extract_features_batch` together, so their texture
     matrices are built in few large launches (what makes a GPU pay off, ``docs/batch.md``).
     When that call fails, the cases are extracted one by one so that only the bad case is
     recorded as failed. A custom ``extractor`` (one case per call) is called per case. Each
@@ -327,7 +327,7 @@ def _compute_group(tasks: list[CaseTask], extractor: Callable | None) -> list[di
 def _extract_group(readable: list) -> list[dict]:
     """:func:`extract_features_batch` on ``[(task, (image, mask, label)), ...]`` (one settings
     object and device for the group, as :func:`extract_manifest` builds them)."""
-    from neurorad.features.extract import extract_features_batch
+    from neurorad.extraction import extract_features_batch
 
     first = readable[0][0]
     device = resolve_device(first.device)

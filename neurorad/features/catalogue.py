@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from neurorad.features.extract import FAMILY_FUNCTIONS, PER_DISCRETISATION
+from neurorad.extraction import FAMILY_FUNCTIONS, PER_DISCRETISATION
 
 FAMILY_TITLES = {
     "morphology": "Morphology",

@@ -35,7 +35,7 @@ import warnings
 
 import numpy as np
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 
 FEATURES = {
     "fractal_box_dim": ("", "Box-counting dimension (non-IBSI, as RIA)",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 from neurorad.features.texture import (
     DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS, DirectionalMatrices,
     PreparedRoi, check_aggregations, check_distance, evaluate_directional_family, needs_slices,

@@ -14,7 +14,7 @@ features"; Thibault G et al., IEEE Trans Biomed Eng 2014;61:630-637.
 """
 from __future__ import annotations
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 from neurorad.features.glszm import zone_counts, zone_tables
 from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, as_volume, check_aggregations,

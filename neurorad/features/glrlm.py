@@ -13,7 +13,7 @@ features"; Galloway MM, Comput Graph Image Process 1975;4:172-179.
 """
 from __future__ import annotations
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 from neurorad.features.texture import (
     DIRECTIONAL_AGGREGATIONS, IN_PLANE_DIRECTIONS, OUT_OF_PLANE_DIRECTIONS, DirectionalMatrices,
     PreparedRoi, check_aggregations, evaluate_directional_family, level_count_catalogue,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, check_aggregations,
     evaluate_level_count_family, level_count_catalogue, needed_kinds, prepare_roi,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 from neurorad.features.statistics import distribution_features
 
 FEATURES = {

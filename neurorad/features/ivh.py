@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import warnings
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 
 FEATURES = {
     "ivh_v10": ("BC2M", "Volume at intensity fraction 10 %",

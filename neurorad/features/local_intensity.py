@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 from neurorad.features.spatial_autocorrelation import fft_module
 
 #: Radius (mm) of a sphere of volume 1 cm^3.

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 from skimage.measure import marching_cubes
 
-from neurorad.features.backend import to_numpy
+from neurorad.backend import to_numpy
 from neurorad.features.enclosing import (
     ellipsoid_area, hull_candidates, mvee_semi_axes, oriented_bounding_box,
 )

@@ -13,7 +13,7 @@ dependence based features"; Sun C, Wee WG, Comput Vis Graph Image Process 1983;2
 """
 from __future__ import annotations
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, check_aggregations, check_distance,
     evaluate_level_count_family, level_count_catalogue, needed_kinds, prepare_roi,

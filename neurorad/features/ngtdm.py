@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, check_aggregations, check_distance,
     evaluate_aggregations, needed_kinds, prepare_roi,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import warnings
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 
 _NOTE = "non-IBSI (RIA first_order extra)"
 TRIM_PERCENTS = (5, 10, 20, 30)

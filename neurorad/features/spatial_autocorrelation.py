@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 from neurorad.features.texture import roi_bounding_box
 
 

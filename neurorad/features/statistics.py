@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import warnings
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 
 # Base feature name -> (IBSI code, name, formula); the shared distribution features are listed
 # once here and re-used with the histogram codes in histogram.py.

@@ -42,7 +42,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from neurorad.features.backend import get_xp, to_numpy
+from neurorad.backend import get_xp, to_numpy
 
 DIRECTIONAL_AGGREGATIONS = ("2D_avg", "2D_comb", "2_5D_avg", "2_5D_comb", "3D_avg", "3D_comb")
 VOLUME_AGGREGATIONS = ("2D", "2_5D", "3D")

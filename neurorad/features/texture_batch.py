@@ -1,6 +1,6 @@
 """Texture features of many (ROI, discretisation) items at once.
 
-The feature orchestration (``neurorad.features.extract``) hands over every discretisation of
+The feature orchestration (``neurorad.extraction``) hands over every discretisation of
 every ROI as one list of :class:`TextureItem`. This module builds each texture family's
 matrices for a whole *chunk* of items with one builder call (one ``bincount`` per family and
 chunk, :mod:`neurorad.features.texture_kernels`), then computes the features of each item
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from neurorad.features import glcm, gldzm, glrlm, glszm, ngldm, ngtdm
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 from neurorad.features.texture import PreparedRoi, level_dtype, needs_slices, roi_bounding_box
 
 TEXTURE_FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")

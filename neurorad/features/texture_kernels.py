@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neurorad.features.backend import get_xp, to_numpy
+from neurorad.backend import get_xp, to_numpy
 
 def flat_stride(shape: tuple, direction: tuple, distance: int = 1) -> int:
     """Flat-index offset of ``distance * direction`` in a C-ordered array of ``shape``."""

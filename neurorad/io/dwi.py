@@ -167,7 +167,7 @@ def dwi_problems(path, bvals_path, bvecs_path, *, read_voxels: bool = True,
     """
     import nibabel as nib
 
-    from neurorad.dki import gradient_table
+    from neurorad.ingest.dki import gradient_table
     from neurorad.io.images import nifti_nonfinite_counts, nifti_truncation
 
     path = Path(path)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import warnings
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 
 
 def _check(values):

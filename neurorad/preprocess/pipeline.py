@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurorad.features.backend import get_xp, to_numpy
+from neurorad.backend import get_xp, to_numpy
 from neurorad.preprocess.load import load_roi
 from neurorad.preprocess.resample import resample_roi
 from neurorad.preprocess.resegment import resegment

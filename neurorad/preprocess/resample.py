@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 
 ORDERS = {"nearest": 0, "linear": 1, "cubic": 3}
 

@@ -11,7 +11,7 @@ that also pass the intensity rules, used by every intensity-based family).
 """
 from __future__ import annotations
 
-from neurorad.features.backend import get_xp
+from neurorad.backend import get_xp
 
 
 def range_mask(image, mask, low=None, high=None):

@@ -47,7 +47,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from neurorad.features.backend import DEVICES
+from neurorad.backend import DEVICES
 
 FAMILIES = (
     "morphology", "local_intensity", "statistics", "histogram", "ivh",

@@ -23,16 +23,16 @@ def uptake_measures(manifest, *, tumour_roi: str = "tumour_voi", reference_roi: 
                     suv_kind: str = "bw") -> pd.DataFrame:
     """SUVmax, SUVmean, TBRmax and TBRmean per subject, SUV computed from the DICOM headers.
 
-    ``SUV = C / (D_inj decayed / body weight)`` (:func:`neurorad.pet.suv_image`);
+    ``SUV = C / (D_inj decayed / body weight)`` (:func:`neurorad.ingest.pet_suv.suv_image`);
     ``TBRmax = SUVmax(tumour) / SUVmean(reference)``, ``TBRmean = mean SUV of tumour voxels
-    >= threshold x reference mean / reference mean`` (:func:`neurorad.pet.uptake_index`).
+    >= threshold x reference mean / reference mean`` (:func:`neurorad.ingest.pet_suv.uptake_index`).
 
     Returns one row per subject (index subject id) with ``suv_max, suv_mean,
     reference_mean, tbr_max, tbr_mean``.
     """
     import SimpleITK as sitk
 
-    from neurorad.pet import suv_image, uptake_index
+    from neurorad.ingest.pet_suv import suv_image, uptake_index
 
     rows = {}
     for subject in manifest.subjects:

@@ -48,7 +48,7 @@ display(manifest_obj.target_table().describe().T)
 '''),
         md('''
 ## SUV, TBRmax and TBRmean
-SUV from the DICOM PET series (`neurorad.pet.suv_image`), then per patient the maximum and
+SUV from the DICOM PET series (`neurorad.ingest.pet_suv.suv_image`), then per patient the maximum and
 the thresholded mean (voxels >= 1.3 x reference mean, the MET convention) over the reference
 mean. On a synthetic cohort the manifest's `tbr_max`/`tbr_mean` were computed by the
 generator from its own SUV image, so the two must agree.

@@ -12,7 +12,7 @@ import SimpleITK as sitk
 
 import neurorad
 from neurorad.batch import extract_manifest, wide_table
-from neurorad.features.backend import gpu_available
+from neurorad.backend import gpu_available
 
 from batch_helpers import (IMAGES, ROIS, expected_stats, failing_extractor, make_cohort,
                            roi_stats_extractor)

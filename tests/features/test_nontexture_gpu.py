@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from neurorad.features import backend
+from neurorad import backend
 from neurorad.features.fractal import fractal_features
 from neurorad.features.histogram import histogram_features
 from neurorad.features.ivh import ivh_features

@@ -14,8 +14,9 @@ import pytest
 import SimpleITK as sitk
 
 import neurorad
-from neurorad.features import backend, glcm, glszm, ngtdm
-from neurorad.features.extract import (extract_features_batch, features_from_roi,
+from neurorad import backend
+from neurorad.features import glcm, glszm, ngtdm
+from neurorad.extraction import (extract_features_batch, features_from_roi,
                                        features_from_rois)
 from neurorad.features.texture_batch import TextureItem, chunk_items
 from neurorad.features.texture_kernels import batched_bincount

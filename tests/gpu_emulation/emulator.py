@@ -3,7 +3,7 @@
 :func:`install` puts fake ``cupy``, ``cupy.cuda``, ``cupy.linalg`` / ``fft`` / ``random``,
 ``cupyx``, ``cupyx.scipy``, ``cupyx.scipy.ndimage`` / ``fft`` / ``special`` modules into
 ``sys.modules`` (through pytest's ``monkeypatch``, so they vanish after the test) and makes
-``neurorad.features.backend`` report a usable GPU. A device array (:class:`ndarray`) wraps a
+``neurorad.backend`` report a usable GPU. A device array (:class:`ndarray`) wraps a
 NumPy array but is *not* one, and behaves like CuPy's where neurorad could go wrong:
 
 * **No implicit host copy.** ``__array__`` raises ``TypeError`` as CuPy's does, so
@@ -591,7 +591,7 @@ def emulated_modules() -> dict[str, types.ModuleType]:
 def install(monkeypatch) -> types.ModuleType:
     """Put the emulator into ``sys.modules`` and make neurorad see a usable GPU (undone by
     ``monkeypatch`` at the end of the test). Returns the fake ``cupy``."""
-    from neurorad.features import backend
+    from neurorad import backend
 
     for name, module in emulated_modules().items():
         monkeypatch.setitem(sys.modules, name, module)

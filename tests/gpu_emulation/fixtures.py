@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from neurorad.features import backend
+from neurorad import backend
 from tests.gpu_emulation.emulator import install
 
 

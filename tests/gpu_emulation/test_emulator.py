@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.ndimage
 
-from neurorad.features import backend
+from neurorad import backend
 from tests.gpu_emulation.emulator import API, emulated_modules, install
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from neurorad.pet import (SuvError, body_surface_area_m2, lean_body_mass_kg, parse_dicom_time,
+from neurorad.ingest.pet_suv import (SuvError, body_surface_area_m2, lean_body_mass_kg, parse_dicom_time,
                           suv_image)
 from tests.ingest.dicom_factory import write_pet_series
 

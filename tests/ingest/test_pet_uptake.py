@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from neurorad.pet import contralateral_reference, left_right_axis, suv_image, uptake_index
+from neurorad.ingest.pet_suv import contralateral_reference, left_right_axis, suv_image, uptake_index
 
 
 def _phantom():

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 
 # ----------------------------------------------------------------------------- suv
 def _register_suv(subparsers) -> None:
-    from neurorad.pet import SUV_KINDS
+    from neurorad.ingest.pet_suv import SUV_KINDS
 
     parser = subparsers.add_parser(
         "suv", help="convert a DICOM PET series to an SUV NIfTI image",
@@ -49,7 +49,7 @@ def run_suv(args: argparse.Namespace) -> int:
     import SimpleITK as sitk
 
     from neurorad.io.images import ImageReadError
-    from neurorad.pet import SuvError, suv_image
+    from neurorad.ingest.pet_suv import SuvError, suv_image
 
     try:
         image = suv_image(args.dicom_dir, args.kind, subject=args.subject,
@@ -102,7 +102,7 @@ def _register_dki(subparsers) -> None:
 def run_dki(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from neurorad.dki import fit_maps, write_maps
+    from neurorad.ingest.dki import fit_maps, write_maps
     from neurorad.io.dwi import DwiError, default_gradient_files, read_dwi
     from neurorad.io.images import ImageReadError
 

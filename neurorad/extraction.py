@@ -26,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neurorad.features.backend import (get_xp, resolve_device, to_device, to_numpy,
+from neurorad.backend import (get_xp, resolve_device, to_device, to_numpy,
                                        xp_for_device)
 from neurorad.features.texture import level_dtype
 from neurorad.features.texture_batch import TextureItem, TextureParams, texture_features_batch
