@@ -147,25 +147,50 @@ def _read_mask_on(path, series, subject):
 
 # ----------------------------------------------------------------------------- rt-masks
 def _register_rt_masks(subparsers) -> None:
+    from neurorad.io.dicom_rt import REPEATED_LABEL_RULES
+
     parser = subparsers.add_parser(
         "rt-masks", help="rasterise RTSTRUCT / DICOM-SEG structures into a NIfTI label map",
         description="Convert the structures of a DICOM RTSTRUCT (by ROI name) or the segments "
-        "of a DICOM-SEG (by label or number) to one multi-label map on the grid of a "
-        "reference image, and print the rois: mapping for the manifest.")
+        "of a DICOM-SEG (by label, number, '<label>#<number>' or '<label>#all') to one "
+        "multi-label map on the grid of a reference image, and print the rois: mapping for the "
+        "manifest. Overlapping structures cannot share a label map: --separate writes one "
+        "0/1 mask file per structure instead. See docs/scanner_data.md.")
     parser.add_argument("source", metavar="RT_FILE", help="RTSTRUCT or DICOM-SEG file")
     parser.add_argument("--reference", required=True, metavar="IMAGE",
                         help="image (NIfTI or DICOM folder) whose grid the masks take")
-    parser.add_argument("-o", "--output", required=True, metavar="FILE",
-                        help="label map to write (.nii.gz)")
+    parser.add_argument("-o", "--output", required=True, metavar="PATH",
+                        help="label map to write (.nii.gz); with --separate, a folder")
     parser.add_argument("--roi", action="append", default=None, metavar="NAME",
                         help="structure / segment to include (repeatable; default all)")
+    parser.add_argument("--repeated-labels", choices=REPEATED_LABEL_RULES, default="error",
+                        help="DICOM-SEG: what a label several segments share selects: an "
+                        "error (default), each segment as '<label>#<number>', or their union")
+    parser.add_argument("--separate", action="store_true",
+                        help="write each structure as its own 0/1 mask <n>_<name>.nii.gz in "
+                        "the folder -o (overlapping structures allowed)")
     parser.set_defaults(func=run_rt_masks)
+
+
+def _structure_key(key, segments: dict | None):
+    """One name per structure: RTSTRUCT names as they are; a SEG segment asked for by number
+    is named ``<label>#<number>`` (a key a manifest can use, and what messages say)."""
+    if segments is not None and isinstance(key, int):
+        return f"{segments[key]}#{key}"
+    return str(key)
+
+
+def _safe_file_name(index: int, name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._")
+    return f"{index}_{cleaned or 'structure'}.nii.gz"
 
 
 def run_rt_masks(args: argparse.Namespace) -> int:
     import pydicom
+    import SimpleITK as sitk
 
-    from neurorad.io.dicom_rt import DicomRtError, rtstruct_to_masks, seg_to_masks, write_labelmap
+    from neurorad.io.dicom_rt import (DicomRtError, rtstruct_to_masks, seg_segments,
+                                      seg_to_masks, write_labelmap)
     from neurorad.io.images import ImageReadError, read_image
 
     try:
@@ -173,20 +198,38 @@ def run_rt_masks(args: argparse.Namespace) -> int:
                                        specific_tags=["Modality"]).get("Modality", ""))
         reference = read_image(args.reference, role="reference")
         rois = args.roi
+        segments = None
         if modality == "SEG":
+            segments = seg_segments(args.source)
             rois = [int(r) if r.isdigit() else r for r in rois] if rois else None
-            masks = seg_to_masks(args.source, reference, rois)
+            masks = seg_to_masks(args.source, reference, rois, repeated=args.repeated_labels)
         else:
             masks = rtstruct_to_masks(args.source, reference, rois)
-        labels = write_labelmap(masks, args.output)
+        masks = {_structure_key(key, segments): image for key, image in masks.items()}
+        if args.separate:
+            folder = Path(args.output)
+            folder.mkdir(parents=True, exist_ok=True)
+            files = {}
+            for index, (name, image) in enumerate(masks.items(), start=1):
+                files[name] = _safe_file_name(index, name)
+                sitk.WriteImage(image, str(folder / files[name]), True)
+        else:
+            labels = write_labelmap(masks, args.output)
     except (DicomRtError, ImageReadError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception:  # pydicom parse failures: their text may quote header content
         print(f"error: {Path(args.source).name} cannot be parsed as DICOM", file=sys.stderr)
         return 1
-    print(f"wrote {args.output}")
     # JSON strings are valid YAML: names with spaces or colons stay one key.
+    if args.separate:
+        print(f"wrote {len(files)} mask(s) to {args.output}")
+        print("masks: {" + ", ".join(f"{json.dumps(name)}: {json.dumps(file)}"
+                                     for name, file in files.items()) + "}")
+        print("rois: {" + ", ".join(f"{json.dumps(name)}: {{mask: {json.dumps(name)}, label: 1}}"
+                                    for name in files) + "}")
+        return 0
+    print(f"wrote {args.output}")
     print("rois: {" + ", ".join(f"{json.dumps(name)}: {label}" for name, label in labels.items())
           + "}")
     return 0

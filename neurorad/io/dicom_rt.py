@@ -15,7 +15,10 @@ DICOM-SEG (PS3.3 C.8.20): each frame is one plane of one segment
 (``PerFrameFunctionalGroupsSequence > SegmentIdentificationSequence``); frames are stacked on
 the segmentation's own grid and resampled on the reference grid with nearest neighbour
 (exact when the SEG was made on that grid, the usual case). ``FRACTIONAL`` segments are
-binarised at half the maximum fractional value.
+binarised at half the maximum fractional value. A label several segments share (common:
+every lesion "Neoplasm, Secondary") is never resolved to one of them silently: segments are
+selected by number, as ``"<label>#<number>"``, or all as ``"<label>#all"`` (their union), see
+:func:`select_segments`.
 
 Privacy: only geometry, structure names and segment labels are read; no header value of the
 patient or study enters messages.
@@ -33,6 +36,10 @@ import SimpleITK as sitk
 # spacing of one slice centre plane.
 PLANE_TOLERANCE = 0.25
 RTSTRUCT_MODALITY, SEG_MODALITY = "RTSTRUCT", "SEG"
+# "<label>#<number>" names one segment of a label several segments share; "<label>#all"
+# their union.
+SEGMENT_SEPARATOR = "#"
+REPEATED_LABEL_RULES = ("error", "separate", "union")
 
 
 class DicomRtError(ValueError):
@@ -249,8 +256,110 @@ def _segment_volume(ds, frames: list[int], pixels: np.ndarray, name: str) -> sit
     return image
 
 
+def repeated_segment_labels(segments: dict[int, str]) -> dict[str, list[int]]:
+    """``{label: [segment numbers]}`` of the labels that several segments share."""
+    numbers: dict[str, list[int]] = {}
+    for number, label in segments.items():
+        numbers.setdefault(label, []).append(number)
+    return {label: sorted(n) for label, n in numbers.items() if len(n) > 1}
+
+
+def _numbers_text(numbers) -> str:
+    return ", ".join(map(str, numbers))
+
+
+def _segment_key(label: str, number: int) -> str:
+    """The name of one segment of a repeated label: ``<label>#<number>``."""
+    return f"{label}{SEGMENT_SEPARATOR}{number}"
+
+
+def select_segments(segments: dict[int, str], wanted=None, *, repeated: str = "error",
+                    name: str = "SEG") -> dict:
+    """Resolve requested segment keys to segment numbers, never silently.
+
+    Parameters
+    ----------
+    segments : dict
+        ``{SegmentNumber: SegmentLabel}`` (:func:`seg_segments`).
+    wanted : list of int or str, optional
+        Each entry one of: a segment number (``int``); ``"<label>"`` (a label one segment
+        has; for a label several segments share, see ``repeated``); ``"<label>#<number>"``
+        (that segment, whose label must be ``<label>``); ``"<label>#all"`` (the union of
+        every segment with that label). Default: every segment, keyed by its label, or by
+        ``"<label>#<number>"`` when the label is repeated (``repeated="union"``: the label,
+        holding their union).
+    repeated : {"error", "separate", "union"}
+        What a plain ``"<label>"`` shared by several segments means: an error naming the
+        segment numbers (default), each segment as a separate ROI ``"<label>#<number>"``, or
+        their union.
+    name : str
+        The file, for messages.
+
+    Returns
+    -------
+    dict
+        ``{key: tuple of segment numbers}``; a key maps to several numbers only for a union.
+
+    Raises
+    ------
+    DicomRtError
+        Unknown number or label (the message lists those present), a ``#number`` whose
+        segment has another label, or a repeated label with ``repeated="error"``.
+    """
+    if repeated not in REPEATED_LABEL_RULES:
+        raise ValueError(f"repeated must be one of {', '.join(REPEATED_LABEL_RULES)}, got "
+                         f"{repeated!r}")
+    by_label: dict[str, list[int]] = {}
+    for number, label in segments.items():
+        by_label.setdefault(label, []).append(number)
+    if wanted is None:
+        wanted = []
+        for label, numbers in by_label.items():
+            if len(numbers) == 1 or repeated == "union":
+                wanted.append(label)
+            else:
+                wanted += [_segment_key(label, n) for n in numbers]
+        repeated = "union" if repeated == "union" else "separate"
+    chosen: dict = {}
+    listed = ", ".join(f"{n} {label!r}" for n, label in segments.items()) or "none"
+    for key in wanted:
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            if int(key) not in segments:
+                raise DicomRtError(f"{name}: no segment number {key}; it has segments {listed}")
+            chosen[key] = (int(key),)
+            continue
+        key = str(key)
+        label, sep, suffix = key.rpartition(SEGMENT_SEPARATOR)
+        if sep and label in by_label and (suffix == "all" or suffix.isdigit()):
+            if suffix == "all":
+                chosen[key] = tuple(by_label[label])
+            elif int(suffix) in by_label[label]:
+                chosen[key] = (int(suffix),)
+            else:
+                raise DicomRtError(f"{name}: segment {key!r}: segment number {suffix} is not "
+                                   f"labelled {label!r} (segments with that label: "
+                                   f"{_numbers_text(by_label[label])})")
+            continue
+        if key not in by_label:
+            _pick(by_label, [key], "segment", name)   # raises, naming the alternatives
+        numbers = by_label[key]
+        if len(numbers) == 1:
+            chosen[key] = tuple(numbers)
+        elif repeated == "union":
+            chosen[key] = tuple(numbers)
+        elif repeated == "separate":
+            chosen.update({_segment_key(key, n): (n,) for n in numbers})
+        else:
+            raise DicomRtError(
+                f"{name}: segments {_numbers_text(numbers)} share the label {key!r}; select "
+                f"one by number or as {_segment_key(key, numbers[0])!r}, each as a separate "
+                f"ROI ('<label>#<number>'), or their union as "
+                f"{key + SEGMENT_SEPARATOR + 'all'!r}")
+    return chosen
+
+
 def seg_to_masks(path: str | os.PathLike, reference_image: sitk.Image,
-                 segments=None) -> dict:
+                 segments=None, *, repeated: str = "error") -> dict:
     """Segments of a DICOM-SEG as masks on the grid of ``reference_image``.
 
     Parameters
@@ -259,22 +368,25 @@ def seg_to_masks(path: str | os.PathLike, reference_image: sitk.Image,
         The DICOM-SEG file.
     reference_image : SimpleITK.Image
     segments : list of int or str, optional
-        Segment numbers (``SegmentNumber``) or labels (``SegmentLabel``); default all
-        segments, keyed by label.
+        Segment numbers (``SegmentNumber``), labels (``SegmentLabel``),
+        ``"<label>#<number>"`` or ``"<label>#all"`` (see :func:`select_segments`); default
+        all segments, keyed by label (``"<label>#<number>"`` for a label several segments
+        share: every segment is kept).
+    repeated : {"error", "separate", "union"}
+        What a plain label shared by several segments selects (:func:`select_segments`).
+        Real SEGs often give every lesion the same label (e.g. ten segments "Neoplasm,
+        Secondary"): resolving such a label to one of them would silently lose the others.
 
     Returns
     -------
     dict
-        ``{requested key: SimpleITK.Image}`` of ``uint8`` 0/1 with the reference geometry
+        ``{key: SimpleITK.Image}`` of ``uint8`` 0/1 with the reference geometry
         (nearest-neighbour resampling from the SEG grid).
     """
     _check_reference(reference_image)
     name = Path(path).name
     ds = _read(path, SEG_MODALITY)
-    numbers = seg_segments(path)
-    by_key = {**{label: n for n, label in numbers.items()}, **{n: n for n in numbers}}
-    chosen = _pick(by_key, segments if segments is not None else list(numbers.values()),
-                   "segment", name)
+    chosen = select_segments(seg_segments(path), segments, repeated=repeated, name=name)
     try:
         pixels = np.asarray(ds.pixel_array)
     except Exception:
@@ -288,15 +400,17 @@ def seg_to_masks(path: str | os.PathLike, reference_image: sitk.Image,
                                      "ReferencedSegmentNumber", name))
                      for f in range(pixels.shape[0])]
     masks = {}
-    for key, number in chosen.items():
-        frames = [f for f, s in enumerate(frame_segment) if s == number]
-        if not frames:
-            masks[key] = _to_image(_empty_like(reference_image), reference_image)
-            continue
-        volume = _segment_volume(ds, frames, pixels, name)
-        resampled = sitk.Resample(volume, reference_image, sitk.Transform(),
-                                  sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
-        masks[key] = resampled
+    for key, numbers in chosen.items():
+        array = _empty_like(reference_image)
+        for number in numbers:
+            frames = [f for f, s in enumerate(frame_segment) if s == number]
+            if not frames:
+                continue
+            volume = _segment_volume(ds, frames, pixels, name)
+            resampled = sitk.Resample(volume, reference_image, sitk.Transform(),
+                                      sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+            array |= sitk.GetArrayViewFromImage(resampled)
+        masks[key] = _to_image(array, reference_image)
     return masks
 
 
@@ -337,10 +451,12 @@ def masks_to_labelmap(masks: dict, labels: dict | None = None) -> tuple[sitk.Ima
         voxels = sitk.GetArrayViewFromImage(masks[name]) > 0
         clash = voxels & (out > 0)
         if clash.any():
-            other = {n for n, v in labels.items() if v in set(np.unique(out[clash]))}
-            raise ValueError(f"masks {name!r} and {', '.join(map(repr, sorted(other)))} overlap "
-                             f"in {int(clash.sum())} voxel(s); a label map holds one label per "
-                             "voxel: keep them as separate masks")
+            taken = set(np.unique(out[clash]).tolist())
+            other = [str(n) for n in names[:names.index(name)] if labels[n] in taken]
+            raise ValueError(f"structures {str(name)!r} and {', '.join(map(repr, other))} "
+                             f"overlap in {int(clash.sum())} voxel(s); a label map holds one "
+                             "label per voxel: keep them as separate masks (neurorad rt-masks "
+                             "--separate)")
         out[voxels] = labels[name]
     image = sitk.GetImageFromArray(out)
     image.CopyInformation(first)

@@ -271,6 +271,19 @@ class _SubjectChecker:
                         f"{', '.join(map(str, undeclared))} present but not declared in rois "
                         "(ignored)")
 
+    def check_repeated_segment_labels(self, subject, role, mask: MaskRef) -> None:
+        """A warning per label several segments of a DICOM-SEG share, listing their numbers
+        (a manifest ROI naming such a label is an error of the converter)."""
+        try:
+            module = importlib.import_module(DICOM_RT_MODULE)
+            repeated = module.repeated_segment_labels(module.seg_segments(mask.path))
+        except Exception:  # noqa: BLE001 - unreadable SEGs are reported by the conversion
+            return
+        for label, numbers in repeated.items():
+            self.report("warning", subject, mask.path, f"{role}: segments "
+                        f"{', '.join(map(str, numbers))} share the label {label!r}; select one "
+                        f"by number or as '{label}#<number>', or their union as '{label}#all'")
+
     def check_dicom_rt(self, subject, role, mask: MaskRef, rois: dict) -> None:
         reference_name = mask.reference or next(iter(subject.images), None)
         if reference_name is None:
@@ -285,6 +298,8 @@ class _SubjectChecker:
                                          data_root=self.manifest.data_root)
         except ImageReadError:
             return  # already reported with the image
+        if mask.format == "dicom-seg":
+            self.check_repeated_segment_labels(subject, role, mask)
         try:
             converted = dicom_rt_masks(mask, reference_image, list(rois.values()))
         except (ImportError, AttributeError):

@@ -188,7 +188,8 @@ def write_seg(path: Path, frame_uid: str, segments: dict[str, np.ndarray], origi
               *, fractional: bool = False) -> None:
     """A DICOM-SEG (BINARY, or FRACTIONAL with ``fractional``) with one frame per slice of
     each segment that has voxels. ``segments``: label -> bool array (z, y, x) on the grid
-    ``origin`` (x, y, z) / ``spacing`` (x, y, z)."""
+    ``origin`` (x, y, z) / ``spacing`` (x, y, z), or a list of (label, array) pairs (labels
+    may repeat, as in real SEGs with one segment per lesion)."""
     ds = Dataset()
     _patient(ds)
     ds.Modality = "SEG"
@@ -200,7 +201,8 @@ def write_seg(path: Path, frame_uid: str, segments: dict[str, np.ndarray], origi
         ds.SegmentationFractionalType = "PROBABILITY"
         ds.MaximumFractionalValue = 255
     segment_items, frames, per_frame = [], [], []
-    for number, (label, mask) in enumerate(segments.items(), start=1):
+    pairs = segments.items() if isinstance(segments, dict) else segments
+    for number, (label, mask) in enumerate(pairs, start=1):
         item = Dataset()
         item.SegmentNumber = number
         item.SegmentLabel = label
