@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from neurorad.reports.run import NOTEBOOKS, TITLES
+from neurorad.reports.safe import content_security_policy_meta
 
 HEADLINE_FILE = "headline.json"
 
@@ -100,7 +101,7 @@ def _row(study: str, reports_dir: Path) -> str:
 
 
 _PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>neurorad study reports</title>
+<html lang="en"><head>{csp}<meta charset="utf-8"><title>neurorad study reports</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; max-width: 75em; }}
 table {{ border-collapse: collapse; }}
@@ -128,7 +129,7 @@ def build_index(reports_dir: str | os.PathLike, studies=tuple(NOTEBOOKS)) -> Pat
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     rows = "\n".join(_row(s, reports_dir) for s in studies)
-    page = _PAGE.format(rows=rows, when=time.strftime("%Y-%m-%d %H:%M", time.gmtime()))
+    page = _PAGE.format(csp=content_security_policy_meta(), rows=rows, when=time.strftime("%Y-%m-%d %H:%M", time.gmtime()))
     path = reports_dir / "index.html"
     path.write_text(page, encoding="utf-8")
     return path

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from neurorad.reports.safe import markdown_text
+
 MODEL_LABELS = {
     "null": "a model without predictors (null model)",
     "lasso_lr": "logistic regression with LASSO penalty",
@@ -159,3 +161,14 @@ def methods_paragraph(*, study_sentence: str, n_subjects: int, n_groups: int, n_
     text.append(f"Random seed {seed}; NumPy {v.get('numpy')}, pandas {v.get('pandas')}, "
                 f"SciPy {v.get('scipy')}.")
     return " ".join(text)
+
+
+def methods_markdown(**kwargs) -> str:
+    """:func:`methods_paragraph` (same arguments) as Markdown for ``display(Markdown(...))``.
+
+    The paragraph carries names from the data (classes, images, models, the study sentence
+    built from them); every character Markdown or HTML could read as markup is escaped
+    (:func:`neurorad.reports.safe.markdown_text`), so the report shows exactly the plain text
+    :func:`methods_paragraph` returns and a class named ``<img onerror=...>`` stays text.
+    """
+    return markdown_text(methods_paragraph(**kwargs))

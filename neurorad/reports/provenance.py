@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from neurorad.io.manifest import file_sha256
+from neurorad.reports.safe import markdown_code, markdown_text
 
 #: Distributions whose versions every report records.
 DEFAULT_PACKAGES = (
@@ -122,7 +123,11 @@ def _jsonable(obj):
 
 
 def provenance_markdown(prov: dict) -> str:
-    """The provenance block as Markdown (one bullet per item) for the report."""
+    """The provenance block as Markdown (one bullet per item) for the report.
+
+    Every value is escaped (:mod:`neurorad.reports.safe`): parameters and extra items come
+    from the user and the manifest, and must display as text, never as markup.
+    """
     git = prov.get("git") or {}
     commit = git.get("commit") or "not a git checkout"
     if git.get("dirty"):
@@ -132,18 +137,19 @@ def provenance_markdown(prov: dict) -> str:
     hw_text = (f"{hw['os']} {hw['machine']}, {hw['cpu_model']} ({hw['cpus_usable']} of "
                f"{hw['cpu_count']} CPUs usable), {hw['memory_gib']} GiB RAM, GPU: "
                f"{', '.join(hw['gpus']) or 'none'}, Python {hw['python']}")
-    params = ", ".join(f"`{k}={v!r}`" for k, v in prov["parameters"].items())
+    params = ", ".join(markdown_code(f"{k}={v!r}") for k, v in prov["parameters"].items())
     lines = [
-        f"- **Code**: neurorad git commit `{commit}`",
-        f"- **Packages**: {packages}",
-        f"- **Manifest SHA-256**: `{prov.get('manifest_sha256')}`",
-        f"- **Settings id**: `{prov.get('settings_id')}`",
+        f"- **Code**: neurorad git commit {markdown_code(commit)}",
+        f"- **Packages**: {markdown_text(packages)}",
+        f"- **Manifest SHA-256**: {markdown_code(prov.get('manifest_sha256'))}",
+        f"- **Settings id**: {markdown_code(prov.get('settings_id'))}",
         f"- **Parameters**: {params}",
-        f"- **Hardware**: {hw_text}",
-        f"- **Started (UTC)**: {prov['started_utc']}; **run time**: {prov['run_time_s']} s",
+        f"- **Hardware**: {markdown_text(hw_text)}",
+        f"- **Started (UTC)**: {markdown_text(prov['started_utc'])}; **run time**: "
+        f"{markdown_text(prov['run_time_s'])} s",
     ]
     for key, value in (prov.get("extra") or {}).items():
-        lines.append(f"- **{key}**: {value}")
+        lines.append(f"- **{markdown_text(key)}**: {markdown_text(value)}")
     return "\n".join(lines)
 
 

@@ -5,6 +5,11 @@ lab often reads reports on machines without internet (or must not leak that a re
 opened), so we render with a template that drops those three blocks: the notebooks use no
 widgets, LaTeX or diagrams, and figures are already embedded as base64 PNG. After rendering
 the HTML is checked for any remaining external resource and rendering fails if one is found.
+
+Every page also carries a Content-Security-Policy forbidding scripts and remote loads, and
+rendering refuses a page with active content (script elements, event handlers,
+``javascript:`` links): see :mod:`neurorad.reports.safe`, which also escapes the values
+from data that the study notebooks display.
 """
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from pathlib import Path
 
 import jinja2
 import nbformat
+
+from neurorad.reports.safe import active_content, add_content_security_policy
 
 #: The lab template without the three CDN-loaded script blocks.
 _OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
@@ -76,7 +83,9 @@ def notebook_to_html(notebook: nbformat.NotebookNode, *, hide_code: bool = False
     Raises
     ------
     RuntimeError
-        If the rendered page still references a network resource.
+        If the rendered page still references a network resource or holds active content
+        (:func:`neurorad.reports.safe.active_content`: a value from data that reached the page
+        unescaped).
     """
     if title:
         notebook.metadata["title"] = title
@@ -86,7 +95,11 @@ def notebook_to_html(notebook: nbformat.NotebookNode, *, hide_code: bool = False
         raise RuntimeError(
             "rendered report would load resources from the network: "
             + "; ".join(remaining[:5]))
-    return html
+    active = active_content(html)
+    if active:
+        raise RuntimeError("rendered report would hold active content (refusing to write "
+                           "it): " + "; ".join(active[:5]))
+    return add_content_security_policy(html)
 
 
 def render_html(notebook_path: str | os.PathLike, html_path: str | os.PathLike, *,
