@@ -42,7 +42,15 @@ def _register_suv(subparsers) -> None:
                         help="use this height instead of PatientSize (m)")
     parser.add_argument("--sex", choices=["M", "F"], default=None,
                         help="use this sex instead of PatientSex (LBM formulas)")
+    _add_uneven_option(parser)
     parser.set_defaults(func=run_suv)
+
+
+def _add_uneven_option(parser) -> None:
+    parser.add_argument("--allow-uneven-slices", action="store_true",
+                        help="read a DICOM series with unevenly spaced slices (a missing or "
+                        "duplicate slice) with a warning instead of stopping; its slice "
+                        "spacing is then the mean gap, so positions beyond the gap are off")
 
 
 def run_suv(args: argparse.Namespace) -> int:
@@ -53,7 +61,8 @@ def run_suv(args: argparse.Namespace) -> int:
 
     try:
         image = suv_image(args.dicom_dir, args.kind, subject=args.subject,
-                          weight_kg=args.weight_kg, height_m=args.height_m, sex=args.sex)
+                          weight_kg=args.weight_kg, height_m=args.height_m, sex=args.sex,
+                          allow_uneven_slices=args.allow_uneven_slices)
     except (SuvError, ImageReadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -169,6 +178,7 @@ def _register_rt_masks(subparsers) -> None:
     parser.add_argument("--separate", action="store_true",
                         help="write each structure as its own 0/1 mask <n>_<name>.nii.gz in "
                         "the folder -o (overlapping structures allowed)")
+    _add_uneven_option(parser)
     parser.set_defaults(func=run_rt_masks)
 
 
@@ -196,7 +206,8 @@ def run_rt_masks(args: argparse.Namespace) -> int:
     try:
         modality = str(pydicom.dcmread(args.source, stop_before_pixels=True,
                                        specific_tags=["Modality"]).get("Modality", ""))
-        reference = read_image(args.reference, role="reference")
+        reference = read_image(args.reference, role="reference",
+                               allow_uneven_slices=args.allow_uneven_slices)
         rois = args.roi
         segments = None
         if modality == "SEG":

@@ -34,12 +34,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
+from neurorad.io.dicom_series import spacing_problem
 from neurorad.io.images import dicom_series_files, display_path
 
 SUV_KINDS = ("bw", "lbm", "lbm-james", "bsa")
@@ -411,7 +413,7 @@ def _read_slices(dicom_dir: Path, shown: str, subject: str | None) -> list:
     return datasets
 
 
-def _sorted_geometry(datasets: list, where: str):
+def _sorted_geometry(datasets: list, where: str, allow_uneven_slices: bool = False):
     """Slices sorted along the slice normal, and (origin, spacing, direction) in ITK order."""
     try:
         orientation = np.array(datasets[0].ImageOrientationPatient, float)
@@ -430,9 +432,13 @@ def _sorted_geometry(datasets: list, where: str):
     datasets = [datasets[i] for i in order]
     along = (positions @ normal)[order]
     gaps = np.diff(along)
-    if len(gaps) and (np.any(gaps <= 0) or np.ptp(gaps) > 1e-3 * max(gaps.mean(), 1e-6)):
-        raise SuvError(f"{where}: DICOM tag ImagePositionPatient: slices are not equally spaced "
-                       "(duplicate or missing slice?)")
+    problem = spacing_problem(along)
+    if problem:
+        if not allow_uneven_slices:
+            raise SuvError(f"{where}: DICOM tag ImagePositionPatient: {problem} (re-export the "
+                           "complete series, or read it anyway with --allow-uneven-slices)")
+        warnings.warn(f"{where}: {problem}; read anyway (allow_uneven_slices): the slice "
+                      "spacing is the mean gap", RuntimeWarning, stacklevel=3)
     z_spacing = float(gaps.mean()) if len(gaps) else float(datasets[0].get("SliceThickness", 1.0))
     # ITK direction: column j is the patient-space direction of index axis j (x, y, z).
     direction = np.column_stack([row, col, normal]).ravel()
@@ -454,7 +460,8 @@ def _activity(ds, where: str) -> np.ndarray:
 
 def suv_image(dicom_dir: str | os.PathLike, kind: str = "bw", *, subject: str | None = None,
               data_root: str | os.PathLike | None = None, weight_kg: float | None = None,
-              height_m: float | None = None, sex: str | None = None) -> sitk.Image:
+              height_m: float | None = None, sex: str | None = None,
+              allow_uneven_slices: bool = False) -> sitk.Image:
     """SUV image of a DICOM PET series (a folder holding one series, one file per slice).
 
     ``SUV = C * N / (D_inj * 2^(-(t_ref - t_inj) / T_half))``, with ``C`` the pixel value
@@ -474,6 +481,9 @@ def suv_image(dicom_dir: str | os.PathLike, kind: str = "bw", *, subject: str | 
         Error messages show the folder relative to it.
     weight_kg, height_m, sex : optional
         Override ``PatientWeight``, ``PatientSize`` (m) and ``PatientSex``.
+    allow_uneven_slices : bool
+        Read a series whose slice positions are unevenly spaced (a missing or duplicate
+        slice) with a warning; by default that is an error naming the positions and the gap.
 
     Returns
     -------
@@ -496,7 +506,7 @@ def suv_image(dicom_dir: str | os.PathLike, kind: str = "bw", *, subject: str | 
     shown = display_path(dicom_dir, data_root)
     where = f"{'subject ' + subject + ': ' if subject else ''}PET series {shown}"
     datasets = _read_slices(dicom_dir, shown, subject)
-    datasets, origin, spacing, direction = _sorted_geometry(datasets, where)
+    datasets, origin, spacing, direction = _sorted_geometry(datasets, where, allow_uneven_slices)
     params = suv_parameters(datasets, where=where, weight_kg=weight_kg, height_m=height_m, sex=sex)
     if params.units == "GML":
         if kind != "bw":

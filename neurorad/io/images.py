@@ -513,8 +513,33 @@ def _looks_like_dicom(path: Path) -> bool:
         return handle.read(4) == b"DICM"
 
 
+def check_dicom_slices(files: list[str], shown: str, *, subject: str | None = None,
+                       role: str | None = None, allow_uneven_slices: bool = False) -> None:
+    """Slice positions of a DICOM series along the normal must be evenly spaced
+    (:func:`neurorad.io.dicom_series.spacing_problem`).
+
+    Raises :class:`ImageReadError` naming the series, the positions and the gap; with
+    ``allow_uneven_slices`` logs a warning instead (the series is then read with the mean
+    gap as its slice spacing, as ITK does).
+    """
+    from neurorad.io.dicom_series import series_spacing_problem
+
+    problem = series_spacing_problem(files)
+    if problem is None:
+        return
+    if allow_uneven_slices:
+        _note(shown, subject, role, f"{problem}; read anyway (allow_uneven_slices): the "
+              "slice spacing is the mean gap, so positions beyond the gap are off")
+        return
+    raise ImageReadError(shown, f"uneven slices: {problem}; stacking it would stretch the "
+                         "slice spacing (re-export the complete series, or read it anyway with "
+                         "allow_uneven_slices=True / --allow-uneven-slices)",
+                         subject=subject, role=role)
+
+
 def read_image(path: str | os.PathLike, *, subject: str | None = None, role: str | None = None,
-               format: str = "auto", data_root: str | os.PathLike | None = None) -> sitk.Image:
+               format: str = "auto", data_root: str | os.PathLike | None = None,
+               allow_uneven_slices: bool = False) -> sitk.Image:
     """Read one image (NIfTI, NRRD, MetaImage or a DICOM series folder).
 
     Parameters
@@ -527,6 +552,9 @@ def read_image(path: str | os.PathLike, *, subject: str | None = None, role: str
         ``"auto"`` decides from the suffix; a folder is read as a DICOM series.
     data_root : path-like, optional
         When given, error messages show ``path`` relative to it.
+    allow_uneven_slices : bool
+        Read a DICOM series whose slice positions are unevenly spaced (missing or
+        duplicate slice) with a warning instead of raising (:func:`check_dicom_slices`).
 
     Returns
     -------
@@ -564,6 +592,8 @@ def read_image(path: str | os.PathLike, *, subject: str | None = None, role: str
             problem = dicom_truncation(files)
             if problem:
                 raise ImageReadError(shown, f"corrupt: {problem}", subject=subject, role=role)
+            check_dicom_slices(files, shown, subject=subject, role=role,
+                               allow_uneven_slices=allow_uneven_slices)
             reader = sitk.ImageSeriesReader()
             reader.SetFileNames(files)
             return reader.Execute()
