@@ -27,12 +27,12 @@ import numpy as np
 
 from neurorad import backend
 from neurorad.errors import InputError
-from neurorad.filters import identity, log, mean
+from neurorad.filters import identity, laws, log, mean, wavelet
 from neurorad.filters._spec import FilterSpecError, validate
 
 __all__ = ["FILTERS", "FilterSpecError", "apply", "apply_array", "validate_spec"]
 
-FILTERS = {module.NAME: module for module in (identity, mean, log)}
+FILTERS = {module.NAME: module for module in (identity, mean, log, laws, wavelet)}
 
 
 def validate_spec(spec: Mapping) -> None:

@@ -1,3 +1,16 @@
+"""Scaling (low-pass reconstruction) filters h[k] of the orthogonal wavelet families.
+
+Tabulated from their published definitions: Haar; Daubechies' extremal-phase ``dbN`` and
+least-asymmetric ``symN`` filters with N vanishing moments (Daubechies, *Ten Lectures on
+Wavelets*, SIAM 1992, Tables 6.1 and 6.3); Coiflets ``coifN`` with 2N vanishing wavelet
+moments and 2N - 1 vanishing scaling-function moments (ibid., Table 8.1). Values in the
+normalisation sum(h) = sqrt(2), sum(h^2) = 1, and in the order PyWavelets calls ``rec_lo``
+(its ``dec_lo`` is h reversed), so that a wavelet name means the same filter as in
+PyWavelets / PyRadiomics / MIRP. ``tests/filters/test_wavelet.py`` checks each filter against
+its defining properties (orthonormality, vanishing moments), not against this table.
+"""
+
+SCALING_FILTERS: dict[str, tuple[float, ...]] = {
     "haar": (
         0.7071067811865476,
         0.7071067811865476,
