@@ -36,7 +36,12 @@ def register(subparsers) -> None:
     p.add_argument("--scheduler", default="local", metavar="local|synchronous|ADDRESS",
                    help="'local' (default): a local cluster on this machine (127.0.0.1 only); "
                    "'synchronous': in this process, for debugging; or the address of a running "
-                   "Dask scheduler, e.g. tcp://10.0.0.5:8786")
+                   "Dask scheduler, e.g. tls://10.0.0.5:8786 (reached with the security "
+                   "settings of your Dask configuration)")
+    p.add_argument("--dashboard", action="store_true",
+                   help="with the local cluster: serve the Dask dashboard on 127.0.0.1 "
+                   "(port 8787 or a free one; readable by every local user while it runs). "
+                   "Default: no HTTP server at all")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes of the local cluster (default: usable CPUs; "
                    "with --device gpu: number of GPUs)")
@@ -63,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
             args.manifest, args.settings, args.out, data_root=args.data_root,
             scheduler=args.scheduler, workers=args.workers, device=args.device,
             progress=not args.no_progress, cases_per_task=args.cases_per_task,
+            dashboard=args.dashboard,
         )
     except (ValueError, RuntimeError, OSError) as exc:
         # Manifest and settings errors are ValueErrors listing every problem; show them as is.

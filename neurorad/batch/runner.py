@@ -383,21 +383,28 @@ def _scheduler_kind(scheduler) -> str:
 
 
 @contextmanager
-def _dask_client(scheduler, workers: int | None, spread_gpus: int = 0):
+def _dask_client(scheduler, workers: int | None, spread_gpus: int = 0, dashboard: bool = False):
     """A distributed Client: a new local cluster (``None``/``"local"``), an existing Client
-    object, or a connection to a scheduler address."""
+    object, or a connection to a scheduler address.
+
+    The local cluster is :class:`neurorad.batch.cluster.SecureLocalCluster`: 127.0.0.1 only,
+    TLS with a certificate made for this run (no other process can connect), no HTTP server
+    unless ``dashboard``. An address is reached with the security settings of the user's
+    Dask configuration.
+    """
     import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if _scheduler_kind(scheduler) == "local":
+        from neurorad.batch.cluster import SecureLocalCluster
+
         n = workers or _usable_cpus()
         # Saturation 1.0: a worker holds only the task it runs, so a case that crashes its
         # worker is the only one blamed (and retried) for the crash.
-        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True,
-            host="127.0.0.1", dashboard_address=None,  # never listen beyond localhost
-            env=dict(SINGLE_THREAD_ENV), silence_logs=logging.ERROR,
-        ) as cluster, Client(cluster) as client:
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
+                SecureLocalCluster(n_workers=n, threads_per_worker=1, dashboard=dashboard,
+                                   env=dict(SINGLE_THREAD_ENV), silence_logs=logging.ERROR,
+                                   ) as cluster, Client(cluster) as client:
             client.register_plugin(_worker_plugin(spread_gpus))
             yield client
     elif isinstance(scheduler, Client):
@@ -450,7 +457,7 @@ def _tidy_table(finished: list[tuple[dict, list, "np.ndarray"]], settings_id: st
 
 def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: bool, on_result,
                spread_gpus: int = 0, cases_per_task: int | None = 1,
-               cache_dir: str | None = None) -> None:
+               cache_dir: str | None = None, dashboard: bool = False) -> None:
     """Run :func:`compute_cases` on the groups of :func:`_groups`; ``on_result(result)``
     for each case as its group finishes.
 
@@ -471,7 +478,7 @@ def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: b
             return
         from distributed import as_completed
 
-        with _dask_client(scheduler, workers, spread_gpus) as client:
+        with _dask_client(scheduler, workers, spread_gpus, dashboard) as client:
             future_group = {}
 
             def submit(group, retried=False):
@@ -504,8 +511,8 @@ def _run_tasks(tasks: list[CaseTask], extractor, scheduler, workers, progress: b
 
 def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=None,
                      workers: int | None = None, device: str | None = None, progress: bool = True,
-                     extractor: Callable | None = None, cases_per_task: int | None = None
-                     ) -> BatchResult:
+                     extractor: Callable | None = None, cases_per_task: int | None = None,
+                     dashboard: bool = False) -> BatchResult:
     """Extract features for every (subject, ROI, image) of a manifest, in parallel, resumably.
 
     Parameters
@@ -517,9 +524,11 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
         ``provenance.json`` and ``cache/`` (per-case results; keep it for fast reruns).
     data_root : overrides the manifest's data root (see ``data_manifests/README.md``).
     scheduler : ``None`` or ``"local"`` (a local ``distributed`` cluster of ``workers`` single-
-        threaded processes, listening on 127.0.0.1, no dashboard), ``"synchronous"`` (in this
-        process, no Dask: for debugging), a scheduler address such as ``"tcp://host:8786"``, or
-        a ``distributed.Client``.
+        threaded processes on 127.0.0.1, TLS with a temporary certificate so that no other
+        process can connect, no HTTP server: :mod:`neurorad.batch.cluster`), ``"synchronous"``
+        (in this process, no Dask: for debugging), a scheduler address such as
+        ``"tls://host:8786"`` (reached with the security settings of your Dask
+        configuration), or a ``distributed.Client``.
     workers : worker processes of the local cluster (default: the usable CPUs; with
         ``device="gpu"``: the number of GPUs).
     device : ``cpu | gpu | auto``; ``None`` takes ``settings.device`` when the settings have
@@ -535,6 +544,8 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
         through ``extract_features_batch``: its texture matrices are built in few large
         launches, which a GPU needs (one ROI alone is launch-bound). A worker crash fails the
         group's task, which is then retried case by case.
+    dashboard : with the local cluster, serve the Dask dashboard on 127.0.0.1 (port 8787 or
+        a free one; every local user can read it while the run lasts). Off by default.
 
     Returns
     -------
@@ -633,7 +644,7 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
              len(failures))
     _run_tasks(list(tasks.values()), extractor, scheduler, workers, progress, on_result,
                spread_gpus if kind == "local" else 0, cases_per_task,
-               str(case_cache.cache_dir.resolve()))
+               str(case_cache.cache_dir.resolve()), dashboard)
 
     finished = []
     for case, key in zip(cases, case_keys):

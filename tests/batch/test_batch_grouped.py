@@ -140,7 +140,7 @@ def test_gpu_device_groups_cases_by_default(monkeypatch, cohort, settings, tmp_p
     seen = []
 
     def fake_run_tasks(tasks, extractor, scheduler, workers, progress, on_result,
-                       spread_gpus=0, cases_per_task=1, cache_dir=None):
+                       spread_gpus=0, cases_per_task=1, cache_dir=None, dashboard=False):
         seen.append(cases_per_task)
 
     monkeypatch.setattr(runner_module, "_run_tasks", fake_run_tasks)
