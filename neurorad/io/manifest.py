@@ -21,6 +21,7 @@ from typing import Any, Iterator
 import yaml
 
 from neurorad.io.images import IMAGE_FORMATS
+from neurorad.yamlsafe import BoundedLoader, YAMLLimitError, short_repr
 
 MANIFEST_VERSION = 1
 ENV_DATA_ROOT = "NEURORAD_DATA_ROOT"
@@ -267,11 +268,12 @@ def resolve_data_root(manifest_path: Path, argument=None, declared=None) -> Path
 
 
 # ----------------------------------------------------------------------------- YAML reading
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that records duplicate mapping keys (plain YAML silently keeps the last)."""
+class _StrictLoader(BoundedLoader):
+    """Bounded safe loader (:mod:`neurorad.yamlsafe`: aliases and expansion limited) that
+    records duplicate mapping keys (plain YAML silently keeps the last)."""
 
-    def __init__(self, stream) -> None:
-        super().__init__(stream)
+    def __init__(self, stream, source: str = "<string>") -> None:
+        super().__init__(stream, source=source)
         self.duplicate_keys: list[str] = []
 
 
@@ -283,7 +285,7 @@ def _construct_mapping(loader: _StrictLoader, node, deep=False):
             continue  # complex keys are unhashable and never used by the format
         if key in seen:
             loader.duplicate_keys.append(
-                f"duplicate key {key!r} on line {key_node.start_mark.line + 1}")
+                f"duplicate key {short_repr(key)} on line {key_node.start_mark.line + 1}")
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -317,7 +319,7 @@ class _Parser:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else \
                     f" (allowed: {', '.join(allowed)})"
-                self.error(where, f"unknown key {key!r}{hint}", subject)
+                self.error(where, f"unknown key {short_repr(key)}{hint}", subject)
 
     def expect(self, value, types, where: str, what: str, subject=None) -> bool:
         # bool is an int subclass in Python; a YAML `yes` is never meant as a number.
@@ -338,7 +340,7 @@ class _Parser:
             self.error("neurorad_manifest", f"missing (required; write `neurorad_manifest: "
                        f"{MANIFEST_VERSION}`)")
         elif version != MANIFEST_VERSION or isinstance(version, bool):
-            self.error("neurorad_manifest", f"unsupported format version {version!r} "
+            self.error("neurorad_manifest", f"unsupported format version {short_repr(version)} "
                        f"(this neurorad reads version {MANIFEST_VERSION})")
         study = raw.get("study")
         if study is None:
@@ -357,7 +359,7 @@ class _Parser:
         if not self.expect(tolerance, (int, float), "geometry_tolerance", "a number"):
             tolerance = DEFAULT_GEOMETRY_TOLERANCE
         elif not tolerance >= 0:
-            self.error("geometry_tolerance", f"must be >= 0, got {tolerance}")
+            self.error("geometry_tolerance", f"must be >= 0, got {short_repr(tolerance)}")
             tolerance = DEFAULT_GEOMETRY_TOLERANCE
         targets = self.parse_target_specs(raw.get("targets"))
         subjects = self.parse_subjects(raw.get("subjects"), targets)
@@ -384,11 +386,11 @@ class _Parser:
             kind = spec.get("type")
             if kind not in TARGET_TYPES:
                 self.error(f"{where}.type", "missing (required)" if kind is None else
-                           f"unknown type {kind!r} (expected one of {', '.join(TARGET_TYPES)})")
+                           f"unknown type {short_repr(kind)} (expected one of {', '.join(TARGET_TYPES)})")
                 continue
             role = spec.get("role", "target")
             if role not in TARGET_ROLES:
-                self.error(f"{where}.role", f"unknown role {role!r} (expected one of "
+                self.error(f"{where}.role", f"unknown role {short_repr(role)} (expected one of "
                            f"{', '.join(TARGET_ROLES)})")
                 role = "target"
             classes = self.parse_classes(spec.get("classes"), kind, f"{where}.classes")
@@ -406,16 +408,16 @@ class _Parser:
         if not self.expect(raw, list, where, "a list of class values"):
             return None
         if not all(isinstance(c, (str, int)) for c in raw):
-            self.error(where, f"classes must be strings or integers, got {raw!r}")
+            self.error(where, f"classes must be strings or integers, got {short_repr(raw)}")
             return None
         if len(set(raw)) != len(raw):
-            self.error(where, f"classes repeat a value: {raw!r}")
+            self.error(where, f"classes repeat a value: {short_repr(raw)}")
             return None
         if kind == "binary" and len(raw) != 2:
-            self.error(where, f"a binary target needs exactly 2 classes, got {len(raw)}: {raw!r}")
+            self.error(where, f"a binary target needs exactly 2 classes, got {len(raw)}: {short_repr(raw)}")
             return None
         if kind == "categorical" and len(raw) < 2:
-            self.error(where, f"a categorical target needs at least 2 classes, got {raw!r}")
+            self.error(where, f"a categorical target needs at least 2 classes, got {short_repr(raw)}")
             return None
         return tuple(raw)
 
@@ -505,11 +507,11 @@ class _Parser:
         sha = mapping.get("sha256")
         if sha is not None and not (isinstance(sha, str) and len(sha) == 64
                                     and all(c in "0123456789abcdefABCDEF" for c in sha)):
-            self.error(f"{where}.sha256", f"must be 64 hexadecimal digits, got {sha!r}", sid)
+            self.error(f"{where}.sha256", f"must be 64 hexadecimal digits, got {short_repr(sha)}", sid)
             sha = None
         fmt = mapping.get("format", default_format)
         if fmt not in formats:
-            self.error(f"{where}.format", f"unknown format {fmt!r} (expected one of "
+            self.error(f"{where}.format", f"unknown format {short_repr(fmt)} (expected one of "
                        f"{', '.join(formats)})", sid)
             fmt = default_format
         if path is None:
@@ -540,7 +542,7 @@ class _Parser:
             return False
         if "__" in name:
             # Wide feature tables name columns `<image>__<feature>`; "__" would be ambiguous.
-            self.error(where, f"name {name!r} must not contain '__'", sid)
+            self.error(where, f"name {short_repr(name)} must not contain '__'", sid)
             return False
         return True
 
@@ -568,7 +570,7 @@ class _Parser:
             path, sha, fmt, mapping = parsed
             reference = mapping.get("reference")
             if reference is not None and reference not in images:
-                self.error(f"{places[name]}.reference", f"names image {reference!r}, which the "
+                self.error(f"{places[name]}.reference", f"names image {short_repr(reference)}, which the "
                            f"subject does not have (images: {', '.join(images) or 'none'})", sid)
                 reference = None
             masks[name] = MaskRef(path, sha, fmt, reference)
@@ -607,7 +609,7 @@ class _Parser:
                            "{mask: NAME, label: VALUE}", sid)
                 continue
             if mask_name not in masks:
-                self.error(roi_where, f"refers to mask {mask_name!r}, which the subject does not "
+                self.error(roi_where, f"refers to mask {short_repr(mask_name)}, which the subject does not "
                            f"have (masks: {', '.join(masks) or 'none'})", sid)
                 continue
             if self.valid_label(label, masks[mask_name].format, roi_where, sid):
@@ -646,7 +648,7 @@ class _Parser:
             if name not in specs:
                 close = difflib.get_close_matches(str(name), list(specs), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                self.error(f"{where}.targets", f"unknown target {name!r}{hint}; declare it "
+                self.error(f"{where}.targets", f"unknown target {short_repr(name)}{hint}; declare it "
                            "under the top-level 'targets:'", sid)
                 continue
             if self.valid_target_value(value, specs[name], f"{where}.targets.{name}", sid):
@@ -668,7 +670,7 @@ class _Parser:
                 self.error(where, f"continuous target needs a number, got {_describe(value)}", sid)
                 return False
             if not math.isfinite(value):
-                self.error(where, f"value {value} is not finite (write null for unknown)", sid)
+                self.error(where, f"value {short_repr(value)} is not finite (write null for unknown)", sid)
                 return False
             return True
         if not isinstance(value, (str, int)) or isinstance(value, bool):
@@ -676,7 +678,7 @@ class _Parser:
                        f"{_describe(value)}", sid)
             return False
         if spec.classes is not None and value not in spec.classes:
-            self.error(where, f"{value!r} is not one of the declared classes "
+            self.error(where, f"{short_repr(value)} is not one of the declared classes "
                        f"{list(spec.classes)}", sid)
             return False
         return True
@@ -701,7 +703,7 @@ class _Parser:
             if len(distinct) == 1:
                 message = (f"all {len(values)} subjects with a value have the same "
                            f"{'value' if spec.type == 'continuous' else 'class'} "
-                           f"{values[0]!r}: nothing can be learned from it")
+                           f"{short_repr(values[0])}: nothing can be learned from it")
                 if spec.role == "annotation":
                     self.warning(where, message)
                 else:
@@ -713,10 +715,11 @@ def _tuple(types) -> tuple:
 
 
 def _describe(value) -> str:
+    """Type and a short repr of a value from the file (never the whole value: it may be huge
+    or, through YAML aliases, shared many times over)."""
     if value is None:
         return "nothing (null)"
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+    return f"{type(value).__name__} {short_repr(value)}"
 
 
 def parse_manifest(path: str | os.PathLike, data_root=None) -> tuple[Manifest, list[Problem]]:
@@ -733,15 +736,22 @@ def parse_manifest(path: str | os.PathLike, data_root=None) -> tuple[Manifest, l
         raw = None
     else:
         try:
-            loader = _StrictLoader(path.read_text(encoding="utf-8"))
+            loader = _StrictLoader(path.read_text(encoding="utf-8"), source=shown)
             try:
                 raw = loader.get_single_data()
             finally:
                 loader.dispose()
             for duplicate in loader.duplicate_keys:
                 parser.error("manifest", duplicate)
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            parser.error("manifest", f"not valid YAML: {' '.join(str(exc).split())}")
+        except YAMLLimitError as exc:
+            parser.error("manifest", exc.detail)
+            raw = None
+        except UnicodeDecodeError as exc:
+            parser.error("manifest", f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                         f"offset {exc.start}); save the file as UTF-8")
+            raw = None
+        except yaml.YAMLError as exc:
+            parser.error("manifest", f"not valid YAML: {short_repr(' '.join(str(exc).split()), 300)}")
             raw = None
     if raw is None and parser.problems:
         manifest = Manifest(path, "", resolve_data_root(path, data_root), [], {},

@@ -26,8 +26,10 @@ STUDY_CHOICES = (*NOTEBOOKS, "all")
 
 def parse_parameter_value(text: str):
     """A ``-p`` value as YAML (``8`` -> int, ``[8, 16]`` -> list, ``true`` -> bool), else str."""
+    from neurorad.yamlsafe import load_yaml
+
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text, source="-p value")
     except yaml.YAMLError:
         return text
 

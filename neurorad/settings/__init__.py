@@ -41,10 +41,23 @@ def preset_path(name: str) -> Path:
 
 
 def _read_yaml(path: Path) -> dict:
+    """The settings mapping of a YAML file, read with the bounded safe loader
+    (:mod:`neurorad.yamlsafe`); every failure is a SettingsError naming the file."""
+    from neurorad.yamlsafe import YAMLLimitError, load_yaml, short_repr
+
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = load_yaml(path.read_text(encoding="utf-8"), source=path)
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read the settings file "
+                            f"({exc.strerror or type(exc).__name__})") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                            f"offset {exc.start}); save the settings file as UTF-8") from None
+    except YAMLLimitError as exc:
+        raise SettingsError(str(exc)) from None
     except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: not valid YAML ({exc})") from exc
+        raise SettingsError(f"{path}: not valid YAML "
+                            f"({short_repr(' '.join(str(exc).split()), 300)})") from None
     if not isinstance(doc, dict):
         raise SettingsError(f"{path}: expected a mapping of settings, got {type(doc).__name__}")
     return doc

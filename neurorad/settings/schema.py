@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurorad.backend import DEVICES
+from neurorad.yamlsafe import short_repr
 
 FAMILIES = (
     "morphology", "local_intensity", "statistics", "histogram", "ivh",
@@ -80,23 +81,23 @@ def _number(key: str, value, *, positive=False, integer=False, allow_none=False)
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise SettingsError(f"{key}: expected a finite number, got {value!r}")
+        raise SettingsError(f"{key}: expected a finite number, got {short_repr(value)}")
     if integer and int(value) != value:
-        raise SettingsError(f"{key}: expected an integer, got {value!r}")
+        raise SettingsError(f"{key}: expected an integer, got {short_repr(value)}")
     if positive and value <= 0:
-        raise SettingsError(f"{key}: must be > 0, got {value!r}")
+        raise SettingsError(f"{key}: must be > 0, got {short_repr(value)}")
     return int(value) if integer else float(value)
 
 
 def _boolean(key: str, value) -> bool:
     if not isinstance(value, bool):
-        raise SettingsError(f"{key}: expected true or false, got {value!r}")
+        raise SettingsError(f"{key}: expected true or false, got {short_repr(value)}")
     return value
 
 
 def _choice(key: str, value, choices) -> str:
     if not isinstance(value, str) or value.lower() not in choices:
-        raise SettingsError(f"{key}: expected one of {', '.join(choices)}, got {value!r}")
+        raise SettingsError(f"{key}: expected one of {', '.join(choices)}, got {short_repr(value)}")
     return value.lower()
 
 
@@ -131,7 +132,7 @@ class Resample:
         if not isinstance(spacing, (list, tuple)) or len(spacing) != (2 if in_plane else 3):
             raise SettingsError(
                 f"resample.spacing_xyz: expected {'[x, y]' if in_plane else '[x, y, z]'} "
-                f"in mm (or one number), got {spacing!r}")
+                f"in mm (or one number), got {short_repr(spacing)}")
         spacing = tuple(_number("resample.spacing_xyz", s, positive=True) for s in spacing)
         threshold = _number("resample.mask_threshold", d.get("mask_threshold", 0.5))
         if not 0 < threshold <= 1:
@@ -159,7 +160,7 @@ class Resegment:
         _check_keys("resegment", d, {"range", "outliers_sd"})
         rng = d.get("range", None) or (None, None)
         if not isinstance(rng, (list, tuple)) or len(rng) != 2:
-            raise SettingsError(f"resegment.range: expected [low, high], got {rng!r}")
+            raise SettingsError(f"resegment.range: expected [low, high], got {short_repr(rng)}")
         low = _number("resegment.range", rng[0], allow_none=True)
         high = _number("resegment.range", rng[1], allow_none=True)
         if low is not None and high is not None and low >= high:
@@ -356,7 +357,7 @@ class Settings:
             if isinstance(fams, str):
                 fams = list(FAMILIES) if fams == "all" else [fams]
             if not isinstance(fams, (list, tuple)) or not fams:
-                raise SettingsError(f"families: expected a non-empty list or 'all', got {fams!r}")
+                raise SettingsError(f"families: expected a non-empty list or 'all', got {short_repr(fams)}")
             kw["families"] = tuple(
                 f for f in FAMILIES
                 if f in {_choice("families", x, FAMILIES) for x in fams})
@@ -364,12 +365,12 @@ class Settings:
             aggs = d["aggregations"]
             aggs = [aggs] if isinstance(aggs, str) else aggs
             if not isinstance(aggs, (list, tuple)) or not aggs:
-                raise SettingsError(f"aggregations: expected a non-empty list, got {aggs!r}")
+                raise SettingsError(f"aggregations: expected a non-empty list, got {short_repr(aggs)}")
             allowed = DIMENSIONS + DIRECTIONAL_AGGREGATIONS
             for a in aggs:
                 if a not in allowed:
                     raise SettingsError(
-                        f"aggregations: {a!r} is not one of {', '.join(allowed)}")
+                        f"aggregations: {short_repr(a)} is not one of {', '.join(allowed)}")
             kw["aggregations"] = tuple(a for a in allowed if a in set(aggs))
         if d.get("texture") is not None:
             kw["texture"] = Texture.from_dict(d["texture"])
