@@ -27,12 +27,13 @@ import numpy as np
 
 from neurorad import backend
 from neurorad.errors import InputError
-from neurorad.filters import identity, laws, log, mean, wavelet
+from neurorad.filters import gabor, identity, laws, log, mean, riesz, simoncelli, wavelet
 from neurorad.filters._spec import FilterSpecError, validate
 
 __all__ = ["FILTERS", "FilterSpecError", "apply", "apply_array", "validate_spec"]
 
-FILTERS = {module.NAME: module for module in (identity, mean, log, laws, wavelet)}
+FILTERS = {module.NAME: module for module in (identity, mean, log, laws, gabor,
+                                                    wavelet, simoncelli, riesz)}
 
 
 def validate_spec(spec: Mapping) -> None:

@@ -77,6 +77,13 @@ def convolve_separable(array, kernels: dict[int, np.ndarray], boundary: str, xp)
     return out
 
 
+def central_difference(array, spacing, axis: int, boundary: str, xp):
+    """df/dx along ``axis`` in intensity per mm: (f[i+1] - f[i-1]) / (2 spacing), the
+    neighbours beyond the edge given by the boundary condition."""
+    h = float(spacing[axis])
+    return convolve1d(array, np.array([1.0, 0.0, -1.0]) / (2.0 * h), axis, boundary, xp)
+
+
 def pad(array, widths: dict[int, int], boundary: str, xp):
     """Pad ``widths[axis]`` voxels on both sides of each axis with the boundary condition."""
     pad_width = [(widths.get(a, 0), widths.get(a, 0)) for a in range(array.ndim)]
@@ -101,24 +108,26 @@ def embed_kernel(kernel: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.roll(out, [-(n // 2) for n in kernel.shape], axis=tuple(range(kernel.ndim)))
 
 
-def fft_convolve(array, kernels: list[np.ndarray], axes: tuple[int, ...], boundary: str, xp):
+def fft_convolve(array, kernels, axes: tuple[int, ...], boundary: str, xp):
     """Convolve ``array`` with each of several kernels over ``axes`` through the FFT.
 
     The kernels (host arrays with one dimension per entry of ``axes``, odd sizes, possibly
     complex) share one shape. The image is padded by the kernel radius with the boundary
     condition, transformed once, multiplied by each kernel's transfer function and
-    transformed back; the padding is cropped. Returns one (complex) array per kernel.
+    transformed back; the padding is cropped. Yields one complex array per kernel (a
+    generator, so that a bank of kernels never holds all responses at once).
     """
-    radius = {a: n // 2 for a, n in zip(axes, kernels[0].shape)}
+    kernels = iter(kernels)
+    first = next(kernels)
+    radius = {a: n // 2 for a, n in zip(axes, first.shape)}
     padded = pad(array, radius, boundary, xp)
     shape = tuple(padded.shape[a] for a in axes)
     spectrum = xp.fft.fftn(padded, axes=axes)
+    del padded
     expand = tuple(slice(None) if a in axes else None for a in range(array.ndim))
-    out = []
-    for kernel in kernels:
+    for kernel in (first, *kernels):
         transfer = xp.asarray(np.fft.fftn(embed_kernel(kernel, shape)))[expand]
-        out.append(crop(xp.fft.ifftn(spectrum * transfer, axes=axes), radius))
-    return out
+        yield crop(xp.fft.ifftn(spectrum * transfer, axes=axes), radius)
 
 
 def right_angle_rotations(n: int) -> list[np.ndarray]:
@@ -170,14 +179,14 @@ def distinct_rotations(stages: list[list[np.ndarray]], rotate: bool):
 
 
 def pool(responses, pooling: str, xp):
-    """Pool ``[(response, count), ...]`` voxelwise: weighted mean or maximum."""
-    if pooling == "max":
-        out = responses[0][0]
-        for r, _ in responses[1:]:
+    """Pool ``(response, count)`` pairs voxelwise, one at a time: weighted mean or maximum."""
+    out, total = None, 0
+    for r, c in responses:
+        if out is None:
+            out = r if pooling == "max" else r * c
+        elif pooling == "max":
             out = xp.maximum(out, r)
-        return out
-    total = sum(c for _, c in responses)
-    out = responses[0][0] * responses[0][1]
-    for r, c in responses[1:]:
-        out = out + r * c
-    return out / total
+        else:
+            out = out + r * c
+        total += c
+    return out if pooling == "max" else out / total

@@ -34,3 +34,7 @@ def test_phase1_response_map(case):
     limit = 0.01 * (r.max() - r.min())
     assert np.abs(x - r).max() <= limit, (case["id"], np.abs(x - r).max() / (r.max() - r.min()))
 
+
+
+def test_every_phase1_filter_is_registered():
+    assert {c["spec"]["filter"] for c in phase1_cases(with_reference=False)} <= set(filters.FILTERS)
