@@ -22,9 +22,26 @@ from pathlib import Path
 
 import pandas as pd
 
+from neurorad.errors import InputError
 from neurorad.io.manifest import file_sha256
 
 CASE_KEY_VERSION = "neurorad-case-v1"
+
+
+class InputFileError(InputError, OSError):
+    """An input file cannot be hashed: missing, a symbolic-link loop, permission denied.
+
+    ``path`` is the file, ``reason`` what is wrong with it (no path in it).
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class MissingInputError(InputFileError, FileNotFoundError):
+    """An input file does not exist."""
 
 
 def _stat_signature(path: Path) -> list:
@@ -60,9 +77,13 @@ class HashMemo:
     def sha256(self, path: str | os.PathLike) -> str:
         """SHA-256 of ``path`` (``neurorad.io.manifest.file_sha256``: a file's bytes, or a
         DICOM folder's files concatenated in sorted order), memoised by stat signature."""
-        path = Path(path).resolve()
-        if not path.exists():
-            raise FileNotFoundError(f"input file not found: {path}")
+        from neurorad.io.images import path_problem
+
+        problem = path_problem(path)
+        if problem:
+            missing = not os.path.lexists(path)
+            raise (MissingInputError if missing else InputFileError)(Path(path), problem)
+        path = Path(os.path.realpath(path))
         sig = _stat_signature(path)
         entry = self._entries.get(str(path))
         if entry is not None and entry.get("stat") == sig:

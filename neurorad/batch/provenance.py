@@ -1,7 +1,7 @@
 """provenance.json for a batch: what was computed, from which inputs, with what software, where.
 
 Deliberately contains no patient identifiers: inputs are listed by their path relative to the
-data root (manifests use pseudonymous ids) and their SHA-256; nothing is read from image
+data root (absolute when outside it; manifests use pseudonymous ids) and their SHA-256; nothing is read from image
 headers; the host is described by CPU/GPU model and counts, not by host or user name.
 """
 from __future__ import annotations
@@ -74,7 +74,8 @@ def build_provenance(*, settings_dict: dict, settings_id: str, input_hashes: dic
     Parameters
     ----------
     settings_dict, settings_id : the extraction settings (``Settings.to_dict()``, ``.settings_id``).
-    input_hashes : SHA-256 of every input, keyed by its path relative to the data root.
+    input_hashes : SHA-256 of every input, keyed by its path relative to the data root (its
+        absolute path when outside the root; never the bare file name).
     started, finished : ISO 8601 UTC times (:func:`utc_now`).
     device : the requested device (``cpu | gpu | auto``); each worker resolves ``auto`` itself.
     scheduler : ``local``, ``synchronous`` or ``distributed`` (an address is not recorded:

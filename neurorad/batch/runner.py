@@ -256,8 +256,17 @@ def compute_case(task: CaseTask, extractor: Callable | None = None,
 
 
 def _failure(task: CaseTask, exc: BaseException) -> dict:
+    """The failure record of a case; its message always names the case's files."""
+    message = _sanitise(str(exc), task)
+    # The extractor sees images already read, which its messages call "<in-memory image>".
+    message = (message.replace("mask <in-memory image>", f"mask {task.mask_display}")
+               .replace("image <in-memory image>", f"image {task.image_display}")
+               .replace("<in-memory image>", task.image_display))
+    if task.image_display not in message and task.mask_display not in message:
+        message = (f"subject {task.subject}, ROI {task.roi!r}, image {task.image_display}, "
+                   f"mask {task.mask_display}: {message}")
     return {"key": task.key, "ok": False, "error_type": type(exc).__name__,
-            "error_message": _sanitise(str(exc), task)}
+            "error_message": message[:_MAX_MESSAGE]}
 
 
 def compute_cases(tasks: list[CaseTask], extractor: Callable | None = None,
@@ -358,13 +367,31 @@ def _load_manifest(manifest, data_root):
     return load_manifest(manifest, data_root=data_root, targets_required=False)
 
 
+def _checksum_mismatch(case, digests: dict, shown: dict) -> str | None:
+    """Why the case's files do not match the SHA-256 its manifest pins (None: they match or
+    none is given)."""
+    pinned = ((Path(case.image_path), getattr(case, "image_sha256", None), "image"),
+              (Path(case.mask_path), getattr(case, "mask_sha256", None), "mask"))
+    for path, expected, role in pinned:
+        if expected and digests[path] != expected.lower():
+            return (f"subject {case.subject}: {role} {shown[path]} does not match the "
+                    f"manifest's sha256 (manifest {expected[:12]}..., file "
+                    f"{digests[path][:12]}...): the file changed or the manifest is out of "
+                    "date; nothing was extracted from it")
+    return None
+
+
 def _display_path(path: Path, roots: list[Path]) -> str:
+    """``path`` relative to the first data root it is below, else absolute: never the bare
+    file name, which two inputs in different folders share (``.../a/T1.nii.gz`` and
+    ``.../b/T1.nii.gz`` must stay two provenance entries)."""
+    absolute = Path(os.path.abspath(path))
     for root in roots:
         try:
-            return path.resolve().relative_to(root).as_posix()
+            return absolute.relative_to(root).as_posix()
         except ValueError:
             continue
-    return path.name
+    return absolute.as_posix()
 
 
 def _usable_cpus() -> int:
@@ -601,11 +628,20 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
         for p in (image_path, mask_path):
             try:
                 digests[p] = hashes.sha256(p)
-            except OSError as exc:
-                fail(case, type(exc).__name__, f"subject {case.subject}: cannot read {shown[p]} "
-                     f"({'file not found' if not p.exists() else type(exc).__name__})")
+            except (OSError, RuntimeError) as exc:  # one bad path fails its cases only
+                reason = (getattr(exc, "reason", None) or getattr(exc, "strerror", None)
+                          or type(exc).__name__)
+                error_type = ("FileNotFoundError" if isinstance(exc, FileNotFoundError)
+                              else type(exc).__name__)
+                fail(case, error_type, f"subject {case.subject}: cannot read {shown[p]} "
+                     f"({reason})")
                 break
         if len(digests) < len({image_path, mask_path}):
+            case_keys.append(None)
+            continue
+        mismatch = _checksum_mismatch(case, digests, shown)
+        if mismatch:
+            fail(case, "ChecksumMismatchError", mismatch)
             case_keys.append(None)
             continue
         for p, d in digests.items():

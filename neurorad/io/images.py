@@ -12,6 +12,7 @@ manifest's pseudonymous id.
 """
 from __future__ import annotations
 
+import errno
 import gzip
 import logging
 import os
@@ -147,9 +148,38 @@ def display_path(path: str | os.PathLike, data_root: str | os.PathLike | None = 
     if data_root is not None:
         try:
             return path.resolve().relative_to(Path(data_root).resolve()).as_posix()
+        except (OSError, RuntimeError):  # a symlink loop: resolve() gives up
+            try:
+                return Path(os.path.abspath(path)).relative_to(
+                    os.path.abspath(data_root)).as_posix()
+            except ValueError:
+                pass
         except ValueError:
             pass
     return path.as_posix()
+
+
+def path_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be used as an input (None: it exists and can be looked at).
+
+    Distinguishes a missing file from a symbolic-link loop, a permission problem or another
+    system error, which ``Path.exists()`` all reports as "missing".
+    """
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return "missing (no such file or folder)"
+    except PermissionError:
+        return "permission denied (check the file's and its folders' permissions)"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop (the link points back to itself)"
+        return f"cannot be opened ({exc.strerror or type(exc).__name__})"
+    if os.path.isdir(path) and not os.access(path, os.R_OK | os.X_OK):
+        return "folder not readable (permission denied)"
+    if os.path.isfile(path) and not os.access(path, os.R_OK):
+        return "not readable (permission denied)"
+    return None
 
 
 def detect_format(path: str | os.PathLike) -> str | None:
@@ -192,8 +222,9 @@ def _resolve_format(path: Path, fmt: str, shown: str, subject: str | None,
     if fmt not in IMAGE_FORMATS:
         raise ImageReadError(shown, f"unsupported format {fmt!r} (expected one of "
                              f"{', '.join(IMAGE_FORMATS)})", subject=subject, role=role)
-    if not path.exists():
-        raise ImageReadError(shown, "missing (no such file or folder)", subject=subject, role=role)
+    problem = path_problem(path)
+    if problem:
+        raise ImageReadError(shown, problem, subject=subject, role=role)
     if fmt == "auto":
         found = detect_format(path)
         if found is None:

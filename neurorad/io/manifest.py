@@ -159,7 +159,11 @@ class Subject:
 
 @dataclass(frozen=True)
 class Case:
-    """One unit of feature extraction: one ROI of one subject on one image."""
+    """One unit of feature extraction: one ROI of one subject on one image.
+
+    ``image_sha256`` / ``mask_sha256``: the hashes the manifest pins (None when it gives
+    none); ``neurorad extract`` fails the case when a file does not match.
+    """
 
     subject: str
     group: str
@@ -171,6 +175,8 @@ class Case:
     mask_name: str = DEFAULT_MASK_NAME
     mask_format: str = "labelmap"
     image_format: str = "auto"
+    image_sha256: str | None = None
+    mask_sha256: str | None = None
 
 
 @dataclass
@@ -196,7 +202,8 @@ class Manifest:
                     continue  # only reachable with strict=False; reported as a problem
                 for image_name, image in s.images.items():
                     yield Case(s.id, s.group, roi_name, roi.label, mask.path, image_name,
-                               image.path, roi.mask, mask.format, image.format)
+                               image.path, roi.mask, mask.format, image.format, image.sha256,
+                               mask.sha256)
 
     def target_table(self):
         """Targets as a DataFrame: index subject id; columns ``group`` and one per target.

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from neurorad.io.images import (Geometry, ImageReadError, NonFiniteVoxelsError, display_path,
-                                labels_present, nonfinite_reason, read_geometry,
+                                labels_present, nonfinite_reason, path_problem, read_geometry,
                                 read_image, same_geometry)
 from neurorad.io.manifest import (Manifest, MaskRef, Problem, Subject, file_sha256,
                                   parse_manifest)
@@ -133,14 +134,16 @@ class _SubjectChecker:
 
     def file_ok(self, subject: Subject, role: str, path: Path, sha256: str | None) -> bool:
         """Existence and hash; False when the file cannot be used further."""
-        if not path.exists():
-            self.report("error", subject, path, f"{role}: missing (no such file or folder)")
+        problem = path_problem(path)
+        if problem:
+            self.report("error", subject, path, f"{role}: {problem}")
             return False
         if sha256 is not None:
             try:
                 actual = file_sha256(path)
             except OSError as exc:
-                self.report("error", subject, path, f"{role}: unreadable ({exc.strerror})")
+                self.report("error", subject, path, f"{role}: unreadable "
+                            f"({exc.strerror or type(exc).__name__})")
                 return False
             if actual != sha256:
                 self.report("error", subject, path, f"{role}: SHA-256 mismatch: manifest says "
@@ -354,7 +357,7 @@ def _check_shared_files(manifest: Manifest, problems: list[Problem]) -> None:
     owners: dict[Path, tuple[str, str]] = {}
     for subject in manifest.subjects:
         refs = [*subject.images.values(), *subject.masks.values()]
-        for path in {ref.path.resolve() for ref in refs}:
+        for path in {Path(os.path.realpath(ref.path)) for ref in refs}:
             first = owners.setdefault(path, (subject.id, subject.group))
             if first[1] != subject.group:
                 problems.append(Problem(
@@ -405,7 +408,16 @@ def validate_manifest(path, data_root=None, *, check_images: bool = True,
         for subject in tqdm(manifest.subjects, desc="validating", unit="subject",
                             file=sys.stderr, disable=not progress):
             notes.subject = subject.id
-            checker.check(subject)
+            try:
+                checker.check(subject)
+            except (OSError, RuntimeError) as exc:
+                # A file-system problem the checks above did not foresee (e.g. a folder that
+                # becomes unreadable below a DICOM series): this subject's error, not the end
+                # of the report.
+                problems.append(Problem("error", subject.id, manifest.display(
+                    getattr(exc, "filename", None) or manifest.path),
+                    f"cannot be checked: {type(exc).__name__}: "
+                    f"{getattr(exc, 'strerror', None) or exc}"))
     # Manifest-wide problems first, then per subject in manifest order.
     order = {s.id: i for i, s in enumerate(manifest.subjects)}
     problems.sort(key=lambda p: -1 if p.subject is None else order.get(p.subject, len(order)))
