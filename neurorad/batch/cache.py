@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -26,6 +27,10 @@ from neurorad.errors import InputError
 from neurorad.io.manifest import file_sha256
 
 CASE_KEY_VERSION = "neurorad-case-v1"
+#: Folder of the cache where unreadable entries are moved (CaseCache.load_or_set_aside).
+UNREADABLE_DIRNAME = "unreadable"
+
+log = logging.getLogger("neurorad.batch")
 
 
 class InputFileError(InputError, OSError):
@@ -167,3 +172,27 @@ class CaseCache:
 
     def load(self, key: str) -> pd.DataFrame:
         return pd.read_parquet(self.path(key))
+
+    def load_or_set_aside(self, key: str) -> pd.DataFrame | None:
+        """The entry of ``key``; None when there is none or it cannot be read.
+
+        An unreadable entry (zero bytes, truncated, not Parquet, wrong columns: a full disk
+        or a crash outside our atomic writes) is moved into ``<cache>/unreadable/``, named in
+        the log, and the caller recomputes the case: one bad file never blocks a rerun.
+        """
+        path = self.path(key)
+        if not path.exists():
+            return None
+        try:
+            entry = pd.read_parquet(path)
+            if list(entry.columns) != ["feature", "value"]:
+                raise ValueError(f"columns {list(entry.columns)[:4]}, expected feature, value")
+        except Exception as exc:  # noqa: BLE001 - any unreadable entry is recomputed
+            aside = self.cache_dir / UNREADABLE_DIRNAME / path.name
+            aside.parent.mkdir(exist_ok=True)
+            os.replace(path, aside)
+            log.warning("cache entry %s cannot be read (%s: %s); moved to %s, the case is "
+                        "recomputed", path.name, type(exc).__name__,
+                        " ".join(str(exc).split())[:200], aside)
+            return None
+        return entry

@@ -613,6 +613,9 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
     input_hashes: dict[str, str] = {}
     case_keys: list[str | None] = []
     tasks: dict[str, CaseTask] = {}
+    # Entries of the cache read while planning (an unreadable one is set aside and its case
+    # recomputed, CaseCache.load_or_set_aside).
+    cached: dict[str, pd.DataFrame] = {}
 
     def ids(case) -> dict:
         return {"subject": str(case.subject), "group": str(case.group), "roi": str(case.roi),
@@ -648,7 +651,12 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
             input_hashes[shown[p]] = d
         key = _cache.case_key(digests[image_path], digests[mask_path], case.label, settings_id)
         case_keys.append(key)
-        if key not in tasks and not case_cache.has(key):
+        if key in tasks or key in cached:
+            continue
+        entry = case_cache.load_or_set_aside(key)
+        if entry is not None:
+            cached[key] = entry
+        else:
             tasks[key] = CaseTask(
                 key=key, subject=str(case.subject), roi=str(case.roi), label=case.label,
                 image_name=str(case.image_name), image_path=str(image_path.resolve()),
@@ -690,8 +698,8 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
             fail(case, failed_keys[key]["error_type"], failed_keys[key]["error_message"])
         elif key in fresh:
             finished.append((ids(case), *fresh[key]))
-        elif case_cache.has(key):
-            entry = case_cache.load(key)
+        elif key in cached:
+            entry = cached[key]
             finished.append((ids(case), entry["feature"].tolist(), entry["value"].to_numpy()))
     features = _tidy_table(finished, settings_id)
     failures_df = _tables.failures_frame(failures)
