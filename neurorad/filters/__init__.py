@@ -27,13 +27,16 @@ import numpy as np
 
 from neurorad import backend
 from neurorad.errors import InputError
-from neurorad.filters import gabor, identity, laws, log, mean, riesz, simoncelli, wavelet
+from neurorad.filters import (exponential, gabor, gradient, identity, laws, log, logarithm, mean,
+                              riesz, simoncelli, square, square_root, wavelet)
 from neurorad.filters._spec import FilterSpecError, validate
 
 __all__ = ["FILTERS", "FilterSpecError", "apply", "apply_array", "validate_spec"]
 
-FILTERS = {module.NAME: module for module in (identity, mean, log, laws, gabor,
-                                                    wavelet, simoncelli, riesz)}
+# IBSI chapter 2 filters, then the simple image types of PyRadiomics
+FILTERS = {module.NAME: module for module in (
+    identity, mean, log, laws, gabor, wavelet, simoncelli, riesz,
+    square, square_root, logarithm, exponential, gradient)}
 
 
 def validate_spec(spec: Mapping) -> None:

@@ -124,3 +124,12 @@ def check_pooling(spec: Mapping) -> None:
 def error(spec: Mapping, message: str) -> FilterSpecError:
     """A :class:`FilterSpecError` prefixed with the filter's name."""
     return FilterSpecError(f"{_describe(spec)}: {message}")
+
+
+# Intensity transforms (square, square root, logarithm, exponential) act voxel by voxel:
+# ``dimensions`` is accepted (and ignored) so that a filter bank can give every spec one.
+POINTWISE_CHECKS = {"dimensions": choice(*DIMENSIONS)}
+
+
+def pointwise_required(spec) -> set[str]:
+    return {"dimensions"} if "dimensions" in spec else set()
