@@ -282,7 +282,8 @@ def extract_features(image, mask, settings, *, label: int | None = None,
     settings : Settings, preset name, path or dict
         Passed through ``neurorad.load_settings``.
     label : int, optional
-        ROI label value in ``mask``; default ``settings.roi_label``.
+        ROI label value in ``mask``: a whole number >= 1 (``2`` or ``2.0``; ``1.9999`` or
+        ``0`` raise ``ROILabelError`` naming the value); default ``settings.roi_label``.
     device : {"cpu", "gpu", "auto"}, optional
         Default ``settings.device``; ``auto`` uses a usable GPU, else the CPU.
 
@@ -297,7 +298,8 @@ def extract_features(image, mask, settings, *, label: int | None = None,
     Raises
     ------
     neurorad.preprocess.load.ROIError
-        Empty ROI (the label is absent from the mask), mask on another grid.
+        Empty ROI (the label is absent from the mask), mask on another grid, a label that is
+        not a whole number >= 1 (``ROILabelError``).
     neurorad.settings.SettingsError
         Invalid settings.
     """

@@ -5,17 +5,53 @@ image and mask, and IBSI's rounding of intensities stored as floats.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
 
+from neurorad.errors import ROIInputError
 from neurorad.io.images import image_to_array, labels_present, read_image, roi_mask, same_geometry
 
 
 class ROIError(ValueError):
     """The ROI cannot be used (empty, label absent, mask on another grid)."""
+
+
+class ROILabelError(ROIError, ROIInputError):
+    """The ROI label is not a whole number >= 1 (e.g. 1.9999, 0, True, "2")."""
+
+
+def checked_label(label) -> int:
+    """``label`` as an int, when it is a whole number >= 1 (``2``, ``2.0``, ``numpy.int16(2)``).
+
+    A label map's ROI is the set of voxels equal to an integer label; 0 is the background.
+    Anything else is refused rather than rounded or truncated (``int(1.9999)`` would
+    silently select label 1).
+
+    Raises
+    ------
+    ROILabelError
+        Naming the value.
+    """
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (numbers.Integral,
+                                                                    numbers.Real)):
+        raise ROILabelError(f"ROI label must be a whole number >= 1, got "
+                            f"{type(label).__name__} {label!r:.40}")
+    if isinstance(label, numbers.Integral):
+        value = int(label)
+    elif math.isfinite(label) and float(label).is_integer():
+        value = int(label)
+    else:
+        raise ROILabelError(f"ROI label must be a whole number >= 1, got {label!r} (labels are "
+                            "never rounded: give the integer voxel value)")
+    if value < 1:
+        raise ROILabelError(f"ROI label must be a whole number >= 1, got {label!r} (0 is the "
+                            "background of a label map)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -64,8 +100,10 @@ def load_roi(image, mask, label: int, *, round_intensities: bool = False) -> Loa
     ------
     ROIError
         When the grids differ, the mask is not a label map, or the label is absent (the
-        message names the mask file, the label and the labels present).
+        message names the mask file, the label and the labels present); ``ROILabelError``
+        when ``label`` is not a whole number >= 1 (:func:`checked_label`).
     """
+    label = checked_label(label)
     img = _as_image(image, "image")
     msk = _as_image(mask, "mask")
     where = _describe(mask)

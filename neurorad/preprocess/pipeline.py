@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neurorad.backend import get_xp, to_numpy
-from neurorad.preprocess.load import load_roi
+from neurorad.preprocess.load import checked_label, load_roi
 from neurorad.preprocess.resample import resample_roi
 from neurorad.preprocess.resegment import resegment
 
@@ -119,7 +119,7 @@ def preprocess_roi(image, mask, settings, *, label: int | None = None, xp=np,
     PreprocessedROI
         Cropped to the ROI plus a local-intensity margin.
     """
-    label = settings.roi_label if label is None else int(label)
+    label = checked_label(settings.roi_label if label is None else label)
     loaded = load_roi(image, mask, label, round_intensities=settings.round_intensities)
     diag: dict = {}
     if diagnostics:
