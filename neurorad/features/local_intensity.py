@@ -3,7 +3,10 @@
 Both features average the image over a 1 cm^3 sphere, radius ``r = (3/(4 pi))^{1/3} cm``
 (about 6.2 mm), centred on a voxel of the ROI intensity mask; the sphere takes **all** image
 voxels whose centres lie within ``r`` (world coordinates), inside the ROI or not, so the whole
-image is needed. Voxels beyond the image border do not exist and are not counted.
+image is needed. Voxels beyond the image border do not exist and are not counted; neither are
+NaN/infinite voxels (e.g. a map masked with NaN outside the brain): each sphere mean is over
+its finite voxels, and a RuntimeWarning gives how many non-finite voxels were within reach of
+the ROI. Non-finite voxels inside the ROI are refused by the loader (the case fails, named).
 
 The sphere means of every candidate voxel come from an FFT convolution with the spherical
 indicator kernel on the ROI bounding box grown by the kernel's half-width: every voxel that can
@@ -93,17 +96,21 @@ def _circular_convolve(arrays, spacing, radius_mm, xp):
     return full[(slice(None),) + tuple(slice(0, n) for n in shape)]
 
 
-def sphere_means(image, int_mask, spacing, radius_mm: float = PEAK_RADIUS_MM):
+def sphere_means(image, int_mask, spacing, radius_mm: float = PEAK_RADIUS_MM, *,
+                 return_excluded: bool = False):
     """Mean image intensity in the sphere around every voxel of the intensity mask.
 
     The ROI bounding box grown by the kernel half-width is taken from the image; where it
     would leave the image it is zero-padded instead, and then (only then) a second
     convolution of the inside-image indicator counts the voxels that really exist.
+    Non-finite voxels (NaN/inf, e.g. a map masked with NaN outside the brain) are left out
+    the same way: a sphere's mean is over its finite voxels.
 
     Returns
     -------
     (means, values) : 1-D arrays (array module of ``image``), in ``argwhere(int_mask)`` order
-        Sphere means and the voxels' own intensities.
+        Sphere means and the voxels' own intensities; with ``return_excluded`` a third
+        item, the number of non-finite voxels within the radius of some ROI voxel.
     """
     xp = get_xp(image, int_mask)
     img = xp.asarray(image, dtype=xp.float64)
@@ -117,16 +124,38 @@ def sphere_means(image, int_mask, spacing, radius_mm: float = PEAK_RADIUS_MM):
     padding = [(max(-lo, 0), max(hi - n, 0)) for lo, hi, n in zip(lows, highs, img.shape)]
     crop, roi = img[box], mask[box]
     clipped = any(p for pair in padding for p in pair)
-    if clipped:
+    finite = xp.isfinite(crop)
+    n_nonfinite = int(crop.size - int(xp.count_nonzero(finite)))
+    if n_nonfinite:
+        # NaN/inf voxels (outside the ROI: the loader refuses them inside) do not exist for
+        # the sphere, like voxels beyond the image border.
+        crop = xp.where(finite, crop, 0.0)
+    if clipped or n_nonfinite:
         crop, roi = xp.pad(crop, padding), xp.pad(roi, padding)
-        inside = xp.pad(xp.ones(img[box].shape), padding)
+        inside = xp.pad(finite.astype(xp.float64), padding)
         sums, counts = _circular_convolve(xp.stack([crop, inside]), spacing, radius_mm, xp)
         # Counts are integers; rounding removes the FFT's last-bit noise.
         counts = xp.rint(counts[roi])
     else:
         sums = _circular_convolve(crop[None], spacing, radius_mm, xp)[0]
         counts = float(kernel.sum())
+    if return_excluded:
+        return sums[roi] / counts, crop[roi], _excluded_in_spheres(finite, roi, padding,
+                                                                  kernel, n_nonfinite, xp)
     return sums[roi] / counts, crop[roi]
+
+
+def _excluded_in_spheres(finite, roi, padding, kernel, n_nonfinite, xp) -> int:
+    """Non-finite voxels of the crop within the radius of at least one ROI voxel."""
+    if not n_nonfinite:
+        return 0
+    from scipy import ndimage
+
+    from neurorad.backend import to_numpy
+
+    inner = tuple(slice(lo, n - hi) for (lo, hi), n in zip(padding, roi.shape))
+    reach = ndimage.binary_dilation(to_numpy(roi)[inner], structure=kernel.astype(bool))
+    return int(np.count_nonzero(reach & ~to_numpy(finite)))
 
 
 def local_intensity_features(image, int_mask, spacing) -> dict[str, float]:
@@ -147,7 +176,9 @@ def local_intensity_features(image, int_mask, spacing) -> dict[str, float]:
         ``loc_peak_loc``: the largest sphere mean among the voxels holding the ROI's maximum
         intensity; ``loc_peak_glob``: the largest sphere mean over all ROI voxels. The sphere
         has radius :math:`r=(3/(4\\pi))^{1/3}` cm (volume 1 cm^3) and holds every image voxel
-        whose centre is within :math:`r`. NaN (with a warning) for an empty mask.
+        whose centre is within :math:`r` and whose value is finite (NaN/inf voxels outside the
+        ROI are left out, with a RuntimeWarning counting them). NaN (with a warning) for an
+        empty mask.
 
     References
     ----------
@@ -161,6 +192,11 @@ def local_intensity_features(image, int_mask, spacing) -> dict[str, float]:
         warnings.warn("loc features: the intensity mask is empty; returning NaN", RuntimeWarning,
                       stacklevel=2)
         return dict.fromkeys(FEATURES, math.nan)
-    means, values = sphere_means(image, int_mask, spacing)
+    means, values, excluded = sphere_means(image, int_mask, spacing, return_excluded=True)
+    if excluded:
+        warnings.warn(f"local intensity peaks: {excluded} NaN/infinite voxel(s) outside the "
+                      f"ROI lie within {PEAK_RADIUS_MM:.1f} mm of it and were left out of the "
+                      "1 cm^3 peak spheres (each mean is over the sphere's finite voxels)",
+                      RuntimeWarning, stacklevel=2)
     at_max = values == values.max()
     return {"loc_peak_loc": float(means[at_max].max()), "loc_peak_glob": float(means.max())}

@@ -226,8 +226,9 @@ class _SubjectChecker:
         n_nan = int(np.count_nonzero(np.isnan(array)))
         n_inf = int(np.count_nonzero(bad)) - n_nan
         self.report("warning", subject, path, f"image {name}: "
-                    f"{nonfinite_reason(n_nan, n_inf, image.GetNumberOfPixels())} (ignored "
-                    "outside the ROIs)")
+                    f"{nonfinite_reason(n_nan, n_inf, image.GetNumberOfPixels())} (outside "
+                    "the ROIs they are left out of every feature, local intensity peak "
+                    "spheres included; inside an ROI they are an error)")
         self.nonfinite[name] = (geometry, bad)
 
     def check_rois_finite(self, subject, role, mask: MaskRef, labels: np.ndarray, rois: dict,
@@ -242,6 +243,14 @@ class _SubjectChecker:
                     self.report("error", subject, mask.path, f"{role}: ROI {roi!r} covers "
                                 f"{n_bad} NaN/infinite voxel(s) of image {image_name}: its "
                                 "features cannot be computed on that image")
+                    continue
+                near, radius = _nonfinite_near(bad, labels == label,
+                                               image_geometry.spacing[::-1])
+                if near:
+                    self.report("warning", subject, mask.path, f"{role}: ROI {roi!r}: {near} "
+                                f"NaN/infinite voxel(s) of image {image_name} lie within "
+                                f"{radius:.1f} mm of it; extraction leaves them out of its "
+                                "local intensity peak spheres (loc_peak_*)")
 
     def check_geometry(self, subject, role, mask: MaskRef, mask_geometry, geometries) -> None:
         for image_name, geometry in geometries.items():
@@ -322,6 +331,24 @@ class _SubjectChecker:
             elif same_geometry(roi_image, geometry, self.tol):
                 self.report("error", subject, mask.path, f"{role}: ROI {roi!r} not on the grid "
                             f"of image {reference_name}")
+
+
+def _nonfinite_near(bad: np.ndarray, roi: np.ndarray, spacing_zyx) -> tuple[int, float]:
+    """Non-finite voxels within the local intensity peak radius of some ROI voxel (the
+    voxels :func:`neurorad.features.local_intensity.sphere_means` leaves out), and that
+    radius in mm."""
+    from scipy import ndimage
+
+    from neurorad.features.local_intensity import PEAK_RADIUS_MM, sphere_kernel
+
+    if not roi.any():
+        return 0, PEAK_RADIUS_MM
+    kernel = sphere_kernel(spacing_zyx).astype(bool)
+    half = [k // 2 for k in kernel.shape]
+    idx = np.nonzero(roi)
+    box = tuple(slice(max(int(i.min()) - h, 0), int(i.max()) + h + 1) for i, h in zip(idx, half))
+    reach = ndimage.binary_dilation(roi[box], structure=kernel)
+    return int(np.count_nonzero(reach & bad[box])), PEAK_RADIUS_MM
 
 
 class _ReaderNotes(logging.Handler):

@@ -6,6 +6,7 @@ import pytest
 
 from neurorad.features.local_intensity import PEAK_RADIUS_MM, local_intensity_features
 from tests.features.ibsi_phantom_data import AVAILABLE, load_phantom, mismatches, reference
+from tests.gpu_emulation.fixtures import cupy_backend  # noqa: F401  (fixture)
 
 
 @pytest.mark.skipif(not AVAILABLE, reason="IBSI reference data not found")
@@ -66,3 +67,55 @@ def test_empty_mask_is_nan_with_warning():
     with pytest.warns(RuntimeWarning, match="empty"):
         f = local_intensity_features(np.ones((3, 3, 3)), np.zeros((3, 3, 3), bool), (1, 1, 1))
     assert all(math.isnan(v) for v in f.values())
+
+
+def test_nan_voxels_outside_the_roi_are_left_out_of_the_spheres_with_a_warning():
+    """Issue 14, finding 4: a NaN within the sphere no longer makes the peaks NaN; the
+    sphere mean is over its finite voxels (like voxels beyond the border), counted in a
+    warning."""
+    image = np.zeros((5, 5, 5))
+    mask = np.zeros((5, 5, 5), bool)
+    mask[2, 2, 2] = True
+    image[2, 2, 2], image[2, 2, 3] = 1.0, 8.0
+    image[2, 2, 1] = np.nan          # a face neighbour (5 mm): inside the sphere
+    image[2, 1, 2] = np.inf          # another face neighbour
+    image[0, 0, 0] = np.nan          # 17 mm away: outside every sphere, not counted
+    with pytest.warns(RuntimeWarning, match="2 NaN/infinite voxel"):
+        f = local_intensity_features(image, mask, (5.0, 5.0, 5.0))
+    # Sphere = centre + 6 face neighbours, 2 of them non-finite: (1 + 8) / 5.
+    assert f["loc_peak_loc"] == pytest.approx(9 / 5) and f["loc_peak_glob"] == pytest.approx(9 / 5)
+
+
+@pytest.mark.parametrize("spacing", [(2.0, 1.0, 1.5), (1.0, 1.0, 1.0)])
+def test_nan_exclusion_equals_a_direct_loop_over_finite_voxels(spacing):
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 5, size=(20, 21, 19)).astype(float)
+    mask = np.zeros(image.shape, bool)
+    mask[8:12, 8:13, 7:11] = rng.random((4, 5, 4)) < 0.5
+    mask[9, 10, 8] = True
+    holes = (rng.random(image.shape) < 0.1) & ~mask
+    image[holes] = np.nan
+    grid = np.indices(image.shape).reshape(3, -1).T * np.asarray(spacing)
+    values = image.ravel()
+    means = []
+    for idx in np.argwhere(mask):
+        inside = np.linalg.norm(grid - idx * np.asarray(spacing), axis=1) <= PEAK_RADIUS_MM
+        means.append(np.nanmean(values[inside]))
+    with pytest.warns(RuntimeWarning, match="left out"):
+        f = local_intensity_features(image, mask, spacing)
+    assert f["loc_peak_glob"] == pytest.approx(max(means))
+
+
+def test_nan_exclusion_on_the_gpu_path(cupy_backend):
+    """The same values through CuPy (the emulator in CI, the real one on a GPU machine)."""
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 5, size=(9, 10, 11)).astype(float)
+    mask = np.zeros(image.shape, bool)
+    mask[3:6, 4:7, 4:8] = True
+    image[~mask & (rng.random(image.shape) < 0.1)] = np.nan
+    with pytest.warns(RuntimeWarning, match="left out"):
+        cpu = local_intensity_features(image, mask, (2.0, 1.0, 1.0))
+    with pytest.warns(RuntimeWarning, match="left out"):
+        gpu = local_intensity_features(cupy_backend.asarray(image), cupy_backend.asarray(mask),
+                                       (2.0, 1.0, 1.0))
+    assert gpu == pytest.approx(cpu, rel=1e-12)

@@ -116,16 +116,35 @@ def test_non_integer_mask(cohort):
     assert "not a label map" in problem.message
 
 
+def _within_peak_radius(bad, roi, spacing_xyz) -> int:
+    """Bad voxels within 1 cm^3-sphere radius of some ROI voxel, by brute force."""
+    from neurorad.features.local_intensity import PEAK_RADIUS_MM
+
+    scale = np.asarray(spacing_xyz[::-1])
+    roi_points = np.argwhere(roi) * scale
+    return sum(bool((np.linalg.norm(roi_points - p * scale, axis=1) <= PEAK_RADIUS_MM).any())
+               for p in np.argwhere(bad))
+
+
 def test_nan_and_inf_voxels_outside_the_rois_are_a_warning_inside_an_error(cohort):
     values = np.ones(SHAPE, np.float32)
     values[0, 0, :2] = np.nan      # z = 0: outside both ROIs
     values[1, 1, 1] = -np.inf      # inside lesion_1 (label 1: z 1-2, y 1-3, x 0-1)
     write_image(cohort.root / "s3" / "T1.nii.gz", values)
     report = validate_manifest(cohort.write())
-    warning = _only(report, "warning")
-    assert (warning.subject, warning.file) == ("s3", "s3/T1.nii.gz")
-    assert warning.message == (f"image T1: non-finite voxels: 2 NaN and 1 infinite voxel(s) of "
-                               f"{values.size} (ignored outside the ROIs)")
+    image_warning, *near = report.warnings
+    assert (image_warning.subject, image_warning.file) == ("s3", "s3/T1.nii.gz")
+    assert image_warning.message == (
+        f"image T1: non-finite voxels: 2 NaN and 1 infinite voxel(s) of {values.size} "
+        "(outside the ROIs they are left out of every feature, local intensity peak spheres "
+        "included; inside an ROI they are an error)")
+    # lesion_1 has the error below; lesion_2 is told what its peak spheres leave out.
+    labels = lesion_labelmap()
+    expected = _within_peak_radius(~np.isfinite(values), labels == 2, SPACING_XYZ)
+    assert [w.message for w in near] == [
+        f"mask mask: ROI 'lesion_2': {expected} NaN/infinite voxel(s) of image T1 lie within "
+        "6.2 mm of it; extraction leaves them out of its local intensity peak spheres "
+        "(loc_peak_*)"]
     error = _only(report, "error")
     assert (error.subject, error.file) == ("s3", "s3/mask.nii.gz")
     assert error.message == ("mask mask: ROI 'lesion_1' covers 1 NaN/infinite voxel(s) of image "
@@ -133,7 +152,12 @@ def test_nan_and_inf_voxels_outside_the_rois_are_a_warning_inside_an_error(cohor
     values[1, 1, 1] = 5.0          # now only outside: no error at all
     write_image(cohort.root / "s3" / "T1.nii.gz", values)
     report = validate_manifest(cohort.write())
-    assert report.errors == [] and len(report.problems) == 1, str(report)
+    assert report.errors == [], str(report)
+    counts = [_within_peak_radius(~np.isfinite(values), labels == k, SPACING_XYZ) for k in (1, 2)]
+    assert [w.message.split(": ")[1:3] for w in report.warnings[1:]] == [
+        [f"ROI 'lesion_{k}'", f"{n} NaN/infinite voxel(s) of image T1 lie within 6.2 mm of it; "
+         "extraction leaves them out of its local intensity peak spheres (loc_peak_*)"]
+        for k, n in zip((1, 2), counts) if n]
 
 
 def test_nan_image_still_has_its_geometry_checked(cohort):
@@ -152,7 +176,7 @@ def test_nan_in_other_formats(cohort):
     write_image(cohort.root / "s3" / "T1.mha", values)
     cohort.subject("s3")["images"]["T1"] = "s3/T1.mha"
     report = validate_manifest(cohort.write())
-    warning = _only(report, "warning")
+    warning = report.warnings[0]
     assert (warning.subject, warning.file) == ("s3", "s3/T1.mha")
     assert warning.message.startswith(f"image T1: non-finite voxels: 1 NaN and 0 infinite voxel(s) "
                                       f"of {values.size}")
@@ -222,16 +246,18 @@ def test_all_problems_are_reported_at_once(cohort):
     (cohort.root / "s1" / "T1.nii.gz").unlink()
     write_image(cohort.root / "s2" / "mask.nii.gz", lesion_labelmap((1,)))
     values = np.ones(SHAPE, np.float32)
-    values[1, 1, 1] = np.nan  # inside lesion_1: an error (and a warning for the image)
+    # inside lesion_1: an error, a warning for the image, and one for lesion_2, whose
+    # peak spheres reach that voxel
+    values[1, 1, 1] = np.nan
     write_image(cohort.root / "s3" / "T1.nii.gz", values)
     cohort.raw["studdy"] = "x"
     report = validate_manifest(cohort.write())
     assert not report.ok and len(report.errors) == 4, str(report)
     text = str(report)
     assert text.index("studdy") < text.index("s1/T1.nii.gz") < text.index("s2/mask")
-    assert text.splitlines()[-1] == "FAILED: 4 error(s), 1 warning(s)"
+    assert text.splitlines()[-1] == "FAILED: 4 error(s), 2 warning(s)"
     frame = report.to_frame()
-    assert list(frame["subject"].fillna("-")) == ["-", "s1", "s2", "s3", "s3"]
+    assert list(frame["subject"].fillna("-")) == ["-", "s1", "s2", "s3", "s3", "s3"]
 
 
 def test_check_images_false_only_checks_existence(cohort):
