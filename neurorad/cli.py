@@ -12,6 +12,7 @@ import os
 import sys
 
 from neurorad import __version__
+from neurorad.errors import NeuroradError, exit_code_for
 
 # Modules providing subcommands, in the order `neurorad --help` lists them.
 COMMAND_MODULES = [
@@ -45,9 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except (NeuroradError, KeyboardInterrupt) as exc:
+        # One line naming the file and what to do, never a traceback (exit codes: errors.py).
+        print(f"neurorad {args.command}: {exc}" if str(exc) else "interrupted",
+              file=sys.stderr)
+        return exit_code_for(exc)
     except BrokenPipeError:
         # `neurorad validate ... | head`: the reader went away; exit quietly like other CLIs.
         devnull = os.open(os.devnull, os.O_WRONLY)

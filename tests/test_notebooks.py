@@ -1,15 +1,18 @@
 """Every study notebook executes in quick mode on a small synthetic cohort and renders to an
 offline HTML report with its figures, tables and headline.
 
-Each test generates its own small cohort (``make_cohort(..., n_subjects=...)``), runs the
-notebook through papermill exactly as ``neurorad run-study`` does, and checks what a reader
-gets: the executed notebook without errors, the saved tables, a headline whose interval is
+Each test generates its own small cohort (``make_cohort(..., n_subjects=...)``) where the
+notebook's default manifest points, in a folder laid out like a checkout, and runs the notebook
+through papermill exactly as ``neurorad run-study`` does with the kernel started in
+``notebooks/`` (as JupyterLab starts it), so the default paths must resolve against the
+checkout root whatever the working directory. It checks what a reader gets: the executed notebook without errors, the saved tables, a headline whose interval is
 consistent with its estimate, a report with embedded PNG figures and no network resources.
 """
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -18,6 +21,10 @@ import pytest
 from neurorad.io.tables import read_table_csv
 from neurorad.reports.render import external_resources, render_html
 from neurorad.reports.run import run_study
+from neurorad.studies import STUDIES
+from neurorad.studies.notebooks import parameters
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Small cohorts: enough patients per class for 2-3 grouped folds; quick settings.
 CASES = {
@@ -39,11 +46,18 @@ def test_notebook_runs_quick_and_renders(study, tmp_path):
     from neurorad.synth import make_cohort
 
     case = CASES[study]
-    manifest = make_cohort(study, tmp_path / "cohort", seed=1, n_subjects=case["n_subjects"],
-                           progress=False)
-    params = {"manifest": str(manifest), "work_dir": str(tmp_path / "work"), "quick": True,
-              "scheduler": "synchronous", **case["params"]}
-    executed = run_study(study, params, tmp_path / "reports", progress=False, cwd=tmp_path)
+    # A checkout: pyproject.toml + neurorad/__init__.py at its root, the kernel in notebooks/.
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "neurorad").mkdir()
+    (tmp_path / "neurorad" / "__init__.py").write_text("")
+    (tmp_path / "notebooks").mkdir()
+    default = parameters(study)
+    make_cohort(study, tmp_path / Path(default["manifest"]).parent, seed=1,
+                n_subjects=case["n_subjects"], progress=False)
+    params = {"quick": True, "scheduler": "synchronous", **case["params"]}
+    executed = run_study(study, params, tmp_path / "reports", progress=False,
+                         cwd=tmp_path / "notebooks")
+    assert (tmp_path / default["work_dir"]).is_dir()  # the default cache, at the root
 
     nb = nbformat.read(executed, as_version=4)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
@@ -78,10 +92,8 @@ def test_notebook_runs_quick_and_renders(study, tmp_path):
 
 
 def test_committed_notebooks_have_no_outputs_and_one_parameters_cell():
-    from neurorad.reports.run import NOTEBOOKS, notebook_path
-
-    for study in NOTEBOOKS:
-        nb = nbformat.read(notebook_path(study), as_version=4)
+    for study, entry in STUDIES.items():
+        nb = nbformat.read(ROOT / "notebooks" / f"{entry.notebook}.ipynb", as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(not c.outputs and c.execution_count is None for c in code), study
         tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]

@@ -19,9 +19,11 @@ from pathlib import Path
 
 import yaml
 
-from neurorad.reports.run import NOTEBOOKS, TITLES, executed_path, run_study
+from neurorad.reports.run import executed_path, run_study
+from neurorad.studies import STUDIES
+from neurorad.synth.cohort import ensure_cohort
 
-STUDY_CHOICES = (*NOTEBOOKS, "all")
+STUDY_CHOICES = (*STUDIES, "all")
 
 
 def parse_parameter_value(text: str):
@@ -47,7 +49,7 @@ def _parameters(pairs) -> dict:
 
 def _studies(names) -> list[str]:
     if not names or "all" in names:
-        return list(NOTEBOOKS)
+        return list(STUDIES)
     return list(dict.fromkeys(names))
 
 
@@ -60,7 +62,7 @@ def render_reports(studies, output: Path, *, hide_code: bool = False,
     written = []
     for study in studies:
         html = render_html(executed_path(study, output), output / f"{study}.html",
-                           hide_code=hide_code, title=TITLES[study])
+                           hide_code=hide_code, title=STUDIES[study].title)
         written.append(html)
         if not quiet:
             print(f"[{study}] report -> {html}", flush=True)
@@ -75,12 +77,28 @@ def _cmd_run_study(args) -> int:
     if args.quick:
         params["quick"] = True
     output = Path(args.output)
+    failed = []
     for study in _studies([args.name]):
-        run_study(study, params, output, progress=not args.quiet)
+        if _run_or_report(study, params, output, progress=not args.quiet):
+            failed.append(study)
     if args.render:
         render_reports(_studies([args.name]), output, hide_code=args.no_code,
                        quiet=args.quiet)
-    return 0
+    return 1 if failed else 0
+
+
+def _run_or_report(study: str, params: dict, output: Path, *, progress: bool) -> bool:
+    """Run ``study``; True when a notebook cell failed (reported in one line: the executed
+    notebook and its report show the cell). Input errors stop the command (exit code 2)."""
+    try:
+        run_study(study, params, output, progress=progress)
+    except Exception as exc:  # noqa: BLE001 - only a failed cell is reported and passed over
+        if type(exc).__name__ != "PapermillExecutionError":
+            raise
+        print(f"[{study}] FAILED: {exc.ename}: {exc.evalue} (the report shows the cell)",
+              file=sys.stderr, flush=True)
+        return True
+    return False
 
 
 def _cmd_report(args) -> int:
@@ -88,35 +106,13 @@ def _cmd_report(args) -> int:
     studies = _studies(args.studies if not args.all else ["all"])
     if not args.all and not args.studies:
         # Without names: every study that has been executed.
-        studies = [s for s in NOTEBOOKS if executed_path(s, output).is_file()]
+        studies = [s for s in STUDIES if executed_path(s, output).is_file()]
         if not studies:
             print(f"no executed notebooks under {output}; run `neurorad run-study` first",
                   file=sys.stderr)
             return 1
     render_reports(studies, output, hide_code=args.no_code)
     return 0
-
-
-def ensure_cohort(study: str, cohorts_dir: Path, *, null: bool = False, seed: int = 0,
-                  quiet: bool = False, **size) -> Path:
-    """The manifest of the synthetic cohort of ``study`` in ``cohorts_dir``, generated if missing.
-
-    The cohort folder is ``<cohorts_dir>/<study>`` (``<study>-null`` for the null cohort);
-    a folder holding a ``manifest.yaml`` is reused as it is.
-    """
-    from neurorad.synth import make_cohort
-
-    folder = cohorts_dir / (f"{study}-null" if null else study)
-    manifest = folder / "manifest.yaml"
-    if manifest.is_file():
-        return manifest
-    if not quiet:
-        print(f"[{study}] generating synthetic cohort in {folder} ...", flush=True)
-    started = time.time()
-    path = Path(make_cohort(study, folder, seed=seed, null=null, **size))
-    if not quiet:
-        print(f"[{study}] cohort ready in {time.time() - started:.0f} s", flush=True)
-    return path
 
 
 def _cmd_run_all(args) -> int:
@@ -129,20 +125,14 @@ def _cmd_run_all(args) -> int:
         params["quick"] = True
     failed = []
     for i, study in enumerate(studies, 1):
-        print(f"== [{i}/{len(studies)}] {TITLES[study]} ==", flush=True)
+        print(f"== [{i}/{len(studies)}] {STUDIES[study].title} ==", flush=True)
         manifest = ensure_cohort(study, work / "cohorts", null=args.null, seed=args.seed)
         suffix = "-null" if args.null else ""
         study_params = {"manifest": str(manifest),
                         "work_dir": str(work / "features" / f"{study}{suffix}"),
                         **({"run_label": "null cohort"} if args.null else {}), **params}
-        try:
-            run_study(study, study_params, output, progress=True)
-        except Exception as exc:  # noqa: BLE001 - report it, render it, go on with the others
-            if type(exc).__name__ != "PapermillExecutionError":
-                raise
+        if _run_or_report(study, study_params, output, progress=True):
             failed.append(study)
-            print(f"[{study}] FAILED: {exc.ename}: {exc.evalue} (the report shows the cell)",
-                  file=sys.stderr, flush=True)
         render_reports([study], output, hide_code=args.no_code)
     print(f"all done in {time.time() - started:.0f} s; open {output / 'index.html'}",
           flush=True)

@@ -15,8 +15,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from neurorad.reports.run import NOTEBOOKS, TITLES
 from neurorad.reports.safe import content_security_policy_meta
+from neurorad.studies import STUDIES
 
 HEADLINE_FILE = "headline.json"
 
@@ -79,7 +79,7 @@ def _fmt(value) -> str:
 
 
 def _row(study: str, reports_dir: Path) -> str:
-    title = html.escape(TITLES[study])
+    title = html.escape(STUDIES[study].title)
     report = reports_dir / f"{study}.html"
     link = (f'<a href="{study}.html">{title}</a>' if report.is_file()
             else f"{title} <em>(report not rendered)</em>")
@@ -124,7 +124,7 @@ much of a published number such splitting can explain.</p>
 """
 
 
-def build_index(reports_dir: str | os.PathLike, studies=tuple(NOTEBOOKS)) -> Path:
+def build_index(reports_dir: str | os.PathLike, studies=tuple(STUDIES)) -> Path:
     """Write ``<reports_dir>/index.html`` linking every study report with its headline."""
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,13 @@
 """Execute a study notebook with papermill.
 
-The four notebooks live in ``notebooks/`` of the checkout. ``run_study`` injects the
-parameters (papermill adds a cell after the one tagged ``parameters``), executes the notebook
-in a kernel running *this* interpreter, and writes the executed copy into the study's report
-folder, where :mod:`neurorad.reports.render` turns it into HTML.
+The notebooks' sources ship inside the package (``neurorad/notebooks/<notebook>.py``,
+jupytext percent scripts; :mod:`neurorad.studies.notebooks`), so this works from an installed
+wheel as from a checkout. ``run_study`` checks the inputs first (unknown parameters, missing
+or invalid manifest, settings, data root: one line naming the file and what to do, before any
+kernel starts; the demo cohort is generated when the default manifest is missing), injects
+the parameters (papermill adds a cell after the one tagged ``parameters``), executes the
+notebook in a kernel running *this* interpreter, and writes the executed copy into the
+study's report folder, where :mod:`neurorad.reports.render` turns it into HTML.
 """
 from __future__ import annotations
 
@@ -12,39 +16,60 @@ import sys
 import time
 from pathlib import Path
 
-#: Study name -> notebook file.
-NOTEBOOKS = {
-    "nf2": "01_nf2_radiogenomics.ipynb",
-    "pet": "02_pet_uptake_index.ipynb",
-    "dai": "03_dai_dki.ipynb",
-    "glioma": "04_glioma_histology.ipynb",
-}
+from neurorad.studies import get_study
+from neurorad.studies.common import (StudyInputError, default_manifest, ensure_demo_cohort,
+                                     project_dir, resolve)
+from neurorad.studies.notebooks import notebook, parameters as notebook_parameters
 
-#: Readable titles for reports and the index page.
-TITLES = {
-    "nf2": "NF2-associated schwannomatosis: radiogenomics",
-    "pet": "Glioblastoma: 11C-methionine PET uptake index",
-    "dai": "Diffuse axonal injury: diffusion kurtosis MRI",
-    "glioma": "Glioma histological type: digital biopsy",
-}
+#: Parameters naming files or folders: relative values given to ``run_study`` are taken
+#: relative to the caller's working directory (``cwd``), as for any command-line path.
+PATH_PARAMETERS = ("manifest", "data_root", "work_dir", "output_dir")
 
 
-def notebooks_dir() -> Path:
-    """The ``notebooks/`` folder of the checkout (overridable with NEURORAD_NOTEBOOKS)."""
-    override = os.environ.get("NEURORAD_NOTEBOOKS")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "notebooks"
+def check_inputs(study: str, params: dict, cwd=None) -> dict:
+    """``params`` checked before the notebook runs, with path parameters made absolute.
 
+    Raises :class:`~neurorad.studies.common.StudyInputError` (exit code 2 on the command
+    line) with one line naming the file or parameter and what to do: an unknown parameter
+    name, a missing manifest (other than the default one, whose demo cohort is generated
+    here), a manifest with errors, a missing data root, settings that do not load.
+    """
+    from neurorad import load_settings
+    from neurorad.io import validate_manifest
 
-def notebook_path(study: str) -> Path:
-    """Path of the study's source notebook; clear error for an unknown study or missing file."""
-    if study not in NOTEBOOKS:
-        raise ValueError(f"unknown study {study!r}; expected one of {', '.join(NOTEBOOKS)}")
-    path = notebooks_dir() / NOTEBOOKS[study]
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: notebook of study {study!r} not found")
-    return path
+    defaults = notebook_parameters(study)
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise StudyInputError(
+            f"{study}: unknown notebook parameter(s) {', '.join(unknown)}; the notebook takes "
+            f"{', '.join(defaults)}")
+    cwd = Path(cwd or Path.cwd())
+    checked = dict(params)
+    for key in PATH_PARAMETERS:
+        if checked.get(key) is not None:
+            checked[key] = str(resolve(checked[key], cwd))
+    base = project_dir(cwd)
+    manifest = Path(checked.get("manifest") or default_manifest(study, base))
+    if "manifest" not in checked:
+        ensure_demo_cohort(study, manifest, base)
+    if not manifest.is_file():
+        raise StudyInputError(f"{manifest}: manifest not found; give an existing manifest with "
+                              "-p manifest PATH (format: data_manifests/README.md)")
+    data_root = checked.get("data_root")
+    if data_root is not None and not Path(data_root).is_dir():
+        raise StudyInputError(f"{data_root}: data root is not a folder (-p data_root PATH)")
+    report = validate_manifest(manifest, data_root=data_root)
+    if not report.ok:
+        raise StudyInputError(
+            f"{manifest}: the manifest has {len(report.errors)} error(s), first: "
+            f"{report.errors[0]}; `neurorad validate {manifest}` lists them all")
+    settings = checked.get("settings", defaults.get("settings"))
+    if settings is not None:
+        try:
+            load_settings(settings)
+        except Exception as exc:  # noqa: BLE001 - whatever it is, it is about the settings
+            raise StudyInputError(f"settings {settings!r}: {exc}".splitlines()[0]) from exc
+    return checked
 
 
 def kernel_name() -> str:
@@ -95,7 +120,7 @@ def _kernel_manager_class():
 
 def executed_path(study: str, output_dir: str | os.PathLike) -> Path:
     """Where the executed notebook of ``study`` is written inside ``output_dir``."""
-    return Path(output_dir) / study / NOTEBOOKS[study]
+    return Path(output_dir) / study / f"{get_study(study).notebook}.ipynb"
 
 
 def run_study(study: str, parameters: dict, output_dir: str | os.PathLike, *,
@@ -105,10 +130,10 @@ def run_study(study: str, parameters: dict, output_dir: str | os.PathLike, *,
     Parameters
     ----------
     study : str
-        ``nf2``, ``pet``, ``dai`` or ``glioma``.
+        A study of :data:`neurorad.studies.STUDIES`.
     parameters : dict
-        Values for the notebook's ``parameters`` cell; ``output_dir`` is added (the study's
-        report folder) unless given.
+        Values for the notebook's ``parameters`` cell (checked by :func:`check_inputs`);
+        ``output_dir`` is added (the study's report folder) unless given.
     output_dir : path
         Report root; the executed notebook goes to ``<output_dir>/<study>/``.
     progress : bool
@@ -122,19 +147,27 @@ def run_study(study: str, parameters: dict, output_dir: str | os.PathLike, *,
     Path
         The executed notebook.
     """
-    import papermill
-
-    source = notebook_path(study)
+    cwd = Path(cwd or Path.cwd())
+    params = check_inputs(study, parameters, cwd)
     out = executed_path(study, output_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    params = dict(parameters)
     params.setdefault("output_dir", str(Path(output_dir).resolve() / study))
     started = time.time()
-    papermill.execute_notebook(
-        str(source), str(out), parameters=params, kernel_name=kernel_name(),
-        progress_bar=progress, cwd=str(cwd or Path.cwd()), report_mode=False,
-        kernel_manager_class=_kernel_manager_class(),
-    )
+    execute_notebook(notebook(study), out, params, cwd=cwd, progress=progress)
     if progress:
         print(f"[{study}] executed in {time.time() - started:.0f} s -> {out}", flush=True)
+    return out
+
+
+def execute_notebook(nb, out, parameters: dict, *, cwd, progress: bool = True) -> Path:
+    """Execute the notebook ``nb`` (an ``nbformat`` node) with papermill into ``out``, in a
+    kernel running this interpreter, started in ``cwd`` and reached through Unix sockets."""
+    import papermill
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        nb, str(out), parameters=parameters, kernel_name=kernel_name(),
+        progress_bar=progress, cwd=str(cwd), report_mode=False,
+        kernel_manager_class=_kernel_manager_class(),
+    )
     return out

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neurorad.errors import InputError
 from neurorad.settings.schema import discretisation_sort_key
 
 #: Suffix a discretisation adds to texture/histogram/IVH tags (``_fbn32``, ``_ep8``,
@@ -24,25 +25,100 @@ from neurorad.settings.schema import discretisation_sort_key
 DISCRETISATION_SUFFIX = re.compile(r"_(fbn|ep|fbs|fbsa)(\d+(?:p\d+)?)$")
 
 
-class StudyInputError(ValueError):
+class StudyInputError(InputError):
     """The study's inputs (manifest, data, parameters) cannot be analysed as asked."""
 
 
-def load_checked_manifest(manifest_path, data_root=None):
+def load_checked_manifest(manifest_path, data_root=None, *, study=None):
     """Validate the manifest and load it; stop with every problem listed if it has errors.
+
+    Relative paths resolve against :func:`project_dir`. With ``study`` given, a missing
+    manifest at the default path of that study's notebook is the demo cohort not generated
+    yet: it is generated first (:func:`ensure_demo_cohort`), as ``neurorad run-all`` does.
 
     Returns the loaded ``Manifest`` and the validation report (warnings are kept there and
     shown by the notebook).
     """
     from neurorad.io import load_manifest, validate_manifest
 
-    path = Path(manifest_path)
+    path = resolve(manifest_path)
+    if study is not None:
+        ensure_demo_cohort(study, path)
+    if data_root is not None:
+        data_root = resolve(data_root)
     if not path.is_file():
         raise StudyInputError(f"{path}: manifest not found (set the `manifest` parameter)")
     report = validate_manifest(path, data_root=data_root)
     if not report.ok:
         raise StudyInputError(f"{path}: the manifest has errors:\n{report}")
     return load_manifest(path, data_root=data_root), report
+
+
+def default_manifest(study: str, base=None) -> Path:
+    """The manifest path the notebook of ``study`` uses by default (its parameters cell),
+    resolved against ``base`` (default: :func:`project_dir`)."""
+    from neurorad.studies.notebooks import parameters
+
+    return resolve(parameters(study)["manifest"], base)
+
+
+def ensure_demo_cohort(study: str, manifest_path, base=None) -> bool:
+    """Generate the synthetic demo cohort of ``study`` when ``manifest_path`` is the
+    notebook's default manifest and does not exist yet; True if it was generated.
+
+    Any other manifest is left alone (a missing one is the caller's error to report).
+    """
+    from neurorad.synth.cohort import ensure_cohort_in
+
+    path = resolve(manifest_path, base)
+    if path.is_file() or path != default_manifest(study, base):
+        return False
+    ensure_cohort_in(path.parent, study)
+    return True
+
+
+def manifest_summary(manifest, report) -> str:
+    """'12 subjects, 10 patients, 20 ROIs; 0 warning(s)' for the notebook's manifest check."""
+    return (f"{len(manifest.subjects)} subjects, "
+            f"{len(set(s.group for s in manifest.subjects))} patients, "
+            f"{sum(len(s.rois) for s in manifest.subjects)} ROIs; "
+            f"{len(report.warnings)} warning(s)")
+
+
+def prepare_run(study: str, namespace: dict) -> None:
+    """The setup every study notebook runs right after its parameters cell.
+
+    ``namespace`` is the notebook's ``globals()``. In quick mode (smoke test) the validation
+    parameters there are lowered: one repeat, at most 2 label permutations and 3 outer folds,
+    only the ``null`` and ``lasso_lr`` models. Then it defines there ``output`` (the report
+    folder, created), ``options`` (keyword options for :func:`neurorad.modeling.evaluate`:
+    two-value grids when ``fast`` or quick, bootstrap replicates, parallel outer splits),
+    ``notes`` (shown with the headline), ``inner_cv`` (for the methods text) and
+    ``PARAMETERS`` (every parameter of the notebook with its value, for the provenance).
+    """
+    from neurorad.studies.notebooks import parameter_values
+
+    ns = namespace
+    pd.set_option("display.max_columns", 30, "display.width", 160, "display.precision", 3)
+    ns["output"] = resolve(ns["output_dir"])
+    ns["output"].mkdir(parents=True, exist_ok=True)
+    quick = ns["quick"]
+    if quick:
+        ns["repeats"], ns["n_permutations"] = 1, min(ns["n_permutations"], 2)
+        ns["outer_folds"] = min(ns["outer_folds"], 3)
+        ns["models"] = [m for m in ns["models"] if m in ("null", "lasso_lr")]
+    ns["options"] = {"fast": bool(ns["fast"] or quick), "n_bootstrap": 200 if quick else 500,
+                     "n_jobs": parallel_jobs(ns["workers"])}  # outer CV splits in parallel
+    ns["notes"] = "; ".join(x for x in (ns["run_label"], "quick mode" if quick else "") if x)
+    ns["inner_cv"] = (f"3-fold inner CV over {'two-value' if ns['options']['fast'] else 'full'} "
+                      "hyper-parameter grids")
+    ns["PARAMETERS"] = parameter_values(study, ns)
+
+
+def extraction_summary(batch) -> str:
+    """'40 cases: 40 computed, 0 from cache, 0 failed; 530 features per case'."""
+    return (f"{batch.n_cases} cases: {batch.n_computed} computed, {batch.n_cached} from cache, "
+            f"{batch.n_failed} failed; {batch.features.feature.nunique()} features per case")
 
 
 def select(manifest, *, images=None, rois=None):
@@ -221,7 +297,30 @@ def parallel_jobs(workers=None) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: Environment variable naming the folder relative paths resolve against.
+PROJECT_DIR_VARIABLE = "NEURORAD_PROJECT_DIR"
+
+
+def project_dir(start=None) -> Path:
+    """The folder relative paths of the notebooks' parameters resolve against.
+
+    ``$NEURORAD_PROJECT_DIR`` when set; else the neurorad checkout holding ``start`` (default:
+    the working directory), i.e. the nearest folder at or above it with ``pyproject.toml``
+    and ``neurorad/__init__.py``; else ``start`` itself. So a notebook kernel that JupyterLab
+    starts in ``notebooks/`` finds ``work/cohorts/...`` at the checkout root, as the command
+    line run from the root does.
+    """
+    override = os.environ.get(PROJECT_DIR_VARIABLE)
+    if override:
+        return Path(os.path.expanduser(override)).resolve()
+    start = Path(start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "neurorad" / "__init__.py").is_file():
+            return folder
+    return start
+
+
 def resolve(path, base=None) -> Path:
-    """``path`` as an absolute Path (relative to ``base`` or the working directory)."""
+    """``path`` as an absolute Path (relative to ``base``, default :func:`project_dir`)."""
     path = Path(os.path.expanduser(str(path)))
-    return path if path.is_absolute() else (Path(base or Path.cwd()) / path).resolve()
+    return path if path.is_absolute() else (Path(base or project_dir()) / path).resolve()

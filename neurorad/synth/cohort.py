@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,3 +172,30 @@ def make_cohort(study: str, out_dir, *, seed: int = 0, null: bool = False,
     write_manifest(plan, manifest_path)
     write_truth(truth, out_dir / TRUTH_NAME)
     return manifest_path
+
+
+def ensure_cohort(study: str, cohorts_dir: Path, *, null: bool = False, seed: int = 0,
+                  quiet: bool = False, **size) -> Path:
+    """The manifest of the synthetic cohort of ``study`` in ``cohorts_dir``, generated if missing.
+
+    The cohort folder is ``<cohorts_dir>/<study>`` (``<study>-null`` for the null cohort);
+    a folder holding a ``manifest.yaml`` is reused as it is.
+    """
+    folder = Path(cohorts_dir) / (f"{study}-null" if null else study)
+    return ensure_cohort_in(folder, study, null=null, seed=seed, quiet=quiet, **size)
+
+
+def ensure_cohort_in(folder, study: str, *, null: bool = False, seed: int = 0,
+                     quiet: bool = False, **size) -> Path:
+    """``<folder>/manifest.yaml``, generating the cohort of ``study`` there if it is missing."""
+    folder = Path(folder)
+    manifest = folder / MANIFEST_NAME
+    if manifest.is_file():
+        return manifest
+    if not quiet:
+        print(f"[{study}] generating synthetic cohort in {folder} ...", flush=True)
+    started = time.time()
+    path = Path(make_cohort(study, folder, seed=seed, null=null, **size))
+    if not quiet:
+        print(f"[{study}] cohort ready in {time.time() - started:.0f} s", flush=True)
+    return path

@@ -64,8 +64,8 @@ def test_report_without_executed_notebooks_fails_clearly(tmp_path, capsys):
 
 def test_ensure_cohort_reuses_an_existing_manifest_and_generates_a_missing_one(tmp_path,
                                                                             monkeypatch):
-    import neurorad.synth
-    from neurorad.reports.cli import ensure_cohort
+    import neurorad.synth.cohort
+    from neurorad.synth.cohort import ensure_cohort
 
     calls = []
 
@@ -75,7 +75,7 @@ def test_ensure_cohort_reuses_an_existing_manifest_and_generates_a_missing_one(t
         (out_dir / "manifest.yaml").write_text("neurorad_manifest: 1\n")
         return out_dir / "manifest.yaml"
 
-    monkeypatch.setattr(neurorad.synth, "make_cohort", fake_make_cohort)
+    monkeypatch.setattr(neurorad.synth.cohort, "make_cohort", fake_make_cohort)
     first = ensure_cohort("dai", tmp_path, null=True, seed=3, quiet=True)
     assert first == tmp_path / "dai-null" / "manifest.yaml"
     assert calls == [("dai", str(tmp_path / "dai-null"), 3, True)]

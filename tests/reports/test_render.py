@@ -79,9 +79,9 @@ def test_plain_links_and_inline_data_are_not_resources():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="Unix domain sockets: POSIX only")
-def test_run_study_kernel_uses_unix_sockets_not_tcp(tmp_path, monkeypatch):
+def test_run_study_kernel_uses_unix_sockets_not_tcp(tmp_path):
     """run_study's kernel is reached through Unix sockets: it opens no TCP port at all."""
-    from neurorad.reports.run import NOTEBOOKS, run_study
+    from neurorad.reports.run import execute_notebook
 
     parameters = new_code_cell("output_dir = ''")
     parameters.metadata["tags"] = ["parameters"]
@@ -91,10 +91,8 @@ def test_run_study_kernel_uses_unix_sockets_not_tcp(tmp_path, monkeypatch):
     nb = new_notebook(cells=[parameters, probe])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    (tmp_path / "nbs").mkdir()
-    nbformat.write(nb, tmp_path / "nbs" / NOTEBOOKS["nf2"])
-    monkeypatch.setenv("NEURORAD_NOTEBOOKS", str(tmp_path / "nbs"))
-    out = run_study("nf2", {}, tmp_path / "reports", progress=False, cwd=tmp_path)
+    out = execute_notebook(nb, tmp_path / "reports" / "probe.ipynb", {}, cwd=tmp_path,
+                           progress=False)
     text = "".join(o.get("text", "") for o in nbformat.read(out, as_version=4).cells[-1].outputs)
     assert "TRANSPORT ipc SHELL-PORT" in text, text
     assert not list(tmp_path.glob("**/kernel-ipc*"))  # sockets beside the connection file, not here
