@@ -53,7 +53,7 @@ from IPython.display import Markdown, display
 
 from neurorad import plots
 from neurorad.reports import provenance as prov
-from neurorad.reports.index import write_headline
+from neurorad.studies.headline import write_headline
 from neurorad.studies import common, validation
 
 clock = prov.RunClock()

@@ -55,7 +55,7 @@ from IPython.display import Markdown, display
 
 from neurorad import plots
 from neurorad.reports import provenance as prov
-from neurorad.reports.index import write_headline
+from neurorad.studies.headline import write_headline
 from neurorad.studies import common, validation
 
 clock = prov.RunClock()
@@ -136,7 +136,7 @@ display(result.table(["spearman_rho", "mae", "rmse", "r2"]))
 # %%
 rho = pet.rho_per_split(result)
 display(pet.rho_distribution(rho))
-from neurorad.reports.published import headline_published
+from neurorad.studies.published import headline_published
 published = headline_published("pet")
 plots.plot_metric_over_splits(rho, "spearman_rho", published=published.value,
                               published_ci=(published.ci_low, published.ci_high));

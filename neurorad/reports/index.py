@@ -1,6 +1,7 @@
 """The index page linking the four study reports with their headline metrics.
 
-Each notebook ends by writing ``headline.json`` into its report folder (:func:`write_headline`):
+Each notebook ends by writing ``headline.json`` into its report folder
+(:func:`neurorad.studies.headline.write_headline`):
 the grouped-validation headline metric with its interval, the leaky estimate beside it, and
 the published number it is compared with. :func:`build_index` reads those files, so the index
 always shows what the last run actually measured.
@@ -8,68 +9,14 @@ always shows what the last run actually measured.
 from __future__ import annotations
 
 import html
-import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from neurorad.reports.safe import content_security_policy_meta
 from neurorad.studies import STUDIES
-
-HEADLINE_FILE = "headline.json"
-
-
-@dataclass
-class Headline:
-    """A study's headline result.
-
-    ``estimate``/``ci_low``/``ci_high`` come from subject-grouped validation; ``leaky`` is
-    the same metric under ROI-level (leaky) splitting when the study has several ROIs per
-    subject; ``published`` is the number the original study reported (None: none
-    published); ``chance`` is the value of a predictor without information (0.5 for
-    ROC AUC, 0 for Spearman rho); ``notes`` is free text (e.g. cohort kind, quick mode).
-    """
-
-    study: str
-    metric: str
-    model: str
-    estimate: float
-    ci_low: float
-    ci_high: float
-    task: str = ""
-    target_class: str = ""
-    leaky: float | None = None
-    published: float | None = None
-    published_text: str = ""
-    chance: float | None = None
-    notes: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def contains_chance(self) -> bool | None:
-        """Whether the interval contains the chance level (None when chance is unknown)."""
-        if self.chance is None or any(map(math.isnan, (self.ci_low, self.ci_high))):
-            return None
-        return self.ci_low <= self.chance <= self.ci_high
-
-
-def write_headline(headline: Headline, out_dir: str | os.PathLike) -> Path:
-    """Save ``headline`` as ``<out_dir>/headline.json``."""
-    path = Path(out_dir) / HEADLINE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(headline), indent=2, default=float), encoding="utf-8")
-    return path
-
-
-def read_headline(study_dir: str | os.PathLike) -> Headline | None:
-    """The headline saved in ``study_dir`` (None when the study has not been run)."""
-    path = Path(study_dir) / HEADLINE_FILE
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return Headline(**data)
+from neurorad.studies.headline import read_headline
 
 
 def _fmt(value) -> str:

@@ -10,8 +10,8 @@ import math
 
 import pandas as pd
 
-from neurorad.reports.index import Headline
-from neurorad.reports.published import headline_published, published_table
+from neurorad.studies.headline import Headline
+from neurorad.studies.published import headline_published, published_table
 from neurorad.studies.common import columns_for_discretisation, discretisations_in
 
 #: Value of each headline metric for a predictor without information.

@@ -3,11 +3,12 @@
 ``make_cohort(study, out_dir, *, seed=0, null=False) -> Path`` writes a cohort of the
 ``nf2``, ``pet``, ``dai`` or ``glioma`` design into ``out_dir`` and returns its
 ``manifest.yaml``; ``truth.json`` beside it records the planted effects. The command
-``neurorad demo-data {nf2,pet,dai,glioma,all} --out DIR`` does the same from a shell.
+``neurorad demo-data {nf2,pet,dai,glioma,all} --out DIR`` does the same from a shell;
+``ensure_cohort`` reuses a cohort already there. Which module generates a study's cohort is
+written in the study registry (``neurorad.studies.STUDIES``, ``Study.synth``).
 """
 from __future__ import annotations
 
-from neurorad.synth.cohort import make_cohort
-from neurorad.synth.common import STUDIES
+from neurorad.synth.cohort import ensure_cohort, make_cohort
 
-__all__ = ["make_cohort", "STUDIES"]
+__all__ = ["ensure_cohort", "make_cohort"]

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from neurorad.synth.cohort import make_cohort
-from neurorad.synth.common import STUDIES
+from neurorad.studies import STUDIES
 
 
 def register(subparsers) -> None:
@@ -18,7 +18,7 @@ def register(subparsers) -> None:
         description="Write synthetic cohorts (NIfTI/DICOM images, label maps, manifest.yaml, "
                     "truth.json) of the NF2, PET, DAI and glioma designs into OUT/<study>/. "
                     "The manifest path(s) are printed as the last line(s).")
-    parser.add_argument("study", choices=[*STUDIES, "all"], help="which design ('all': four)")
+    parser.add_argument("study", choices=[*STUDIES, "all"], help="which design ('all': every study)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--null", action="store_true",
@@ -33,7 +33,7 @@ def register(subparsers) -> None:
 
 def run_demo_data(args: argparse.Namespace) -> int:
     """Generate the requested cohort(s); print one manifest path per line."""
-    studies = STUDIES if args.study == "all" else (args.study,)
+    studies = tuple(STUDIES) if args.study == "all" else (args.study,)
     manifests = []
     for study in studies:
         started = time.perf_counter()

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from neurorad.synth.common import STUDIES, rng_for
+from neurorad.studies import get_study
+from neurorad.synth.common import rng_for
 from neurorad.synth.truth import plain, write_truth
 
 MANIFEST_NAME = "manifest.yaml"
@@ -67,10 +68,8 @@ class CohortPlan:
 
 
 def study_module(study: str):
-    """The module implementing ``study`` (one of ``STUDIES``)."""
-    if study not in STUDIES:
-        raise ValueError(f"unknown study {study!r}; choose one of {', '.join(STUDIES)}")
-    return importlib.import_module(f"neurorad.synth.{study}")
+    """The module generating ``study``'s cohort (``Study.synth`` of the study registry)."""
+    return importlib.import_module(get_study(study).synth)
 
 
 def permute_targets(subjects: list[SubjectPlan], names: list[str],

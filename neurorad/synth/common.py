@@ -9,9 +9,6 @@ import SimpleITK as sitk
 
 from neurorad.synth.anatomy import Grid
 
-STUDIES = ("nf2", "pet", "dai", "glioma")
-
-
 def rng_for(seed: int, study: str, *keys: int) -> np.random.Generator:
     """Independent, reproducible random stream for (seed, study, keys...).
 

@@ -7,7 +7,8 @@ import pytest
 
 from neurorad.cli import build_parser
 from neurorad.reports.cli import parse_parameter_value
-from neurorad.reports.index import Headline, build_index, read_headline, write_headline
+from neurorad.reports.index import build_index
+from neurorad.studies.headline import Headline, read_headline, write_headline
 
 
 def test_headline_round_trip_and_chance(tmp_path):

@@ -16,7 +16,8 @@ from IPython.display import Markdown
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from neurorad.io.manifest import load_manifest
-from neurorad.reports.index import Headline, build_index, write_headline
+from neurorad.reports.index import build_index
+from neurorad.studies.headline import Headline, write_headline
 from neurorad.reports.methods import ValidationDesign, methods_markdown
 from neurorad.reports.provenance import collect_provenance, provenance_markdown
 from neurorad.reports.render import notebook_to_html, render_html

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from neurorad.reports.published import (COHORT_SIZE, HEADLINE, STUDIES, headline_published,
-                                        published_table, published_value)
+from neurorad.studies import STUDIES
+from neurorad.studies.published import headline_published, published_table, published_value
 
 STUDIES_MD = Path(__file__).resolve().parents[3] / "shared" / "studies.md"
 
@@ -64,17 +64,18 @@ def test_pet_rho_with_interval(studies_text):
 def test_nf2_has_no_metric_and_headline_lookup_is_consistent():
     assert published_table("nf2").empty
     assert headline_published("nf2") is None
-    for study in STUDIES:
-        if HEADLINE[study] is not None:
-            assert headline_published(study) is not None, study
+    for name, study in STUDIES.items():
+        if study.headline is not None:
+            assert headline_published(name) is not None, name
+            assert study.published, name
 
 
 def test_cohort_sizes_match_source(studies_text):
-    assert "53 patients" in studies_text and COHORT_SIZE["nf2"] == 53
-    assert "40 patients" in studies_text and COHORT_SIZE["pet"] == 40
+    assert "53 patients" in studies_text and STUDIES["nf2"].published_subjects == 53
+    assert "40 patients" in studies_text and STUDIES["pet"].published_subjects == 40
     assert "31 patients" in studies_text and "12 healthy" in studies_text
-    assert COHORT_SIZE["dai"] == 43
-    assert "83 patients" in studies_text and COHORT_SIZE["glioma"] == 83
+    assert STUDIES["dai"].published_subjects == 43
+    assert "83 patients" in studies_text and STUDIES["glioma"].published_subjects == 83
 
 
 def test_unknown_study_is_an_error():
