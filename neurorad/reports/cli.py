@@ -62,7 +62,8 @@ def render_reports(studies, output: Path, *, hide_code: bool = False,
     written = []
     for study in studies:
         html = render_html(executed_path(study, output), output / f"{study}.html",
-                           hide_code=hide_code, title=STUDIES[study].title)
+                           hide_code=hide_code, title=STUDIES[study].title,
+                           entry=STUDIES[study])
         written.append(html)
         if not quiet:
             print(f"[{study}] report -> {html}", flush=True)

@@ -1,82 +1,76 @@
-"""The index page linking the four study reports with their headline metrics.
+"""The index page: one card per study with its headline metrics and key figure.
 
-Each notebook ends by writing ``headline.json`` into its report folder
-(:func:`neurorad.studies.headline.write_headline`):
-the grouped-validation headline metric with its interval, the leaky estimate beside it, and
-the published number it is compared with. :func:`build_index` reads those files, so the index
-always shows what the last run actually measured.
+Each notebook ends by writing ``headline.json`` (:func:`neurorad.studies.headline.write_headline`)
+and its key figure (``key_figure.png``, :func:`neurorad.reports.figures.show_figure`) into its
+report folder. :func:`build_index` reads those files and the study's registry entry, so the
+index always shows what the last run actually measured, and a new study gets its card
+without code of its own (:func:`neurorad.reports.summary.card_html`).
 """
 from __future__ import annotations
 
-import html
-import math
 import os
 import time
 from pathlib import Path
 
 from neurorad.reports.safe import content_security_policy_meta
 from neurorad.studies import STUDIES
-from neurorad.studies.headline import read_headline
 
 
-def _fmt(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "&ndash;"
-    return f"{value:.3f}"
+def study_card(study: str, reports_dir: str | os.PathLike) -> str:
+    """The index card of ``study`` from its saved outputs in ``<reports_dir>/<study>/``."""
+    from neurorad.reports.summary import card_html, read_key_figure, read_outputs
 
-
-def _row(study: str, reports_dir: Path) -> str:
-    title = html.escape(STUDIES[study].title)
-    report = reports_dir / f"{study}.html"
-    link = (f'<a href="{study}.html">{title}</a>' if report.is_file()
-            else f"{title} <em>(report not rendered)</em>")
-    head = read_headline(reports_dir / study)
-    if head is None:
-        return f"<tr><td>{link}</td><td colspan='5'><em>not run yet</em></td></tr>"
-    what = " / ".join(html.escape(x) for x in (head.task, head.target_class, head.model,
-                                               head.metric) if x)
-    grouped = f"{_fmt(head.estimate)} [{_fmt(head.ci_low)}; {_fmt(head.ci_high)}]"
-    chance = head.contains_chance
-    verdict = "" if chance is None else (" (interval contains chance)" if chance
-                                         else " (interval excludes chance)")
-    published = (_fmt(head.published) if head.published is not None else "none published")
-    if head.published_text:
-        published += f"<br><small>{html.escape(head.published_text)}</small>"
-    notes = html.escape(head.notes)
-    return (f"<tr><td>{link}</td><td>{what}</td><td>{grouped}{verdict}</td>"
-            f"<td>{_fmt(head.leaky)}</td><td>{published}</td><td>{notes}</td></tr>")
+    reports_dir = Path(reports_dir)
+    study_dir = reports_dir / study
+    return card_html(study, STUDIES[study], read_outputs(study_dir), read_key_figure(study_dir),
+                     report_exists=(reports_dir / f"{study}.html").is_file())
 
 
 _PAGE = """<!DOCTYPE html>
-<html lang="en"><head>{csp}<meta charset="utf-8"><title>neurorad study reports</title>
+<html lang="en"><head>{csp}<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>neurorad study reports</title>
 <style>
-body {{ font-family: sans-serif; margin: 2em; max-width: 75em; }}
-table {{ border-collapse: collapse; }}
-td, th {{ border: 1px solid #bbb; padding: 0.4em 0.6em; vertical-align: top; }}
-th {{ background: #eee; }}
+body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto;
+  padding: 1rem 1.5rem; max-width: 80rem; color: #1b1b1b; line-height: 1.4; }}
+h1 {{ font-size: 1.7rem; margin-bottom: 0.3rem; }}
+.nr-cards {{ display: grid; gap: 1.1rem;
+  grid-template-columns: repeat(auto-fill, minmax(min(100%, 22rem), 1fr)); }}
+.nr-card {{ border: 1px solid #c9d3de; border-radius: 8px; padding: 0.8rem 1rem 1rem;
+  background: #fbfcfe; display: flex; flex-direction: column; min-width: 0; }}
+.nr-card h2 {{ font-size: 1.1rem; margin: 0.1rem 0 0.4rem; }}
+.nr-question {{ margin: 0 0 0.5rem; color: #333; }}
+.nr-thumb {{ width: 100%; height: auto; border: 1px solid #e3e7ec; background: #fff;
+  margin-bottom: 0.5rem; }}
+.nr-card-numbers {{ margin: 0; }}
+.nr-card-numbers dt {{ font-weight: 600; font-size: 0.85rem; color: #445; margin-top: 0.4rem; }}
+.nr-card-numbers dd {{ margin: 0.05rem 0 0; }}
+.nr-estimate {{ font-size: 1.15rem; }}
+.nr-notes {{ font-size: 0.85rem; color: #555; margin: 0.5rem 0 0; }}
 </style></head>
 <body>
 <h1>neurorad study reports</h1>
-<p>Reproductions of four neuro-radiomics studies. The headline metric is estimated with
+<p>Reproductions of published neuro-radiomics studies. Each headline metric is estimated with
 validation grouped by subject (all ROIs of a subject in the same fold), with its 95%
-interval; the leaky column splits at ROI level, as the original studies did, and shows how
-much of a published number such splitting can explain.</p>
-<table>
-<tr><th>Study</th><th>Headline</th><th>Grouped estimate [95% CI]</th><th>Leaky</th>
-<th>Published</th><th>Notes</th></tr>
-{rows}
-</table>
+interval, next to the number the study published. The leaky estimate splits at ROI level, as
+the original studies did, and shows how much of a published number such splitting can
+explain; the label-permutation p-value tests the grouped result against chance.</p>
+<div class="nr-cards">
+{cards}
+</div>
 <p><small>Generated {when} UTC.</small></p>
 </body></html>
 """
 
 
 def build_index(reports_dir: str | os.PathLike, studies=tuple(STUDIES)) -> Path:
-    """Write ``<reports_dir>/index.html`` linking every study report with its headline."""
+    """Write ``<reports_dir>/index.html``: one card per study (:func:`study_card`) with its
+    headline, interval, published value and key-figure thumbnail, linking its report."""
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    rows = "\n".join(_row(s, reports_dir) for s in studies)
-    page = _PAGE.format(csp=content_security_policy_meta(), rows=rows, when=time.strftime("%Y-%m-%d %H:%M", time.gmtime()))
+    cards = "\n".join(study_card(s, reports_dir) for s in studies)
+    page = _PAGE.format(csp=content_security_policy_meta(), cards=cards,
+                        when=time.strftime("%Y-%m-%d %H:%M", time.gmtime()))
     path = reports_dir / "index.html"
     path.write_text(page, encoding="utf-8")
     return path

@@ -100,6 +100,9 @@ class Study:
         Which published value the headline is compared with (None: none published).
     published
         Every number the study published.
+    question
+        The clinical question in one sentence (opens the report's summary and the index
+        card).
     """
 
     name: str
@@ -109,6 +112,7 @@ class Study:
     published_subjects: int
     headline: HeadlineMetric | None = None
     published: tuple[PublishedValue, ...] = ()
+    question: str = ""
 
 
 def _dai_published() -> tuple[PublishedValue, ...]:
@@ -154,18 +158,26 @@ _PET_PUBLISHED = (
 STUDIES: dict[str, Study] = {s.name: s for s in (
     # Exploratory: 2-D maps of the feature space coloured by genotype; no metric published.
     Study("nf2", "NF2-associated schwannomatosis: radiogenomics", "01_nf2_radiogenomics",
-          synth="neurorad.synth.nf2", published_subjects=53),
+          synth="neurorad.synth.nf2", published_subjects=53,
+          question="Do MRI radiomic features of NF2-associated tumours carry information about "
+                   "the patient's NF2 genotype (variant type and exon)?"),
     Study("pet", "Glioblastoma: 11C-methionine PET uptake index", "02_pet_uptake_index",
           synth="neurorad.synth.pet", published_subjects=40,
           headline=HeadlineMetric("uptake_index", "lasso", "spearman_rho"),
-          published=_PET_PUBLISHED),
+          published=_PET_PUBLISHED,
+          question="Can radiomic features of the 11C-methionine PET predict a glioblastoma's "
+                   "uptake index (tumour-to-normal-brain ratio) as an expert measures it?"),
     Study("dai", "Diffuse axonal injury: diffusion kurtosis MRI", "03_dai_dki",
           synth="neurorad.synth.dai", published_subjects=31 + 12,
-          headline=HeadlineMetric("outcome", "svm", "roc_auc"), published=_dai_published()),
+          headline=HeadlineMetric("outcome", "svm", "roc_auc"), published=_dai_published(),
+          question="Do diffusion-kurtosis radiomic features tell patients with diffuse axonal "
+                   "injury from healthy volunteers, and predict an unfavourable outcome?"),
     Study("glioma", "Glioma histological type: digital biopsy", "04_glioma_histology",
           synth="neurorad.synth.glioma", published_subjects=83,
           headline=HeadlineMetric("one_vs_rest", "svm", "roc_auc", "glioblastoma"),
-          published=_glioma_published()),
+          published=_glioma_published(),
+          question="Can MRI radiomics (a digital biopsy) tell the histological type of a "
+                   "glioma before surgery?"),
 )}
 
 

@@ -25,6 +25,10 @@ class Headline:
     subject; ``published`` is the number the original study reported (None: none
     published); ``chance`` is the value of a predictor without information (0.5 for
     ROC AUC, 0 for Spearman rho); ``notes`` is free text (e.g. cohort kind, quick mode).
+    ``published_ci_low``/``published_ci_high``: the published interval (None: none given);
+    ``permutation_p`` and ``n_permutations``: the label-permutation test of the grouped
+    headline; ``cohort``: who was analysed, in words; ``leaky_note``: why no leaky estimate
+    exists (e.g. one ROI per patient).
     """
 
     study: str
@@ -41,6 +45,12 @@ class Headline:
     chance: float | None = None
     notes: str = ""
     extra: dict = field(default_factory=dict)
+    published_ci_low: float | None = None
+    published_ci_high: float | None = None
+    permutation_p: float | None = None
+    n_permutations: int = 0
+    cohort: str = ""
+    leaky_note: str = ""
 
     @property
     def contains_chance(self) -> bool | None:

@@ -144,9 +144,14 @@ def by_discretisation(X: pd.DataFrame, y, groups, *, task, model, outer_folds, r
 
 
 def headline(metrics: pd.DataFrame, *, study: str, model: str, metric: str, task: str = "",
-             target_class: str = "", notes: str = "", metric_class=None) -> Headline:
+             target_class: str = "", notes: str = "", metric_class=None, permutation=None,
+             n_permutations: int = 0, cohort: str = "", leaky_note: str = "") -> Headline:
     """The study's headline: grouped estimate with CI, the leaky estimate, the published
-    value (if any) and the chance level. ``metric_class`` selects a one-vs-rest row."""
+    value (if any, with its interval) and the chance level. ``metric_class`` selects a
+    one-vs-rest row; ``permutation`` (:func:`permutation_table` of the grouped evaluation,
+    run with ``n_permutations`` permutations) gives the permutation p-value of
+    ``model``/``metric``; ``cohort`` says who was analysed
+    and ``leaky_note`` why there is no leaky estimate, in words for the report summary."""
     def pick(split):
         rows = metrics[(metrics.model == model) & (metrics.metric == metric)
                        & (metrics.split == split)]
@@ -158,13 +163,31 @@ def headline(metrics: pd.DataFrame, *, study: str, model: str, metric: str, task
     if grouped is None:
         raise ValueError(f"no grouped {model}/{metric} row to report as headline")
     pub = headline_published(study)
+    p_value = permutation_p(permutation, model, metric)
     return Headline(study=study, metric=metric, model=model,
                     estimate=float(grouped.estimate), ci_low=float(grouped.ci_low),
                     ci_high=float(grouped.ci_high), task=task, target_class=target_class,
                     leaky=None if leaky is None else float(leaky.estimate),
                     published=None if pub is None else pub.value,
                     published_text="" if pub is None else pub.source,
-                    chance=CHANCE.get(metric), notes=notes)
+                    published_ci_low=None if pub is None or math.isnan(pub.ci_low)
+                    else pub.ci_low,
+                    published_ci_high=None if pub is None or math.isnan(pub.ci_high)
+                    else pub.ci_high,
+                    chance=CHANCE.get(metric), notes=notes, permutation_p=p_value,
+                    n_permutations=int(n_permutations) if p_value is not None else 0,
+                    cohort=cohort, leaky_note=leaky_note)
+
+
+def permutation_p(permutation: pd.DataFrame | None, model: str, metric: str) -> float | None:
+    """Permutation p-value of ``model``/``metric`` in a :func:`permutation_table` (None when
+    the test was not run for them)."""
+    if permutation is None or permutation.empty:
+        return None
+    rows = permutation[(permutation["model"] == model) & (permutation["metric"] == metric)]
+    if rows.empty or pd.isna(rows.iloc[0]["p_value"]):
+        return None
+    return float(rows.iloc[0]["p_value"])
 
 
 def null_target_control(table, control_targets, *, task, outer_folds, repeats, seed,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -24,17 +25,44 @@ def test_headline_round_trip_and_chance(tmp_path):
     assert read_headline(tmp_path / "missing") is None
 
 
-def test_index_links_reports_and_shows_numbers(tmp_path):
+def test_index_shows_one_card_per_study_with_numbers_and_thumbnail(tmp_path):
+    import matplotlib
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from neurorad.reports.figures import figure_png, save_key_figure
+    from neurorad.studies import STUDIES
+
     write_headline(Headline(study="dai", metric="roc_auc", model="svm", estimate=0.7123,
                             ci_low=0.5234, ci_high=0.8811, task="outcome", leaky=0.9712,
-                            published=0.997, chance=0.5), tmp_path / "dai")
+                            published=0.997, published_text="journal", chance=0.5,
+                            permutation_p=0.02, n_permutations=99), tmp_path / "dai")
+    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)  # 800 px wide: thumbnail is smaller
+    ax.plot([0, 1], [0, 1])
+    save_key_figure(figure_png(fig), "ROC AUC grouped vs leaky", tmp_path / "dai")
+    plt.close(fig)
     (tmp_path / "dai.html").write_text("<html></html>")
     page = build_index(tmp_path).read_text(encoding="utf-8")
-    assert '<a href="dai.html">' in page
-    assert "0.712 [0.523; 0.881] (interval excludes chance)" in page
-    assert "<td>0.971</td>" in page and "0.997" in page
-    # Studies not run yet are listed as such, without a dead link.
-    assert page.count("not run yet") == 3 and 'href="pet.html"' not in page
+    assert page.count('<article class="nr-card"') == len(STUDIES)
+    dai = page[page.index('id="study-dai"'):]
+    dai = dai[:dai.index("</article>")]
+    assert '<a href="dai.html">' in dai
+    assert "0.712 [0.523; 0.881]" in dai and "the interval excludes chance (0.5)" in dai
+    assert "0.997, journal" in dai
+    assert "0.971 with ROI-level (leaky) splits versus 0.712 grouped by patient" in dai
+    assert "p = 0.020 over 99 label permutations" in dai
+    thumb = re.search(r'<img class="nr-thumb" src="data:image/png;base64,([^"]+)"', dai)
+    assert thumb, dai
+    import base64
+    import io
+
+    import matplotlib.image as mpimg
+    width = mpimg.imread(io.BytesIO(base64.b64decode(thumb.group(1))), format="png").shape[1]
+    assert width <= 480
+    # Studies not run yet are listed as such, without a dead link or thumbnail.
+    assert page.count("not run yet") == len(STUDIES) - 1 and 'href="pet.html"' not in page
+    assert page.count('class="nr-thumb"') == 1
+    assert "<script" not in page
 
 
 def test_parameter_values_parse_as_yaml():

@@ -57,6 +57,22 @@ def test_headline_takes_grouped_and_leaky_and_the_published_value():
         headline(_metrics(), study="dai", model="rf", metric="roc_auc")
 
 
+def test_headline_carries_permutation_p_cohort_and_published_interval():
+    permutation = pd.DataFrame({"model": ["null", "svm"], "metric": ["roc_auc", "roc_auc"],
+                                "observed": [0.5, 0.7], "permuted_mean": [0.5, 0.51],
+                                "permuted_sd": [0.05, 0.06], "p_value": [0.6, 0.03],
+                                "method": ["label permutation"] * 2})
+    head = headline(_metrics(), study="dai", model="svm", metric="roc_auc", task="outcome",
+                    permutation=permutation, n_permutations=99, cohort="43 subjects")
+    assert head.permutation_p == pytest.approx(0.03) and head.n_permutations == 99
+    assert head.cohort == "43 subjects"
+    assert head.published_ci_low is None  # the DAI study published no interval
+    # No test run for this model: no p, and no permutation count claimed.
+    none = headline(_metrics(), study="dai", model="svm", metric="roc_auc",
+                    permutation=permutation[permutation.model == "null"], n_permutations=99)
+    assert none.permutation_p is None and none.n_permutations == 0
+
+
 def test_feasible_folds_follow_the_rarest_class():
     y = ["a"] * 6 + ["b"] * 6
     groups = ["p1", "p1", "p2", "p2", "p3", "p3", "q1", "q2", "q3", "q4", "q5", "q6"]
