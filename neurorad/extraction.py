@@ -16,6 +16,12 @@ Order of work (IBSI manual, figure "image processing scheme"):
 
 With more than one discretisation, the tags of steps 3-4 carry the discretisation's suffix
 (``cm_joint_max_3D_avg_fbn32``, ``ih_mean_ep8``); see ``docs/features.md``.
+
+With ``settings.filters`` (IBSI-2), steps 2-4 run on the original image (when kept) and on
+every filter response map, the filter applied to the whole interpolated image and the
+intensity mask taken from the unfiltered image (``neurorad.preprocess.response_maps``); tags
+of response-map features end in a filter part (``stat_mean__log_s2``,
+``neurorad.features.tags``).
 """
 from __future__ import annotations
 
@@ -31,7 +37,9 @@ from neurorad.backend import (get_xp, resolve_device, to_device, to_numpy,
 from neurorad.features.texture import level_dtype
 from neurorad.features.texture_batch import TextureItem, TextureParams, texture_features_batch
 from neurorad.preprocess.discretise import discretise, fbn_nested_levels
+from neurorad.features.tags import build_tag
 from neurorad.preprocess.pipeline import PreprocessedROI, preprocess_roi
+from neurorad.preprocess.response_maps import image_rois
 
 # family -> (module, function); imported when first used so a missing optional dependency
 # of one family cannot break the others.
@@ -307,12 +315,29 @@ def extract_features(image, mask, settings, *, label: int | None = None,
 
     settings = load_settings(settings)
     xp = xp_for_device(resolve_device(device or settings.device))
-    roi = preprocess_roi(image, mask, settings, label=label, xp=xp, diagnostics=False)
-    try:
-        return features_from_roi(roi, settings)
-    except EmptyIntensityMask:
+    filtered = settings.filters is not None
+    roi = preprocess_roi(image, mask, settings, label=label, xp=xp, diagnostics=False,
+                         crop=not filtered)
+    if not filtered:
+        try:
+            return features_from_roi(roi, settings)
+        except EmptyIntensityMask:
+            _warn_empty_intensity(settings, label)
+            return _empty_intensity_result(roi, settings)
+    if not bool(roi.int_mask.any()):
         _warn_empty_intensity(settings, label)
         return _empty_intensity_result(roi, settings)
+    out: dict[str, float] = {}
+    for _, part, image_roi, image_settings in image_rois(roi, settings):
+        out.update(_with_filter_part(features_from_roi(image_roi, image_settings), part))
+    return out
+
+
+def _with_filter_part(features: dict[str, float], part: str) -> dict[str, float]:
+    """Tags of one response map's features with its filter part (none for the original)."""
+    if not part:
+        return features
+    return {build_tag(tag, filter_spec=part): value for tag, value in features.items()}
 
 
 def extract_features_batch(rois: Sequence, settings, *, device: str | None = None,
@@ -362,7 +387,10 @@ def extract_features_batch(rois: Sequence, settings, *, device: str | None = Non
             raise
         prepared.append(roi)
         labels.append(label)
-    results = features_from_rois(prepared, settings, max_voxels=max_voxels)
+    if settings.filters is None:
+        results = features_from_rois(prepared, settings, max_voxels=max_voxels)
+    else:
+        results = _filtered_features_batch(prepared, rois, settings, max_voxels)
     out = []
     for roi, label, features in zip(prepared, labels, results):
         if features is None:
@@ -384,8 +412,32 @@ def _batch_entry(entry, settings, xp):
                         f"PreprocessedROI, got {type(entry).__name__}")
     image, mask, *rest = entry
     label = rest[0] if rest else None
-    roi = preprocess_roi(image, mask, settings, label=label, xp=xp, diagnostics=False)
+    roi = preprocess_roi(image, mask, settings, label=label, xp=xp, diagnostics=False,
+                         crop=settings.filters is None)
     return roi, label
+
+
+def _filtered_features_batch(prepared, entries, settings, max_voxels):
+    """:func:`features_from_rois` per image (original, each response map) over all ROIs.
+
+    ROIs given as ``PreprocessedROI`` are already cropped: their arrays are filtered as they
+    are. Returns per ROI the merged dict, or None when its intensity mask is empty.
+    """
+    images = [image_rois(roi, settings, cropped=isinstance(entry, PreprocessedROI))
+              for roi, entry in zip(prepared, entries)]
+    merged: list[dict | None] = [{} for _ in prepared]
+    while True:
+        step = [next(it, None) for it in images]
+        if step[0] is None:
+            return merged
+        part, image_settings = step[0][1], step[0][3]
+        results = features_from_rois([s[2] for s in step], image_settings,
+                                     max_voxels=max_voxels)
+        for i, features in enumerate(results):
+            if features is None or merged[i] is None:
+                merged[i] = None
+            else:
+                merged[i].update(_with_filter_part(features, part))
 
 
 def _warn_empty_intensity(settings, label) -> None:
@@ -401,7 +453,8 @@ def _empty_intensity_result(roi: PreprocessedROI, settings) -> dict[str, float]:
     from neurorad.features.catalogue import expected_tags
 
     out = {tag: math.nan for tag in expected_tags(settings)}
-    if "morphology" in settings.families:
+    keep = settings.filters is None or settings.filters.keep_original
+    if "morphology" in settings.families and keep:
         func = family_function("morphology")
         if func is not None:
             with warnings.catch_warnings():

@@ -9,6 +9,7 @@ import importlib
 import sys
 
 from neurorad.extraction import FAMILY_FUNCTIONS, PER_DISCRETISATION
+from neurorad.features.tags import build_tag
 
 FAMILY_TITLES = {
     "morphology": "Morphology",
@@ -44,8 +45,22 @@ def family_table(family: str) -> dict | None:
 def expected_tags(settings) -> list[str]:
     """Tags produced by ``extract_features`` with ``settings`` (families that are installed).
 
-    ``<base tag>[_<aggregation>][_<discretisation suffix>]`` (see ``docs/features.md``).
+    ``<base tag>[_<aggregation>][_<discretisation suffix>][__<filter part>]`` (see
+    ``docs/features.md``): the original image's tags (when kept), then each response map's.
     """
+    filters = settings.filters
+    if filters is None:
+        return _image_tags(settings)
+    tags = _image_tags(settings) if filters.keep_original else []
+    if filters.specs:
+        response = _image_tags(settings.response_map_settings())
+        for part in filters.tag_parts():
+            tags.extend(build_tag(t, filter_spec=part) for t in response)
+    return tags
+
+
+def _image_tags(settings) -> list[str]:
+    """Tags of one image (no filter part)."""
     suffixes = settings.discretisation_suffixes() or ("",)
     tags = []
     for family in settings.families:
@@ -61,7 +76,7 @@ def expected_tags(settings) -> list[str]:
         per_disc = family in PER_DISCRETISATION or (
             family == "ivh" and settings.ivh_discretisation is None)
         for sfx in (suffixes if per_disc else ("",)):
-            tags.extend(base + agg + sfx for base in table for agg in aggs)
+            tags.extend(build_tag(base, agg[1:], sfx[1:]) for base in table for agg in aggs)
     return tags
 
 
@@ -117,6 +132,42 @@ fractal, RIA extras) are computed once and never carry one.
 A decimal point in a bin width is written `p` (`bin_width: 2.5` -> `_fbs2p5`); an entry's
 `suffix:` key overrides the default. Example (`seed-protocol`): `ih_mean_ep8`,
 `cm_contrast_3D_comb_fbn128`, `ivh_v10_fbn32`.
+
+### Filter part (features of filtered images, IBSI-2)
+
+`<tag>__<filter part>`: features of a filter response map (settings `filters:`) end in a
+double underscore and the filter part, e.g. `stat_mean__log_s2`,
+`cm_joint_max_3D_avg_fbn32__wavelet_db3_llh_l1_riavg`. No other part of a tag contains a
+double underscore. The original image's features carry no filter part. As with
+discretisations, when the settings compute a single image (one filter, `keep_original:
+false`, as the `ibsi2-phase2-*` presets) the tags are the plain ones.
+
+The filter part is written from the filter spec (`neurorad.features.tags.filter_part`) and
+read back into it (`parse_filter_part`; `parse_tag` splits a whole tag):
+`<filter>[_<name>...][_<prefix><number>...][_<flag>...]`, numbers written as above (`1.5` ->
+`1p5`, `-60` -> `m60`).
+
+| spec key | token | example |
+|---|---|---|
+| `filter` | first token: `none`, `mean`, `log`, `laws`, `gabor`, `wavelet`, `simoncelli`, `riesz`, `square`, `square_root`, `logarithm`, `exponential`, `gradient` | `log` |
+| `kernel` (laws, wavelet), `wavelet_response` (wavelet), `base_filter` (riesz) | next tokens, lower case | `laws_l5e5e5`, `wavelet_db3_llh`, `riesz_log` |
+| `support_voxels` | `m<M>` | `mean_m5` |
+| `sigma_mm` | `s<mm>` | `log_s1p5` |
+| `cutoff_sigmas` | `c<k>` (left out when 4) | `log_s2_c3` |
+| `wavelength_mm`, `spatial_aspect_ratio`, `orientation_deg`, `orientation_step_deg` | `w`, `g`, `t`, `d` | `gabor_s5_w2_g1p5_t0_d22p5` |
+| `decomposition_level` | `l<j>` | `simoncelli_l2` |
+| `response_energy`, `energy_distance_voxels` | `en<delta>` | `laws_l5e5e5_en7` |
+| `riesz_aligned`, `structure_tensor_sigma` | `st<sigma>` | `riesz_simoncelli_l1_st1_o020` |
+| `riesz_order` | `o` and the orders in x, y, z order | `o020` |
+| `rotation_invariant`, `pooling` | `riavg`, `rimax` (left out: not rotation invariant) | `laws_l5e5e5_en7_rimax` |
+| `orthogonal_planes` | `op` when true | `gabor_..._op_2d` |
+| `response` | left out when `modulus` | |
+| `dimensions` | `2d` (left out: 3d) | `log_s1p5_2d` |
+| `boundary` | `zero`, `nearest`, `periodic` (left out: mirror) | `mean_m15_zero` |
+
+Response maps get the settings' families less `morphology` and `fractal` (they only see
+the mask), unless `filters.families` says otherwise; see `neurorad.settings.schema` for the
+IBSI-2 chain (filter after interpolation, re-segmentation on the unfiltered image).
 """
 
 

@@ -100,7 +100,7 @@ def crop_to_roi(image, morph_mask, int_mask, spacing, margin_mm: float = PEAK_RA
 
 
 def preprocess_roi(image, mask, settings, *, label: int | None = None, xp=np,
-                   diagnostics: bool = True) -> PreprocessedROI:
+                   diagnostics: bool = True, crop: bool = True) -> PreprocessedROI:
     """Run IBSI preprocessing for one ROI.
 
     Parameters
@@ -113,11 +113,13 @@ def preprocess_roi(image, mask, settings, *, label: int | None = None, xp=np,
         ``numpy`` or ``cupy``: where the arrays live after loading.
     diagnostics : bool
         Compute the IBSI diagnostic values (a few reductions over the image per step).
+    crop : bool
+        Crop to the ROI plus a local-intensity margin (``crop_to_roi``). False keeps the
+        whole (interpolated) image, which filters need (IBSI-2 filters the whole image).
 
     Returns
     -------
     PreprocessedROI
-        Cropped to the ROI plus a local-intensity margin.
     """
     label = checked_label(settings.roi_label if label is None else label)
     loaded = load_roi(image, mask, label, round_intensities=settings.round_intensities)
@@ -147,6 +149,7 @@ def preprocess_roi(image, mask, settings, *, label: int | None = None, xp=np,
                          outliers_sd=settings.resegment.outliers_sd)
     if diagnostics:
         diag.update(_roi_diagnostics(img, morph, int_mask, "reseg"))
-    img, morph, int_mask = crop_to_roi(img, morph, int_mask, spacing)
+    if crop:
+        img, morph, int_mask = crop_to_roi(img, morph, int_mask, spacing)
     return PreprocessedROI(image=img, morph_mask=morph, int_mask=int_mask,
                            spacing=tuple(float(s) for s in spacing), diagnostics=diag)

@@ -13,6 +13,7 @@ import yaml
 from neurorad.settings.schema import (
     FAMILIES,
     Discretisation,
+    Filters,
     Resample,
     Resegment,
     Settings,
@@ -20,7 +21,7 @@ from neurorad.settings.schema import (
     Texture,
 )
 
-__all__ = ["FAMILIES", "Discretisation", "Resample", "Resegment", "Settings", "SettingsError",
+__all__ = ["FAMILIES", "Discretisation", "Filters", "Resample", "Resegment", "Settings", "SettingsError",
            "Texture", "load_settings", "preset_names", "preset_path"]
 
 

@@ -30,6 +30,20 @@ except where noted, unknown keys are errors naming the key::
                                     # 2D_avg, 2D_comb, 2_5D_avg, 2_5D_comb, 3D_avg, 3D_comb
     texture: {glcm_distance: 1, ngtdm_distance: 1, ngldm_distance: 1, ngldm_coarseness: 0}
     device: auto                    # cpu | gpu | auto
+    filters:                        # IBSI-2 filtered images; omit (or null) for none
+      keep_original: true           # also the features of the unfiltered image (default true)
+      specs:                        # one response map each: neurorad.filters spec keys
+        - {filter: log, dimensions: 3d, boundary: mirror, sigma_mm: 2.0, cutoff_sigmas: 4.0}
+      families: [statistics, ...]   # families on response maps; default: those above less
+                                    # morphology and fractal (they do not see intensities)
+      discretisation: ...           # for response maps; default: the one above
+
+Filtered images follow IBSI-2's chain: the filter acts on the whole image after
+interpolation (and rounding); re-segmentation is done on the unfiltered intensities and the
+resulting intensity mask is used on every response map; response maps are not rounded, and
+quantities that used the re-segmentation range (the FBS lower bound, the IVH range) fall back
+to the response map's ROI minimum / maximum. A bare list under ``filters:`` means ``specs``
+with the original kept.
 
 References
 ----------
@@ -65,6 +79,11 @@ DIRECTIONAL_AGGREGATIONS = ("2D_avg", "2D_comb", "2_5D_avg", "2_5D_comb", "3D_av
 
 class SettingsError(ValueError):
     """A settings document is malformed; the message names the offending key."""
+
+
+# Families that do not change on a response map (they see the mask only, or nearly:
+# morphology's centre-of-mass shift); IBSI-2 computes none of them on response maps.
+MASK_ONLY_FAMILIES = ("morphology", "fractal")
 
 
 def _check_keys(section: str, given: dict, allowed: set[str]) -> None:
@@ -249,6 +268,108 @@ class Texture:
         return cls(**kw)
 
 
+def _check_filter_spec(section: str, spec) -> dict:
+    """A filter spec: known keys and filter name (the message names the key), and the
+    filter's own keys and values (``neurorad.filters.validate_spec``)."""
+    from neurorad.features.tags import TagError, filter_part
+
+    if not isinstance(spec, dict):
+        raise SettingsError(f"{section}: expected a filter spec mapping, got {short_repr(spec)}")
+    try:
+        filter_part(spec)
+    except TagError as exc:
+        raise SettingsError(f"{section}: {str(exc).removeprefix('filter spec: ')}") from None
+    from neurorad.filters import FILTERS, validate_spec
+
+    if spec["filter"] in FILTERS:  # else: refused by neurorad.filters when extracting
+        try:
+            validate_spec(spec)
+        except Exception as exc:  # FilterSpecError, named key
+            raise SettingsError(f"{section}: {exc}") from None
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in spec.items()}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filtered images (IBSI-2 chapter 2): the response maps features are computed on.
+
+    ``specs``: one filter spec per response map (keys of ``neurorad.filters.apply``);
+    ``keep_original``: also compute the features of the unfiltered image; ``families`` and
+    ``discretisation``: what is computed on response maps (None: derived from the
+    settings, see ``Settings.response_map_settings``).
+    """
+
+    specs: tuple[dict, ...] = ()
+    keep_original: bool = True
+    families: tuple[str, ...] | None = None
+    discretisation: tuple[Discretisation, ...] | None = None
+
+    def tag_parts(self) -> tuple[str, ...]:
+        """Filter part of the tags of each response map, in ``specs`` order; all empty when
+        the settings compute one image only (one spec, original dropped): plain tags then,
+        as with a single discretisation."""
+        from neurorad.features.tags import filter_part
+
+        if len(self.specs) == 1 and not self.keep_original:
+            return ("",)
+        return tuple(filter_part(s) for s in self.specs)
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"keep_original": self.keep_original,
+                               "specs": [dict(s) for s in self.specs]}
+        if self.families is not None:
+            out["families"] = list(self.families)
+        if self.discretisation is not None:
+            out["discretisation"] = [_discretisation_dict(d) for d in self.discretisation]
+        return out
+
+    @classmethod
+    def from_dict(cls, d) -> "Filters":
+        if isinstance(d, (list, tuple)):
+            d = {"specs": list(d)}
+        _check_keys("filters", d, {"keep_original", "specs", "families", "discretisation"})
+        specs = d.get("specs") or []
+        if not isinstance(specs, (list, tuple)):
+            raise SettingsError(f"filters.specs: expected a list of filter specs, got {short_repr(specs)}")
+        kw: dict[str, Any] = {
+            "specs": tuple(_check_filter_spec(f"filters.specs[{i}]", s)
+                           for i, s in enumerate(specs)),
+            "keep_original": _boolean("filters.keep_original", d.get("keep_original", True)),
+        }
+        if d.get("families") is not None:
+            kw["families"] = _parse_families("filters.families", d["families"])
+        if d.get("discretisation") is not None:
+            kw["discretisation"] = Settings._parse_discretisations(
+                d["discretisation"], "filters.discretisation")
+        out = cls(**kw)
+        if not out.specs and not out.keep_original:
+            raise SettingsError("filters: keep_original is false and there are no specs: "
+                                "nothing would be computed")
+        parts = [p for p in out.tag_parts() if p]
+        dupes = sorted({p for p in parts if parts.count(p) > 1})
+        if dupes:
+            raise SettingsError(f"filters.specs: the same filter twice ({', '.join(dupes)})")
+        return out
+
+
+def _discretisation_dict(d: Discretisation) -> dict:
+    out: dict[str, Any] = {"method": d.method}
+    for key in ("n_bins", "bin_width", "lower_bound"):
+        if getattr(d, key) is not None:
+            out[key] = getattr(d, key)
+    out["suffix"] = d.suffix
+    return out
+
+
+def _parse_families(section: str, fams) -> tuple[str, ...]:
+    if isinstance(fams, str):
+        fams = list(FAMILIES) if fams == "all" else [fams]
+    if not isinstance(fams, (list, tuple)) or not fams:
+        raise SettingsError(f"{section}: expected a non-empty list or 'all', got {short_repr(fams)}")
+    chosen = {_choice(section, x, FAMILIES) for x in fams}
+    return tuple(f for f in FAMILIES if f in chosen)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated, immutable extraction settings; build with ``load_settings``."""
@@ -265,6 +386,7 @@ class Settings:
     aggregations: tuple[str, ...] = ("3D",)
     texture: Texture = field(default_factory=Texture)
     device: str = "auto"
+    filters: Filters | None = None
 
     # -- derived views used by the orchestrator ------------------------------------------
     def directional_aggregations(self) -> tuple[str, ...]:
@@ -286,18 +408,30 @@ class Settings:
             return ("",)
         return tuple("_" + d.suffix for d in self.discretisation)
 
+    def response_map_settings(self) -> "Settings":
+        """The settings features of a response map are computed with (IBSI-2 chain).
+
+        Same as these settings except: families ``filters.families`` (default: these
+        families less morphology and fractal), discretisation ``filters.discretisation``
+        (default: this one), no re-segmentation (the intensity mask comes from the
+        unfiltered image, so the range's bounds are in its units: the FBS lower bound and
+        the IVH range fall back to the response map's ROI minimum / maximum), no rounding,
+        no filters.
+        """
+        f = self.filters or Filters()
+        families = f.families if f.families is not None else tuple(
+            x for x in self.families if x not in MASK_ONLY_FAMILIES)
+        discretisation = (f.discretisation if f.discretisation is not None
+                          else self.discretisation)
+        return dataclasses.replace(self, families=families, discretisation=discretisation,
+                                   resegment=Resegment(), round_intensities=False,
+                                   filters=None)
+
     # -- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Canonical plain dict; ``load_settings(s.to_dict())`` gives back an equal object."""
-        def disc(d: Discretisation) -> dict:
-            out = {"method": d.method}
-            for key in ("n_bins", "bin_width", "lower_bound"):
-                if getattr(d, key) is not None:
-                    out[key] = getattr(d, key)
-            out["suffix"] = d.suffix
-            return out
-
-        return {
+        disc = _discretisation_dict
+        out = {
             "name": self.name,
             "description": self.description,
             "roi_label": self.roi_label,
@@ -319,6 +453,10 @@ class Settings:
             "texture": dataclasses.asdict(self.texture),
             "device": self.device,
         }
+        if self.filters is not None:
+            # Only when given, so that settings without filters keep their settings_id.
+            out["filters"] = self.filters.to_dict()
+        return out
 
     @property
     def settings_id(self) -> str:
@@ -353,14 +491,7 @@ class Settings:
                 raise SettingsError("ivh_discretisation: give exactly one bin width / number")
             kw["ivh_discretisation"] = ivh[0]
         if "families" in d:
-            fams = d["families"]
-            if isinstance(fams, str):
-                fams = list(FAMILIES) if fams == "all" else [fams]
-            if not isinstance(fams, (list, tuple)) or not fams:
-                raise SettingsError(f"families: expected a non-empty list or 'all', got {short_repr(fams)}")
-            kw["families"] = tuple(
-                f for f in FAMILIES
-                if f in {_choice("families", x, FAMILIES) for x in fams})
+            kw["families"] = _parse_families("families", d["families"])
         if "aggregations" in d:
             aggs = d["aggregations"]
             aggs = [aggs] if isinstance(aggs, str) else aggs
@@ -376,6 +507,8 @@ class Settings:
             kw["texture"] = Texture.from_dict(d["texture"])
         if "device" in d:
             kw["device"] = _choice("device", d["device"], DEVICES)
+        if d.get("filters") is not None:
+            kw["filters"] = Filters.from_dict(d["filters"])
         settings = cls(**kw)
         needs_bins = {"histogram", "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm"}
         if needs_bins & set(settings.families) and not settings.discretisation:
@@ -386,20 +519,27 @@ class Settings:
                 and not settings.discretisation):
             raise SettingsError("ivh_discretisation: required for the ivh family "
                                 "(or give discretisation)")
+        if settings.filters is not None and settings.filters.specs:
+            response = settings.response_map_settings()
+            missing = needs_bins & set(response.families)
+            if missing and not response.discretisation:
+                raise SettingsError("filters.discretisation: required for families on "
+                                    f"response maps {', '.join(sorted(missing))}")
         return settings
 
     @staticmethod
-    def _parse_discretisations(value) -> tuple[Discretisation, ...]:
+    def _parse_discretisations(value, section: str = "discretisation"
+                               ) -> tuple[Discretisation, ...]:
         if value is None:
             return ()
         entries = value if isinstance(value, (list, tuple)) else [value]
         out: list[Discretisation] = []
         for i, entry in enumerate(entries):
-            out.extend(Discretisation.from_dict(entry, f"discretisation[{i}]"))
+            out.extend(Discretisation.from_dict(entry, f"{section}[{i}]"))
         suffixes = [d.suffix for d in out]
         dupes = sorted({s for s in suffixes if suffixes.count(s) > 1})
         if dupes:
-            raise SettingsError(f"discretisation: duplicate entries/suffixes {dupes}")
+            raise SettingsError(f"{section}: duplicate entries/suffixes {dupes}")
         return tuple(out)
 
 

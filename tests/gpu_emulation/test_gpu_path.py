@@ -155,3 +155,31 @@ def test_benchmark_script_runs_through(cupy_backend, monkeypatch, tmp_path):
     assert status == 0 and report["parity_ok"]
     assert set(report["timing"]) == {"4k", "30k"} == set(report["seed_protocol_timing"])
     assert all(v > 0 for v in report["timing"]["4k"].values())
+
+
+FILTER_BANK = {"families": ["statistics", "histogram", "glcm", "ngtdm"],
+               "discretisation": {"method": "fbn", "n_bins": 16},
+               "resample": {"spacing_xyz": [1.0, 1.0, 1.0], "interpolator": "cubic"},
+               "round_intensities": True,
+               "filters": {"specs": [
+                   {"filter": "mean", "dimensions": "3d", "boundary": "mirror",
+                    "support_voxels": 3},
+                   {"filter": "log", "dimensions": "2d", "boundary": "zero", "sigma_mm": 1.5,
+                    "cutoff_sigmas": 4.0}]}}
+
+
+def test_features_of_filtered_images_on_the_gpu_path(cupy_backend):
+    """Response maps computed on the device and their features, single and batched, equal
+    the CPU's (filters: the 3-D mean and a 2-D LoG, after cubic interpolation)."""
+    rois = [v for k, v in _rois().items() if k.startswith("random")][1:3]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cpu = [neurorad.extract_features(image, label, FILTER_BANK, device="cpu")
+               for image, label in rois]
+        gpu = [neurorad.extract_features(image, label, FILTER_BANK, device="gpu")
+               for image, label in rois]
+        batch = neurorad.extract_features_batch(rois, FILTER_BANK, device="gpu")
+    assert any(t.endswith("__log_s1p5_2d_zero") for t in cpu[0])
+    for a, b, c in zip(cpu, gpu, batch):
+        assert harness.compare_features(a, b, *_tolerance(cupy_backend)) == []
+        assert harness.compare_features(a, c, *_tolerance(cupy_backend)) == []
