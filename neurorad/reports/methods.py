@@ -4,7 +4,8 @@ The text is built from the run's values (settings dict, cohort counts, validatio
 package versions), never from defaults, so what a user pastes into a paper matches what was
 computed. Wording follows the IBSI reporting guidelines (Zwanenburg et al., Radiology 2020,
 "reporting guidelines" table): software and version, preprocessing (interpolation,
-re-segmentation, discretisation), feature families and aggregation, then the statistics.
+re-segmentation, discretisation), feature families and aggregation, filtered images with
+every filter's parameters (IBSI chapter 2 reporting), then the statistics.
 """
 from __future__ import annotations
 
@@ -93,6 +94,80 @@ def describe_preprocessing(settings: dict) -> str:
             "to the ROI's own intensity range where the method requires it.")
 
 
+FILTER_LABELS = {
+    "none": "no filter", "mean": "mean", "log": "Laplacian of Gaussian (LoG)",
+    "laws": "Laws", "gabor": "Gabor", "wavelet": "separable (undecimated) wavelet",
+    "simoncelli": "Simoncelli non-separable wavelet", "riesz": "Riesz-transformed",
+    "square": "square", "square_root": "square root", "logarithm": "logarithm",
+    "exponential": "exponential", "gradient": "gradient magnitude",
+}
+# spec key -> (wording, unit); in the order they are written.
+FILTER_PARAMETERS = (
+    ("kernel", "kernel", ""), ("wavelet_response", "response", ""),
+    ("decomposition_level", "level", ""), ("support_voxels", "support", " voxels"),
+    ("sigma_mm", "sigma", " mm"), ("cutoff_sigmas", "cut-off", " sigma"),
+    ("wavelength_mm", "wavelength", " mm"), ("spatial_aspect_ratio", "aspect ratio", ""),
+    ("orientation_deg", "orientation", " degrees"),
+    ("orientation_step_deg", "orientation step", " degrees"),
+    ("riesz_order", "order (x, y, z)", ""),
+    ("energy_distance_voxels", "energy map distance", " voxels"),
+    ("structure_tensor_sigma", "structure tensor sigma", ""),
+)
+
+
+def describe_filter(spec: dict) -> str:
+    """'Laplacian of Gaussian (LoG) (3-D; sigma 2 mm, cut-off 4 sigma; mirror boundary)'."""
+    name = FILTER_LABELS.get(spec["filter"], spec["filter"])
+    if spec["filter"] == "riesz":
+        name += " " + FILTER_LABELS.get(spec.get("base_filter"), str(spec.get("base_filter")))
+    params = []
+    for key, label, unit in FILTER_PARAMETERS:
+        if spec.get(key) is None:
+            continue
+        value = spec[key]
+        if isinstance(value, (list, tuple)):
+            text = "(" + ", ".join(str(v) for v in value) + ")"
+        elif isinstance(value, float):
+            text = f"{value:g}"
+        else:
+            text = str(value)
+        params.append(f"{label} {text}{unit}")
+    if spec.get("rotation_invariant"):
+        params.append(f"rotation invariant ({spec.get('pooling')} pooling)")
+    if spec.get("orthogonal_planes"):
+        params.append("averaged over the three orthogonal planes")
+    if spec.get("response_energy") and spec.get("energy_distance_voxels") is None:
+        params.append("energy map")
+    dims = {"2d": "2-D in-plane", "3d": "3-D"}.get(spec.get("dimensions"), "")
+    head = "; ".join(x for x in (dims, ", ".join(params),
+                                 f"{spec['boundary']} boundary" if spec.get("boundary") else "")
+                     if x)
+    return f"{name} ({head})" if head else name
+
+
+def describe_filters(settings: dict) -> str:
+    """Sentences on the filtered images (IBSI-2) of ``Settings.to_dict()``; '' without."""
+    filters = settings.get("filters")
+    if not filters or not filters.get("specs"):
+        return ""
+    specs = filters["specs"]
+    text = (f"Features were also computed on {len(specs)} filter response map(s) following "
+            f"IBSI chapter 2: {'; '.join(describe_filter(s) for s in specs)}. Filters were "
+            "applied to the whole image after interpolation; the intensity mask was "
+            "re-segmented on the unfiltered intensities and used unchanged on every response "
+            "map, which was not rounded")
+    families = filters.get("families")
+    if families is None:
+        families = [f for f in settings.get("families") or []
+                    if f not in ("morphology", "fractal")]
+    text += f". Families on response maps: {_join(list(families))}"
+    if filters.get("discretisation"):
+        text += f"; discretisation {describe_discretisation(filters['discretisation'])}"
+    if not filters.get("keep_original", True):
+        text += "; features of the unfiltered image were not computed"
+    return text + "."
+
+
 def methods_paragraph(*, study_sentence: str, n_subjects: int, n_groups: int, n_rois: int,
                       images: list[str], settings: dict, settings_id: str,
                       validation: ValidationDesign, packages: dict[str, str | None],
@@ -143,6 +218,7 @@ def methods_paragraph(*, study_sentence: str, n_subjects: int, n_groups: int, n_
         describe_preprocessing(settings),
         f"Feature families: {_join(families)}; texture matrices aggregated as "
         f"{_join(aggregations)}.",
+        describe_filters(settings),
         f"Models were {models}, fitted with scikit-learn {v.get('scikit-learn')}; "
         "feature standardisation and selection were fitted inside each training fold only"
         + (f" ({validation.inner})" if validation.inner else "") + ".",
@@ -158,6 +234,7 @@ def methods_paragraph(*, study_sentence: str, n_subjects: int, n_groups: int, n_
                     f"multiple testing with the Benjamini-Hochberg procedure (FDR "
                     f"{fdr_alpha:g}; statsmodels {v.get('statsmodels')}).")
     text.extend(extra_sentences or [])
+    text = [t for t in text if t]
     text.append(f"Random seed {seed}; NumPy {v.get('numpy')}, pandas {v.get('pandas')}, "
                 f"SciPy {v.get('scipy')}.")
     return " ".join(text)

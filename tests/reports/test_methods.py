@@ -68,3 +68,32 @@ def test_unknown_scheme_is_an_error():
         methods_paragraph(study_sentence="", n_subjects=1, n_groups=1, n_rois=1, images=[],
                           settings=SETTINGS, settings_id="", packages={}, seed=0,
                           validation=ValidationDesign(scheme="loo"))
+
+
+def test_paragraph_names_the_filters_and_their_parameters():
+    settings = {**SETTINGS, "families": ["morphology", "statistics", "glcm"], "filters": {
+        "keep_original": True,
+        "specs": [{"filter": "log", "dimensions": "3d", "boundary": "mirror",
+                   "sigma_mm": 1.5, "cutoff_sigmas": 4.0},
+                  {"filter": "wavelet", "dimensions": "3d", "boundary": "periodic",
+                   "kernel": "db3", "wavelet_response": "LLH", "decomposition_level": 1,
+                   "rotation_invariant": True, "pooling": "average"}]}}
+    text = methods_paragraph(
+        study_sentence="S.", n_subjects=4, n_groups=4, n_rois=4, images=["T1"],
+        settings=settings, settings_id="x",
+        validation=ValidationDesign(scheme="grouped_cv", models=("svm",)),
+        packages={}, seed=1)
+    assert ("Laplacian of Gaussian (LoG) (3-D; sigma 1.5 mm, cut-off 4 sigma; mirror "
+            "boundary)") in text
+    assert ("separable (undecimated) wavelet (3-D; kernel db3, response LLH, level 1, "
+            "rotation invariant (average pooling); periodic boundary)") in text
+    assert "2 filter response map(s)" in text
+    assert "Families on response maps: statistics and glcm." in text
+    assert "re-segmented on the unfiltered intensities" in text
+    # Without filters there is no filter sentence.
+    plain = methods_paragraph(
+        study_sentence="S.", n_subjects=4, n_groups=4, n_rois=4, images=["T1"],
+        settings=SETTINGS, settings_id="x",
+        validation=ValidationDesign(scheme="grouped_cv", models=("svm",)),
+        packages={}, seed=1)
+    assert "response map" not in plain
