@@ -178,6 +178,46 @@ def distinct_rotations(stages: list[list[np.ndarray]], rotate: bool):
     return [tuple(v) for v in seen.values()]
 
 
+def rotated_pass_lists(stages: list[list[np.ndarray]], axes: tuple[int, ...], rotate: bool):
+    """``[(passes, count), ...]``: each distinct rotated version of a cascade of separable
+    stages as a sequence of 1-D passes ``(axis, kernel)`` (stage by stage, axes in order),
+    with its multiplicity (see :func:`distinct_rotations`)."""
+    out = []
+    for rotated, count in distinct_rotations(stages, rotate):
+        passes = []
+        for stage in rotated:
+            passes += sorted(zip(axes, stage), key=lambda p: p[0])
+        out.append((passes, count))
+    return out
+
+
+def convolve_bank(array, items, boundary: str, xp):
+    """Run many sequences of 1-D passes on one image, sharing common prefixes.
+
+    ``items`` is ``[(passes, payload), ...]`` with ``passes`` a list of ``(axis, kernel)``.
+    The sequences are arranged in a prefix tree and walked depth first, so a pass shared by
+    several sequences (e.g. the same kernel along z in 8 of the 24 rotations of a Laws
+    kernel) runs once and only one array per depth is alive. Yields ``(response, payload)``
+    in tree order.
+    """
+    root: dict = {"children": {}, "ends": []}
+    for passes, payload in items:
+        node = root
+        for axis, kernel in passes:
+            key = (axis, np.asarray(kernel, dtype=np.float64).tobytes())
+            node = node["children"].setdefault(key, {"children": {}, "ends": [],
+                                                     "axis": axis, "kernel": kernel})
+        node["ends"].append(payload)
+
+    def walk(node, data):
+        for payload in node["ends"]:
+            yield data, payload
+        for child in node["children"].values():
+            yield from walk(child, convolve1d(data, child["kernel"], child["axis"], boundary, xp))
+
+    yield from walk(root, array)
+
+
 def pool(responses, pooling: str, xp):
     """Pool ``(response, count)`` pairs voxelwise, one at a time: weighted mean or maximum."""
     out, total = None, 0

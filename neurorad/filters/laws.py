@@ -90,10 +90,8 @@ def response(array, spacing, spec, xp):
     """Laws response (or energy) map of ``array`` (z, y, x) on the array module ``xp``."""
     kernels = [kernel_1d(p) for p in parse_kernel(spec["kernel"])]
     axes = _core.spec_axes(len(kernels))
-    responses = []
-    for (stage,), count in _core.distinct_rotations([kernels], spec["rotation_invariant"]):
-        r = _core.convolve_separable(array, dict(zip(axes, stage)), spec["boundary"], xp)
-        responses.append((r, count))
+    items = _core.rotated_pass_lists([kernels], axes, spec["rotation_invariant"])
+    responses = _core.convolve_bank(array, items, spec["boundary"], xp)
     pooled = _core.pool(responses, spec["pooling"] if spec["rotation_invariant"] else "average",
                         xp)
     if spec["response_energy"]:

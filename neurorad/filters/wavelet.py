@@ -89,19 +89,7 @@ def response(array, spacing, spec, xp):
     """Wavelet response map of ``array`` (z, y, x) on the array module ``xp``."""
     stages = cascade(spec)
     axes = _core.spec_axes(len(stages[0]))
-    responses = []
-    low_passed = {}  # the rotated low-pass stages recur across rotations: filter once each
-    for rotated, count in _core.distinct_rotations(stages, spec["rotation_invariant"]):
-        r = array
-        key = ()
-        for i, stage in enumerate(rotated):
-            key += (tuple(tuple(k.tolist()) for k in stage),)
-            if key in low_passed:
-                r = low_passed[key]
-                continue
-            r = _core.convolve_separable(r, dict(zip(axes, stage)), spec["boundary"], xp)
-            if i < len(rotated) - 1:
-                low_passed[key] = r
-        responses.append((r, count))
+    items = _core.rotated_pass_lists(stages, axes, spec["rotation_invariant"])
+    responses = _core.convolve_bank(array, items, spec["boundary"], xp)
     return _core.pool(responses, spec["pooling"] if spec["rotation_invariant"] else "average",
                       xp)
