@@ -34,10 +34,12 @@ import numpy as np
 
 from neurorad.backend import (get_xp, resolve_device, to_device, to_numpy,
                                        xp_for_device)
+from neurorad.errors import ROIInputError
 from neurorad.features.texture import level_dtype
 from neurorad.features.texture_batch import TextureItem, TextureParams, texture_features_batch
 from neurorad.preprocess.discretise import discretise, fbn_nested_levels
 from neurorad.features.tags import build_tag
+from neurorad.preprocess.guard import check_grey_levels
 from neurorad.preprocess.pipeline import PreprocessedROI, preprocess_roi
 from neurorad.preprocess.response_maps import image_rois
 
@@ -62,8 +64,15 @@ LEVEL_FREE = ("morphology", "local_intensity", "statistics", "fractal", "ria_ext
 PER_DISCRETISATION = ("histogram", "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
 
 
-class EmptyIntensityMask(ValueError):
-    """No voxel of the ROI survived re-segmentation."""
+class EmptyIntensityMask(ROIInputError):
+    """No voxel of the ROI survived re-segmentation (every intensity feature would be NaN:
+    typically a CT range in HU applied to MR or PET intensities)."""
+
+
+# What extract_features does with an ROI that re-segmentation empties: "nan" returns
+# morphology and NaN intensity features with a warning; "raise" raises EmptyIntensityMask
+# (batch extraction records such a case as failed, never as computed).
+ON_EMPTY = ("nan", "raise")
 
 
 def family_function(family: str):
@@ -151,6 +160,9 @@ def _discretisations(values, settings, funcs) -> list[tuple]:
     if not per_disc and not want_ivh:
         return []
     range_low = tuple(settings.resegment.range)[0]
+    xp = get_xp(values)
+    check_grey_levels(settings.discretisation, float(xp.min(values)), float(xp.max(values)),
+                      range_low=range_low)
     return [(disc, levels, int(n_levels), sfx) for (disc, (levels, n_levels)), sfx in zip(
         _per_discretisation_levels(values, settings, range_low),
         settings.discretisation_suffixes())]
@@ -278,7 +290,7 @@ def _texture_one_discretisation(binned, n_levels, roi, settings, funcs) -> dict:
 
 
 def extract_features(image, mask, settings, *, label: int | None = None,
-                     device: str | None = None) -> dict[str, float]:
+                     device: str | None = None, on_empty: str = "nan") -> dict[str, float]:
     """IBSI features of one ROI.
 
     Parameters
@@ -294,14 +306,18 @@ def extract_features(image, mask, settings, *, label: int | None = None,
         ``0`` raise ``ROILabelError`` naming the value); default ``settings.roi_label``.
     device : {"cpu", "gpu", "auto"}, optional
         Default ``settings.device``; ``auto`` uses a usable GPU, else the CPU.
+    on_empty : {"nan", "raise"}
+        When no voxel survives re-segmentation: ``"nan"`` (default) returns morphology and
+        NaN intensity-based features with a warning; ``"raise"`` raises
+        :class:`EmptyIntensityMask` (what batch extraction uses: such a case is failed).
 
     Returns
     -------
     dict[str, float]
         Feature tag -> value (IBSI tags, ``docs/features.md``). Values IBSI leaves
         undefined for this ROI are NaN, with a warning. When no voxel survives
-        re-segmentation, the intensity-based features are NaN (warning) and morphology is
-        still computed.
+        re-segmentation (``on_empty="nan"``), the intensity-based features are NaN
+        (warning) and morphology is still computed.
 
     Raises
     ------
@@ -315,6 +331,7 @@ def extract_features(image, mask, settings, *, label: int | None = None,
 
     settings = load_settings(settings)
     xp = xp_for_device(resolve_device(device or settings.device))
+    _check_on_empty(on_empty)
     filtered = settings.filters is not None
     roi = preprocess_roi(image, mask, settings, label=label, xp=xp, diagnostics=False,
                          crop=not filtered)
@@ -322,9 +339,13 @@ def extract_features(image, mask, settings, *, label: int | None = None,
         try:
             return features_from_roi(roi, settings)
         except EmptyIntensityMask:
+            if on_empty == "raise":
+                raise EmptyIntensityMask(_empty_intensity_message(settings, label)) from None
             _warn_empty_intensity(settings, label)
             return _empty_intensity_result(roi, settings)
     if not bool(roi.int_mask.any()):
+        if on_empty == "raise":
+            raise EmptyIntensityMask(_empty_intensity_message(settings, label))
         _warn_empty_intensity(settings, label)
         return _empty_intensity_result(roi, settings)
     out: dict[str, float] = {}
@@ -341,7 +362,8 @@ def _with_filter_part(features: dict[str, float], part: str) -> dict[str, float]
 
 
 def extract_features_batch(rois: Sequence, settings, *, device: str | None = None,
-                           max_voxels: int | None = None) -> list[dict[str, float]]:
+                           max_voxels: int | None = None, on_empty: str = "nan"
+                           ) -> list[dict[str, float]]:
     """IBSI features of many ROIs, texture matrices built for all of them in few launches.
 
     Each ROI is preprocessed on its own; then every (ROI, discretisation) pair goes through
@@ -361,6 +383,9 @@ def extract_features_batch(rois: Sequence, settings, *, device: str | None = Non
         Default ``settings.device``.
     max_voxels : int, optional
         Texture chunk size (default ``neurorad.features.texture_batch.CHUNK_VOXELS``).
+    on_empty : {"nan", "raise"}
+        As for :func:`extract_features` (``"raise"``: the first ROI that re-segmentation
+        empties raises, with a note naming its position).
 
     Returns
     -------
@@ -376,6 +401,7 @@ def extract_features_batch(rois: Sequence, settings, *, device: str | None = Non
     """
     from neurorad.settings import load_settings
 
+    _check_on_empty(on_empty)
     settings = load_settings(settings)
     xp = xp_for_device(resolve_device(device or settings.device))
     prepared, labels = [], []
@@ -392,7 +418,11 @@ def extract_features_batch(rois: Sequence, settings, *, device: str | None = Non
     else:
         results = _filtered_features_batch(prepared, rois, settings, max_voxels)
     out = []
-    for roi, label, features in zip(prepared, labels, results):
+    for index, (roi, label, features) in enumerate(zip(prepared, labels, results)):
+        if features is None and on_empty == "raise":
+            error = EmptyIntensityMask(_empty_intensity_message(settings, label))
+            error.add_note(f"ROI {index} of {len(rois)} in the batch")
+            raise error
         if features is None:
             _warn_empty_intensity(settings, label)
             features = _empty_intensity_result(roi, settings)
@@ -440,12 +470,22 @@ def _filtered_features_batch(prepared, entries, settings, max_voxels):
                 merged[i].update(_with_filter_part(features, part))
 
 
+def _check_on_empty(on_empty: str) -> None:
+    if on_empty not in ON_EMPTY:
+        raise ValueError(f"on_empty must be one of {', '.join(ON_EMPTY)}, got {on_empty!r}")
+
+
+def _empty_intensity_message(settings, label) -> str:
+    return (f"ROI label {settings.roi_label if label is None else label}: no voxel left after "
+            f"re-segmentation (range {list(settings.resegment.range)}, outliers "
+            f"{settings.resegment.outliers_sd} sd): every intensity feature would be NaN; "
+            "the re-segmentation range does not fit this image's intensities (e.g. a CT "
+            "preset in HU on MR or PET data)")
+
+
 def _warn_empty_intensity(settings, label) -> None:
-    warnings.warn(
-        f"ROI label {settings.roi_label if label is None else label}: no voxel left after "
-        f"re-segmentation (range {list(settings.resegment.range)}, outliers "
-        f"{settings.resegment.outliers_sd} sd); intensity features are NaN",
-        RuntimeWarning, stacklevel=3)
+    warnings.warn(_empty_intensity_message(settings, label) + "; intensity features are NaN",
+                  RuntimeWarning, stacklevel=3)
 
 
 def _empty_intensity_result(roi: PreprocessedROI, settings) -> dict[str, float]:

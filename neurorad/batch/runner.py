@@ -238,12 +238,16 @@ def compute_case(task: CaseTask, extractor: Callable | None = None,
     """
     try:
         if extractor is None:
-            from neurorad import extract_features as extractor
+            from neurorad import extract_features
+
+            def extractor(*args, **kwargs):  # an ROI emptied by preprocessing fails
+                return extract_features(*args, on_empty="raise", **kwargs)
         image, mask, label = _read_inputs(task, reads)
         device = resolve_device(task.device)
         if device == "gpu":
             _select_gpu()
-        features = extractor(image, mask, task.settings, label=label, device=device)
+        with _case_warnings([task]):
+            features = extractor(image, mask, task.settings, label=label, device=device)
         if not isinstance(features, dict) or not features:
             raise TypeError(
                 f"subject {task.subject}, ROI {task.roi!r}, image {task.image_name}: the extractor "
@@ -253,6 +257,31 @@ def compute_case(task: CaseTask, extractor: Callable | None = None,
         return {"key": task.key, "ok": True, "features": {str(k): float(v) for k, v in features.items()}}
     except Exception as exc:  # noqa: BLE001 - a bad case must not stop the batch
         return _failure(task, exc)
+
+
+def _case_name(task: CaseTask) -> str:
+    return (f"subject {task.subject}, ROI {task.roi!r}, image {task.image_name} "
+            f"({task.image_display})")
+
+
+@contextmanager
+def _case_warnings(tasks: list[CaseTask]):
+    """Log the warnings raised while extracting ``tasks`` with the case named (subject, ROI,
+    image) instead of letting them through bare ("ROI label 1: ..."); a group of cases
+    extracted together is named as a whole."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        yield
+    if not caught:
+        return
+    if len(tasks) == 1:
+        who = _case_name(tasks[0])
+    else:
+        who = "one of " + "; ".join(_case_name(t) for t in tasks)
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        log.warning("%s: %s", who, _sanitise(message, tasks[0]))
 
 
 def _failure(task: CaseTask, exc: BaseException) -> dict:
@@ -342,8 +371,9 @@ def _extract_group(readable: list) -> list[dict]:
     device = resolve_device(first.device)
     if device == "gpu":
         _select_gpu()
-    return extract_features_batch([inputs for _, inputs in readable], first.settings,
-                                  device=device)
+    with _case_warnings([task for task, _ in readable]):
+        return extract_features_batch([inputs for _, inputs in readable], first.settings,
+                                      device=device, on_empty="raise")
 
 
 # --------------------------------------------------------------------------------------------

@@ -42,6 +42,12 @@ def _register_suv(subparsers) -> None:
                         help="use this height instead of PatientSize (m)")
     parser.add_argument("--sex", choices=["M", "F"], default=None,
                         help="use this sex instead of PatientSex (LBM formulas)")
+    parser.add_argument("--injection-time", metavar="HH:MM[:SS]", default=None,
+                        help="use this injection time instead of the header's "
+                        "RadiopharmaceuticalStartDateTime/Time (recorded in the provenance)")
+    parser.add_argument("--injection-date", metavar="YYYY-MM-DD", default=None,
+                        help="use this injection date (e.g. the shifted date of a "
+                        "de-identified series; recorded in the provenance)")
     _add_uneven_option(parser)
     parser.set_defaults(func=run_suv)
 
@@ -53,6 +59,20 @@ def _add_uneven_option(parser) -> None:
                         "spacing is then the mean gap, so positions beyond the gap are off")
 
 
+# Python keyword -> command-line flag, for messages shown by the CLI.
+_SUV_FLAGS = {"weight_kg": "--weight-kg", "height_m": "--height-m", "sex": "--sex",
+              "injection_time": "--injection-time", "injection_date": "--injection-date",
+              "allow_uneven_slices=True": "--allow-uneven-slices"}
+
+
+def _with_flags(message: str) -> str:
+    """A library message with its keyword arguments (``height_m=``) named as CLI flags."""
+    for keyword, flag in _SUV_FLAGS.items():
+        message = message.replace(f"{keyword}=" if "=" not in keyword else keyword, flag)
+    return message.replace("--allow-uneven-slices / --allow-uneven-slices",
+                           "--allow-uneven-slices")
+
+
 def run_suv(args: argparse.Namespace) -> int:
     import SimpleITK as sitk
 
@@ -62,17 +82,37 @@ def run_suv(args: argparse.Namespace) -> int:
     try:
         image = suv_image(args.dicom_dir, args.kind, subject=args.subject,
                           weight_kg=args.weight_kg, height_m=args.height_m, sex=args.sex,
-                          allow_uneven_slices=args.allow_uneven_slices)
+                          allow_uneven_slices=args.allow_uneven_slices,
+                          injection_time=args.injection_time,
+                          injection_date=args.injection_date)
     except (SuvError, ImageReadError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_with_flags(str(exc))}", file=sys.stderr)
         return 1
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     sitk.WriteImage(sitk.Cast(image, sitk.sitkFloat32), str(output), True)
+    provenance = _sidecar(output)
+    overrides = {key: getattr(args, key) for key in ("weight_kg", "height_m", "sex",
+                                                     "injection_time", "injection_date")
+                 if getattr(args, key) is not None}
+    provenance.write_text(json.dumps({
+        "command": "neurorad suv", "kind": args.kind,
+        "overrides": {_SUV_FLAGS[k]: v for k, v in overrides.items()},
+        "allow_uneven_slices": bool(args.allow_uneven_slices)}, indent=2) + "\n")
     values = sitk.GetArrayViewFromImage(image)
     print(f"wrote {output}: SUV{args.kind} {'x'.join(map(str, image.GetSize()))} voxels, "
-          f"max {float(values.max()):.3f}")
+          f"max {float(values.max()):.3f}; provenance {provenance.name}")
     return 0
+
+
+def _sidecar(output: Path) -> Path:
+    """``suv.nii.gz`` -> ``suv.provenance.json`` (beside the image)."""
+    name = output.name
+    for suffix in (".nii.gz", ".nii", ".nrrd", ".mha"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return output.with_name(f"{name}.provenance.json")
 
 
 # ----------------------------------------------------------------------------- dki

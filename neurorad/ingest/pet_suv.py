@@ -325,8 +325,32 @@ def _reference_elapsed(h: _Headers, injection: tuple, decay: str) -> np.ndarray:
     return np.full(n, elapsed)
 
 
+def parse_injection(time: str | None = None, date: str | None = None
+                    ) -> tuple[dt.date | None, float | None] | None:
+    """An injection time/date given by the user (``--injection-time`` / ``--injection-date``):
+    ``HH:MM[:SS]`` or DICOM ``HHMMSS``; ``YYYY-MM-DD`` or ``YYYYMMDD``. Returns
+    ``(date or None, seconds of day or None)``, or None when neither is given."""
+    if time is None and date is None:
+        return None
+    seconds = None
+    if time is not None:
+        try:
+            seconds = parse_dicom_time(str(time))
+        except ValueError as exc:
+            raise ValueError(f"injection_time= {time!r}: {exc} (expected HH:MM or HH:MM:SS)") \
+                from None
+    day = None
+    if date is not None:
+        try:
+            day = parse_dicom_date(str(date).replace("-", ""))
+        except ValueError as exc:
+            raise ValueError(f"injection_date= {date!r}: {exc} (expected YYYY-MM-DD)") from None
+    return day, seconds
+
+
 def suv_parameters(datasets: list, *, where: str = "PET series", weight_kg: float | None = None,
-                   height_m: float | None = None, sex: str | None = None) -> SuvParameters:
+                   height_m: float | None = None, sex: str | None = None,
+                   injection: tuple | None = None) -> SuvParameters:
     """Read and check the header values SUV needs from the slices of one PET series.
 
     Parameters
@@ -338,6 +362,9 @@ def suv_parameters(datasets: list, *, where: str = "PET series", weight_kg: floa
     weight_kg, height_m, sex : optional
         Replace ``PatientWeight``, ``PatientSize``, ``PatientSex`` (e.g. from the clinical
         record when the header lacks them).
+    injection : (date or None, seconds or None), optional
+        Replace the header's injection date and/or time of day (:func:`parse_injection`),
+        e.g. for de-identified series whose dates were shifted inconsistently.
 
     Raises
     ------
@@ -364,16 +391,23 @@ def suv_parameters(datasets: list, *, where: str = "PET series", weight_kg: floa
             raise h.fail(f"DICOM tags CorrectedImage and DecayCorrection are inconsistent "
                          f"(DecayCorrection {decay} but DECY "
                          f"{'listed' if any(has_decy) else 'not listed'} in CorrectedImage)")
-    weight = weight_kg if weight_kg is not None else h.common("PatientWeight", numeric=True)
+    weight = weight_kg if weight_kg is not None else h.common("PatientWeight", numeric=True,
+                                                              required=False)
+    if weight is None:
+        raise h.fail("DICOM tag PatientWeight is missing (give the weight with weight_kg=)")
     if not WEIGHT_RANGE_KG[0] <= weight <= WEIGHT_RANGE_KG[1]:
-        raise h.fail(f"DICOM tag PatientWeight is {weight:g} kg, outside "
-                     f"{WEIGHT_RANGE_KG[0]:g}-{WEIGHT_RANGE_KG[1]:g} kg (unit or entry error?)")
+        what = "weight_kg" if weight_kg is not None else "DICOM tag PatientWeight"
+        raise h.fail(f"{what} is {weight:g} kg, outside {WEIGHT_RANGE_KG[0]:g}-"
+                     f"{WEIGHT_RANGE_KG[1]:g} kg (unit or entry error? give the weight with "
+                     "weight_kg=)")
     height = height_m if height_m is not None else h.common("PatientSize", numeric=True,
                                                             required=False)
     height = float("nan") if height is None else float(height)
     if math.isfinite(height) and not HEIGHT_RANGE_M[0] <= height <= HEIGHT_RANGE_M[1]:
-        raise h.fail(f"DICOM tag PatientSize is {height:g} m, outside {HEIGHT_RANGE_M[0]:g}-"
-                     f"{HEIGHT_RANGE_M[1]:g} m (height in cm instead of m?)")
+        what = "height_m" if height_m is not None else "DICOM tag PatientSize"
+        raise h.fail(f"{what} is {height:g} m, outside {HEIGHT_RANGE_M[0]:g}-"
+                     f"{HEIGHT_RANGE_M[1]:g} m (height in cm instead of m? give the height "
+                     "in m with height_m=)")
     sex_value = sex if sex is not None else (h.common("PatientSex", required=False) or "")
     dose = h.common("RadionuclideTotalDose", sequence=_DRUG, numeric=True)
     if dose < MIN_DOSE_BQ:
@@ -385,16 +419,29 @@ def suv_parameters(datasets: list, *, where: str = "PET series", weight_kg: floa
     if decay == "ADMIN":
         elapsed = np.zeros(len(datasets))
     else:
-        injection = _injection_time(h)
-        elapsed = _reference_elapsed(h, injection, decay)
+        given = injection or (None, None)
+        header = None
+        if given[0] is None or given[1] is None:
+            try:
+                header = _injection_time(h)
+            except SuvError:
+                if given[1] is None:
+                    raise
+        day = given[0] if given[0] is not None else (header[0] if header else None)
+        seconds = given[1] if given[1] is not None else header[1]
+        elapsed = _reference_elapsed(h, (day, seconds), decay)
+    source = ("the injection time/date given (injection_time=, injection_date=)"
+              if injection is not None else
+              f"DICOM tags {_DRUG} > RadiopharmaceuticalStartDateTime/Time")
+    hint = ("; give the injection with injection_time= and injection_date= (e.g. for a "
+            "de-identified series with shifted dates)")
     if np.any(elapsed < 0):
-        raise h.fail(f"DICOM tags {_DRUG} > RadiopharmaceuticalStartDateTime/Time are "
-                     "inconsistent with SeriesDate/SeriesTime/AcquisitionTime: the injection "
-                     "is after the scan start")
+        raise h.fail(f"{source} {'is' if injection is not None else 'are'} inconsistent with SeriesDate/SeriesTime/AcquisitionTime: the "
+                     f"injection is after the scan start{hint}")
     if np.any(elapsed > MAX_DECAY_HALF_LIVES * half_life):
-        raise h.fail(f"DICOM tags {_DRUG} > RadiopharmaceuticalStartDateTime/Time and "
-                     f"SeriesDate/SeriesTime put the scan {elapsed.max() / 3600:.1f} h after "
-                     f"the injection, more than {MAX_DECAY_HALF_LIVES:g} half-lives (wrong date?)")
+        raise h.fail(f"{source} and SeriesDate/SeriesTime put the scan "
+                     f"{elapsed.max() / 3600:.1f} h after the injection, more than "
+                     f"{MAX_DECAY_HALF_LIVES:g} half-lives (wrong date?){hint}")
     return SuvParameters(units, decay, float(weight), height, str(sex_value).upper(), dose,
                          half_life, elapsed)
 
@@ -411,6 +458,39 @@ def _read_slices(dicom_dir: Path, shown: str, subject: str | None) -> list:
         except Exception:  # never echo pydicom's text: it may quote header content
             raise SuvError(f"{shown}: {Path(name).name} cannot be parsed as DICOM") from None
     return datasets
+
+
+# ImageType values (0008,0008) of images that are not slices of a reconstructed volume.
+NON_TOMOGRAPHIC_IMAGE_TYPES = ("MIP", "SECONDARY", "PROJECTION", "PROJECTION IMAGE",
+                               "SCREEN SAVE", "LOCALIZER", "MPR", "REPROJECTION")
+SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"   # SC Image Storage classes
+
+
+def _image_type(ds) -> list[str]:
+    value = ds.get("ImageType")
+    if value is None:
+        return []
+    return [str(v).strip().upper() for v in ([value] if isinstance(value, str) else value)]
+
+
+def check_tomographic(datasets: list, where: str) -> None:
+    """Refuse, in one line, a series that is not slices of a tomographic PET volume:
+    maximum-intensity projections, secondary captures, screen saves, or images without
+    plane geometry (``ImagePositionPatient`` / ``ImageOrientationPatient``)."""
+    for ds in datasets:
+        kinds = _image_type(ds)
+        odd = [k for k in kinds if k in NON_TOMOGRAPHIC_IMAGE_TYPES]
+        if odd:
+            shown = "\\".join(kinds)     # DICOM writes multiple values with backslashes
+            raise SuvError(f"{where}: not a tomographic PET series: ImageType {shown}")
+        if str(ds.get("SOPClassUID", "")).startswith(SECONDARY_CAPTURE_PREFIX):
+            raise SuvError(f"{where}: not a tomographic PET series: a secondary capture "
+                           "(SOPClassUID Secondary Capture Image Storage)")
+        missing = [tag for tag in ("ImagePositionPatient", "ImageOrientationPatient")
+                   if ds.get(tag) is None]
+        if missing:
+            raise SuvError(f"{where}: not a tomographic PET series: DICOM tag {missing[0]} is "
+                           "missing (a projection or derived image?)")
 
 
 def _sorted_geometry(datasets: list, where: str, allow_uneven_slices: bool = False):
@@ -439,7 +519,11 @@ def _sorted_geometry(datasets: list, where: str, allow_uneven_slices: bool = Fal
                            "complete series, or read it anyway with --allow-uneven-slices)")
         warnings.warn(f"{where}: {problem}; read anyway (allow_uneven_slices): the slice "
                       "spacing is the mean gap", RuntimeWarning, stacklevel=3)
-    z_spacing = float(gaps.mean()) if len(gaps) else float(datasets[0].get("SliceThickness", 1.0))
+    thickness = datasets[0].get("SliceThickness")
+    try:
+        z_spacing = float(gaps.mean()) if len(gaps) else float(thickness or 1.0)
+    except (TypeError, ValueError):
+        z_spacing = 1.0     # one slice: the spacing along the normal is not used
     # ITK direction: column j is the patient-space direction of index axis j (x, y, z).
     direction = np.column_stack([row, col, normal]).ravel()
     # PixelSpacing is (row spacing = between rows (y), column spacing = along a row (x)).
@@ -461,7 +545,8 @@ def _activity(ds, where: str) -> np.ndarray:
 def suv_image(dicom_dir: str | os.PathLike, kind: str = "bw", *, subject: str | None = None,
               data_root: str | os.PathLike | None = None, weight_kg: float | None = None,
               height_m: float | None = None, sex: str | None = None,
-              allow_uneven_slices: bool = False) -> sitk.Image:
+              allow_uneven_slices: bool = False, injection_time: str | None = None,
+              injection_date: str | None = None) -> sitk.Image:
     """SUV image of a DICOM PET series (a folder holding one series, one file per slice).
 
     ``SUV = C * N / (D_inj * 2^(-(t_ref - t_inj) / T_half))``, with ``C`` the pixel value
@@ -484,6 +569,10 @@ def suv_image(dicom_dir: str | os.PathLike, kind: str = "bw", *, subject: str | 
     allow_uneven_slices : bool
         Read a series whose slice positions are unevenly spaced (a missing or duplicate
         slice) with a warning; by default that is an error naming the positions and the gap.
+    injection_time, injection_date : str, optional
+        Override the header's injection time of day (``HH:MM[:SS]``) and date
+        (``YYYY-MM-DD``), e.g. for a de-identified series whose dates were shifted so that
+        the injection seems to follow the scan (:func:`parse_injection`).
 
     Returns
     -------
@@ -506,8 +595,14 @@ def suv_image(dicom_dir: str | os.PathLike, kind: str = "bw", *, subject: str | 
     shown = display_path(dicom_dir, data_root)
     where = f"{'subject ' + subject + ': ' if subject else ''}PET series {shown}"
     datasets = _read_slices(dicom_dir, shown, subject)
+    check_tomographic(datasets, where)
     datasets, origin, spacing, direction = _sorted_geometry(datasets, where, allow_uneven_slices)
-    params = suv_parameters(datasets, where=where, weight_kg=weight_kg, height_m=height_m, sex=sex)
+    try:
+        injection = parse_injection(injection_time, injection_date)
+    except ValueError as exc:
+        raise SuvError(f"{where}: {exc}") from None
+    params = suv_parameters(datasets, where=where, weight_kg=weight_kg, height_m=height_m,
+                            sex=sex, injection=injection)
     if params.units == "GML":
         if kind != "bw":
             raise SuvError(f"{where}: DICOM tag Units is GML (already SUVbw); SUV {kind} needs "
@@ -516,11 +611,12 @@ def suv_image(dicom_dir: str | os.PathLike, kind: str = "bw", *, subject: str | 
     else:
         if kind != "bw" and not math.isfinite(params.height_m):
             raise SuvError(f"{where}: DICOM tag PatientSize is missing (SUV {kind} needs the "
-                           "height; pass height_m=)")
+                           "height; give it in m with height_m=)")
         try:
             normaliser = body_size_normaliser(params, kind)
         except ValueError as exc:
-            raise SuvError(f"{where}: {exc}") from None
+            hint = " (give it with sex=)" if "PatientSex" in str(exc) else ""
+            raise SuvError(f"{where}: {exc}{hint}") from None
         factors = normaliser / (params.injected_dose_bq * params.decay_factors)
     volume = np.stack([_activity(ds, where) * f for ds, f in zip(datasets, factors)])
     image = sitk.GetImageFromArray(volume)

@@ -100,7 +100,8 @@ def crop_to_roi(image, morph_mask, int_mask, spacing, margin_mm: float = PEAK_RA
 
 
 def preprocess_roi(image, mask, settings, *, label: int | None = None, xp=np,
-                   diagnostics: bool = True, crop: bool = True) -> PreprocessedROI:
+                   diagnostics: bool = True, crop: bool = True,
+                   margin_mm: float = PEAK_RADIUS_MM) -> PreprocessedROI:
     """Run IBSI preprocessing for one ROI.
 
     Parameters
@@ -112,10 +113,18 @@ def preprocess_roi(image, mask, settings, *, label: int | None = None, xp=np,
     xp : module
         ``numpy`` or ``cupy``: where the arrays live after loading.
     diagnostics : bool
-        Compute the IBSI diagnostic values (a few reductions over the image per step).
+        Compute the IBSI diagnostic values (a few reductions over the image per step). They
+        describe the whole interpolated image, so with diagnostics the whole image is
+        resampled; without (and with ``crop``), only the ROI's bounding box plus
+        ``margin_mm`` (:func:`neurorad.preprocess.resample.roi_subgrid`: same grid, same
+        values).
     crop : bool
-        Crop to the ROI plus a local-intensity margin (``crop_to_roi``). False keeps the
+        Crop to the ROI plus ``margin_mm`` (``crop_to_roi``). False keeps the
         whole (interpolated) image, which filters need (IBSI-2 filters the whole image).
+    margin_mm : float
+        Image kept around the ROI (mm): what the features read outside the ROI. Default
+        the local-intensity peak radius, 6.2 mm; a filter with a wider support passes its
+        own.
 
     Returns
     -------
@@ -135,7 +144,9 @@ def preprocess_roi(image, mask, settings, *, label: int | None = None, xp=np,
         img, morph, spacing = resample_roi(
             img, morph, spacing, rs.spacing_zyx, interpolator=rs.interpolator,
             mask_interpolator=rs.mask_interpolator, mask_threshold=rs.mask_threshold,
-            round_intensities=settings.round_intensities)
+            round_intensities=settings.round_intensities,
+            margin_mm=None if diagnostics or not crop else margin_mm,
+            where=f"ROI label {label}")
         if not bool(morph.any()):
             raise ValueError(
                 f"ROI label {label} vanished after interpolation to {rs.spacing_xyz} mm "
@@ -150,6 +161,6 @@ def preprocess_roi(image, mask, settings, *, label: int | None = None, xp=np,
     if diagnostics:
         diag.update(_roi_diagnostics(img, morph, int_mask, "reseg"))
     if crop:
-        img, morph, int_mask = crop_to_roi(img, morph, int_mask, spacing)
+        img, morph, int_mask = crop_to_roi(img, morph, int_mask, spacing, margin_mm)
     return PreprocessedROI(image=img, morph_mask=morph, int_mask=int_mask,
                            spacing=tuple(float(s) for s in spacing), diagnostics=diag)
