@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 from neurorad.modeling import evaluate
-from neurorad.modeling.pipelines import BatchLocationScale, CalibratedSVC, CorrelationFilter
+from neurorad.modeling.pipelines import (BatchLocationScale, CalibratedSVC, CorrelationFilter,
+                                         MedianImputeScale)
 
 
 def test_correlation_filter_keeps_first_of_each_correlated_pair():
@@ -20,6 +21,52 @@ def test_correlation_filter_keeps_first_of_each_correlated_pair():
     filt = CorrelationFilter(0.9).fit(X)
     assert filt.get_support().tolist() == [True, False, True, True, False]
     assert filt.transform(X).shape == (50, 3)
+
+
+def _one_pass_filter(X, threshold):
+    """The straightforward procedure: the full |r| matrix, then one greedy pass."""
+    with np.errstate(all="ignore"):
+        corr = np.abs(np.corrcoef(X.T))
+    corr[np.isnan(corr)] = 0.0          # constant columns: no correlation, kept
+    keep = np.ones(X.shape[1], dtype=bool)
+    for j in range(X.shape[1]):
+        if keep[j]:
+            keep[j + 1:] &= ~(corr[j, j + 1:] > threshold)
+    return keep
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 512])
+def test_blocked_correlation_filter_equals_the_one_pass_filter(block, monkeypatch):
+    # Clusters of strongly correlated columns (radiomic features at several grey levels),
+    # chains whose neighbours correlate but whose ends do not, a constant column.
+    rng = np.random.default_rng(5)
+    n = 40
+    base = rng.normal(size=(n, 12))
+    cols = []
+    for k in range(12):
+        for _ in range(rng.integers(1, 6)):
+            cols.append(base[:, k] + rng.normal(scale=rng.choice([0.05, 0.3, 1.0]), size=n))
+    walk = rng.normal(size=n)
+    for _ in range(15):
+        walk = walk + 0.45 * rng.normal(size=n)
+        cols.append(walk.copy())
+    cols.insert(5, np.full(n, 3.0))
+    X = np.column_stack(cols)[:, rng.permutation(len(cols))]
+    expected = _one_pass_filter(X, 0.9)
+    assert 5 < expected.sum() < X.shape[1] - 5          # the case is not trivial
+    monkeypatch.setattr(CorrelationFilter, "block", block)
+    assert CorrelationFilter(0.9).fit(X).get_support().tolist() == expected.tolist()
+
+
+def test_median_impute_scale_equals_nanmedian_imputation():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(30, 6))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    X[:, 2] = np.nan                                   # all missing -> median 0
+    X[:, 4] = rng.normal(size=30)                      # none missing
+    fitted = MedianImputeScale().fit(X)
+    median = np.nanmedian(np.where(np.isnan(X).all(axis=0), 0.0, X), axis=0)
+    np.testing.assert_array_equal(fitted.median_, median)
 
 
 def test_batch_harmonisation_uses_training_parameters():
