@@ -103,3 +103,39 @@ def test_committed_notebooks_have_no_outputs_and_one_parameters_cell():
                     "quick"):
             assert f"\n{key} = " in "\n" + tagged[0].source, (study, key)
         assert any(c.cell_type == "markdown" for c in nb.cells)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_notebook_with_filters_reports_filtered_features(tmp_path):
+    """``-p filters`` (here a 3-D mean filter): features of the response map reach the model
+    table, the report has a per-image-type validation table and the methods paragraph
+    names the filter with its parameters."""
+    from neurorad.synth import make_cohort
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "neurorad").mkdir()
+    (tmp_path / "neurorad" / "__init__.py").write_text("")
+    (tmp_path / "notebooks").mkdir()
+    default = parameters("glioma")
+    assert default["filters"] is None  # the published studies used none
+    make_cohort("glioma", tmp_path / Path(default["manifest"]).parent, seed=1,
+                n_subjects=12, progress=False)
+    mean3 = {"filter": "mean", "dimensions": "3d", "boundary": "mirror", "support_voxels": 3}
+    params = {"quick": True, "scheduler": "synchronous", "outer_folds": 2,
+              "filters": [mean3]}
+    executed = run_study("glioma", params, tmp_path / "reports", progress=False,
+                         cwd=tmp_path / "notebooks")
+    nb = nbformat.read(executed, as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors, errors[:1]
+    by_filter = pd.read_parquet(tmp_path / "reports" / "glioma" / "glioma_by_filter.parquet")
+    assert set(by_filter["filter"]) == {"original", "mean_m3"}
+    assert (by_filter["n_features"] > 0).all()
+    html = render_html(executed, tmp_path / "reports" / "glioma.html").read_text(
+        encoding="utf-8")
+    assert "Features of filtered images" in html
+    assert "mean (3-D; support 3 voxels; mirror boundary)" in html
+    prov = json.loads((tmp_path / "reports" / "glioma" / "provenance.json").read_text())
+    assert prov["parameters"]["filters"] == [mean3]

@@ -25,6 +25,7 @@ data_root = None              # overrides the manifest's data root
 settings = "seed-protocol"    # settings preset name or YAML file
 families = ["morphology", "statistics", "glcm", "glrlm", "fractal"]  # of the studies' set: statistics, GLCM, GLRLM, shape, fractal
 levels = [8, 32]              # FBN grey levels (published: 2, 4, 8, 16, 32, 64, 128)
+filters = None                # IBSI-2 filter specs (list, docs/filters.md); None: none, as published
 models = ["null", "lasso_lr", "svm", "rf"]
 outer_folds = 5
 repeats = 1                   # repeats of grouped K-fold CV
@@ -99,7 +100,8 @@ display(uptake.describe().T)
 # Only the tumour VOI on the SUV image enters the model.
 
 # %%
-run_settings = common.study_settings(settings, levels, families=families)
+run_settings = common.study_settings(settings, levels, families=families,
+                                    filters=filters)
 selected = common.select(manifest_obj, images=[model_image], rois=[tumour_roi])
 batch = common.extract(selected, run_settings, common.resolve(work_dir), data_root=data_root,
                        scheduler=scheduler, workers=workers, device=device, progress=False)
@@ -192,6 +194,21 @@ by_level = validation.by_discretisation(
 display(by_level[by_level.metric == "spearman_rho"][["discretisation", "n_features",
                                                      "estimate", "ci_low", "ci_high"]])
 plots.plot_performance_vs_discretisation(by_level, metric="spearman_rho", title="LASSO");
+
+# %% [markdown]
+# ## Features of filtered images
+# With the `filters` parameter (IBSI-2 filter specs, `docs/filters.md`), features are also
+# computed on each filter response map (tags end in `__<filter>`, `docs/features.md`), and
+# the same grouped validation of one model runs on each image's features alone. The
+# published studies used no filters, which is the default. Example:
+# `-p filters "[{filter: log, dimensions: 3d, boundary: mirror, sigma_mm: 2.0, cutoff_sigmas: 4.0}]"`.
+
+# %%
+by_filter = validation.by_filter(
+    table.X, y, table.groups.to_numpy(), task="regression", model="lasso",
+    outer_folds=outer_folds, repeats=max(2, n_splits // 3), seed=seed, scheme="shuffle",
+    test_size=test_size, **options)
+validation.show_by_filter(by_filter, ["spearman_rho"], output, "pet_by_filter")
 
 # %% [markdown]
 # ## Our results next to the published ones

@@ -25,6 +25,7 @@ data_root = None              # overrides the manifest's data root
 settings = "seed-protocol"    # settings preset name or YAML file
 families = ["statistics", "glcm", "glrlm"]  # of the studies' set: statistics, GLCM, GLRLM, shape, fractal
 levels = [8, 32]              # FBN grey levels (published: 2, 4, 8, 16, 32, 64, 128)
+filters = None                # IBSI-2 filter specs (list, docs/filters.md); None: none, as published
 models = ["null", "lasso_lr", "svm", "rf"]
 outer_folds = 5
 repeats = 1                   # repeats of grouped K-fold CV
@@ -71,7 +72,8 @@ display(manifest_obj.target_table()[target].value_counts().rename("patients").to
 # RIA does). Finished cases are cached in `work_dir`, so a rerun only computes what is new.
 
 # %%
-run_settings = common.study_settings(settings, levels, families=families)
+run_settings = common.study_settings(settings, levels, families=families,
+                                    filters=filters)
 selected = common.select(manifest_obj, images=None, rois=None)
 batch = common.extract(selected, run_settings, common.resolve(work_dir), data_root=data_root,
                        scheduler=scheduler, workers=workers, device=device, progress=False)
@@ -148,6 +150,21 @@ display(by_level[by_level.metric.isin(["roc_auc", "bacc"])][
     ["discretisation", "metric", "n_features", "estimate", "ci_low", "ci_high"]])
 plots.plot_performance_vs_discretisation(
     by_level, metric="bacc", title="multiclass balanced accuracy (chance 0.25)", chance=0.25);
+
+# %% [markdown]
+# ## Features of filtered images
+# With the `filters` parameter (IBSI-2 filter specs, `docs/filters.md`), features are also
+# computed on each filter response map (tags end in `__<filter>`, `docs/features.md`), and
+# the same grouped validation of one model runs on each image's features alone. The
+# published studies used no filters, which is the default. Example:
+# `-p filters "[{filter: log, dimensions: 3d, boundary: mirror, sigma_mm: 2.0, cutoff_sigmas: 4.0}]"`.
+
+# %%
+by_filter = validation.by_filter(
+    table.X, y, table.groups.to_numpy(), task="classification", model="lasso_lr",
+    outer_folds=validation.feasible_folds(y, table.groups, outer_folds), repeats=1,
+    seed=seed, **options)
+validation.show_by_filter(by_filter, ["roc_auc", "bacc"], output, "glioma_by_filter")
 
 # %% [markdown]
 # ## Our results next to the published ones

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from neurorad.errors import InputError
+from neurorad.features.tags import FILTER_SEPARATOR
 from neurorad.settings.schema import discretisation_sort_key
 
 #: Suffix a discretisation adds to texture/histogram/IVH tags (``_fbn32``, ``_ep8``,
@@ -141,7 +142,7 @@ def select(manifest, *, images=None, rois=None):
     return replace(manifest, subjects=subjects)
 
 
-def study_settings(preset, levels, methods=("fbn",), families=None):
+def study_settings(preset, levels, methods=("fbn",), families=None, filters=None):
     """Extraction settings: ``preset`` with its discretisations restricted to ``levels``.
 
     Parameters
@@ -157,6 +158,11 @@ def study_settings(preset, levels, methods=("fbn",), families=None):
     families : list of str, optional
         Feature families to compute (default: the preset's). The studies' own feature set
         was first-order statistics, GLCM, GLRLM, shape and RIA's fractal dimensions.
+    filters : list of dict or dict, optional
+        IBSI-2 filter specs (``neurorad.filters`` keys), or a whole settings ``filters:``
+        section; features are then computed on each response map too, the original image
+        kept (``neurorad.settings.schema``). None or empty (default): no filters, as in the
+        published studies.
     """
     from neurorad import load_settings
 
@@ -168,6 +174,9 @@ def study_settings(preset, levels, methods=("fbn",), families=None):
     base["discretisation"] = entries
     if families is not None:
         base["families"] = list(families)
+    if filters:
+        base["filters"] = dict(filters) if isinstance(filters, dict) else {
+            "specs": list(filters), "keep_original": True}
     return load_settings(base)
 
 
@@ -240,10 +249,32 @@ def model_table(wide: pd.DataFrame, target_table: pd.DataFrame) -> ModelTable:
     return ModelTable(X=X, targets=targets, groups=groups)
 
 
+def _column_parts(column: str) -> tuple[str, str]:
+    """(feature tag without filter part, filter part) of a wide-table column
+    ``<image>__<tag>[__<filter part>]`` (image names never contain ``__``)."""
+    parts = column.split(FILTER_SEPARATOR, 2)
+    if len(parts) == 1:
+        return parts[0], ""
+    return parts[1], parts[2] if len(parts) == 3 else ""
+
+
 def discretisation_of(column: str) -> str | None:
-    """``'fbn32'`` for ``'T1__cm_joint_max_3D_avg_fbn32'``; None for a level-free feature."""
-    m = DISCRETISATION_SUFFIX.search(column)
+    """``'fbn32'`` for ``'T1__cm_joint_max_3D_avg_fbn32'`` (and for the same feature of a
+    filter response map, ``'T1__cm_joint_max_3D_avg_fbn32__log_s2'``); None for a level-free
+    feature."""
+    m = DISCRETISATION_SUFFIX.search(_column_parts(column)[0])
     return None if m is None else m.group(1) + m.group(2)
+
+
+def filter_of(column: str) -> str:
+    """The filter part of a wide-table column (``'log_s2'`` for
+    ``'T1__stat_mean__log_s2'``, ``docs/features.md``); ``''`` for the original image."""
+    return _column_parts(column)[1]
+
+
+def filters_in(columns) -> list[str]:
+    """Filter parts present among ``columns``, in order of first appearance."""
+    return list(dict.fromkeys(f for f in map(filter_of, columns) if f))
 
 
 def columns_for_discretisation(columns, discretisation: str) -> list[str]:

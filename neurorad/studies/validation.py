@@ -12,7 +12,8 @@ import pandas as pd
 
 from neurorad.studies.headline import Headline
 from neurorad.studies.published import headline_published, published_table
-from neurorad.studies.common import columns_for_discretisation, discretisations_in
+from neurorad.studies.common import (columns_for_discretisation, discretisations_in,
+                                     filter_of, filters_in)
 
 #: Value of each headline metric for a predictor without information.
 CHANCE = {"roc_auc": 0.5, "bacc": 0.5, "spearman_rho": 0.0, "pearson_r": 0.0, "r2": 0.0}
@@ -141,6 +142,47 @@ def by_discretisation(X: pd.DataFrame, y, groups, *, task, model, outer_folds, r
     if not rows:
         return pd.DataFrame()
     return pd.concat(rows, ignore_index=True)
+
+
+def by_filter(X: pd.DataFrame, y, groups, *, task, model, outer_folds, repeats, seed,
+              **options) -> pd.DataFrame:
+    """Grouped performance of one model on the features of each image type in ``X``: the
+    original image, then each filter response map (IBSI-2; ``filter`` column: its tag's
+    filter part, ``original`` for the unfiltered image), each model seeing that image's
+    features only. Empty when ``X`` has no features of filtered images.
+
+    Returns the overall metric rows with ``filter`` and ``n_features`` columns.
+    """
+    from neurorad.modeling import evaluate
+
+    parts = filters_in(X.columns)
+    if not parts:
+        return pd.DataFrame()
+    rows = []
+    for part in ["", *parts]:
+        cols = [c for c in X.columns if filter_of(c) == part]
+        if not cols:
+            continue
+        result = evaluate(X[cols], y, groups=groups, task=task, models=(model,),
+                          outer_folds=outer_folds, repeats=repeats, seed=seed, **options)
+        m = result.metrics[result.metrics["class"].isna()]
+        rows.append(m.assign(filter=part or "original", n_features=len(cols)))
+    return pd.concat(rows, ignore_index=True)
+
+
+def show_by_filter(by_filter: pd.DataFrame, metrics, output, name: str) -> None:
+    """Notebook display of :func:`by_filter` (rows of ``metrics``), saved as ``name`` in
+    ``output``; a one-line note when the run had no filters."""
+    from IPython.display import display
+
+    from neurorad.studies.common import save_tables
+
+    if by_filter.empty:
+        print("No filtered images in this run (parameter `filters`).")
+        return
+    display(by_filter[by_filter.metric.isin(list(metrics))][
+        ["filter", "metric", "n_features", "estimate", "ci_low", "ci_high"]])
+    save_tables(output, **{name: by_filter})
 
 
 def headline(metrics: pd.DataFrame, *, study: str, model: str, metric: str, task: str = "",
