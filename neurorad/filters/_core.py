@@ -22,6 +22,7 @@ Spatial or FFT convolution
 from __future__ import annotations
 
 import itertools
+import math
 import types
 
 import numpy as np
@@ -108,26 +109,47 @@ def embed_kernel(kernel: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.roll(out, [-(n // 2) for n in kernel.shape], axis=tuple(range(kernel.ndim)))
 
 
-def fft_convolve(array, kernels, axes: tuple[int, ...], boundary: str, xp):
-    """Convolve ``array`` with each of several kernels over ``axes`` through the FFT.
+FFT_SLAB_BYTES = 512 * 2 ** 20  # complex working array per slab of a 2-D FFT convolution
+
+
+def fft_convolve(array, kernels: list[np.ndarray], axes: tuple[int, ...], boundary: str, xp,
+                 pooling: str, transform):
+    """Convolve ``array`` with each kernel of a bank over ``axes`` through the FFT and pool.
 
     The kernels (host arrays with one dimension per entry of ``axes``, odd sizes, possibly
     complex) share one shape. The image is padded by the kernel radius with the boundary
-    condition, transformed once, multiplied by each kernel's transfer function and
-    transformed back; the padding is cropped. Yields one complex array per kernel (a
-    generator, so that a bank of kernels never holds all responses at once).
+    condition and transformed once; each kernel costs a product with its transfer function
+    and an inverse transform; ``transform`` maps the (complex, cropped) result to the
+    response (e.g. the modulus), and the responses are pooled one at a time (``pooling``:
+    ``average`` or ``max``), so the bank never holds all responses. When ``axes`` leaves one
+    axis out (2-D filters), the volume is processed in slabs along it of at most
+    ``FFT_SLAB_BYTES`` of complex padded data, bounding memory whatever the image size.
     """
-    kernels = iter(kernels)
-    first = next(kernels)
-    radius = {a: n // 2 for a, n in zip(axes, first.shape)}
-    padded = pad(array, radius, boundary, xp)
-    shape = tuple(padded.shape[a] for a in axes)
-    spectrum = xp.fft.fftn(padded, axes=axes)
-    del padded
+    radius = {a: n // 2 for a, n in zip(axes, kernels[0].shape)}
+    shape = tuple(array.shape[a] + 2 * radius[a] for a in axes)
     expand = tuple(slice(None) if a in axes else None for a in range(array.ndim))
-    for kernel in (first, *kernels):
-        transfer = xp.asarray(np.fft.fftn(embed_kernel(kernel, shape)))[expand]
-        yield crop(xp.fft.ifftn(spectrum * transfer, axes=axes), radius)
+    transfers = [xp.asarray(np.fft.fftn(embed_kernel(k, shape)))[expand] for k in kernels]
+    free = [a for a in range(array.ndim) if a not in axes]
+    if len(free) != 1:
+        return _fft_bank(array, transfers, radius, axes, boundary, xp, pooling, transform)
+    stack = free[0]
+    slab = max(1, FFT_SLAB_BYTES // (16 * math.prod(shape)))
+    if slab >= array.shape[stack]:
+        return _fft_bank(array, transfers, radius, axes, boundary, xp, pooling, transform)
+    out = xp.empty(array.shape, dtype=xp.float64)
+    for start in range(0, array.shape[stack], slab):
+        index = tuple(slice(start, start + slab) if a == stack else slice(None)
+                      for a in range(array.ndim))
+        out[index] = _fft_bank(array[index], transfers, radius, axes, boundary, xp, pooling,
+                               transform)
+    return out
+
+
+def _fft_bank(array, transfers, radius, axes, boundary, xp, pooling, transform):
+    spectrum = xp.fft.fftn(pad(array, radius, boundary, xp), axes=axes)
+    responses = ((transform(crop(xp.fft.ifftn(spectrum * t, axes=axes), radius)), 1)
+                 for t in transfers)
+    return pool(responses, pooling, xp)
 
 
 def right_angle_rotations(n: int) -> list[np.ndarray]:

@@ -105,10 +105,9 @@ def plane_response(array, spacing, spec, plane: tuple[int, int], xp):
         k = kernel(spec, theta, size, (spacing[a_axis], spacing[b_axis]))
         kernels.append(k if b_axis < a_axis else k.T)
     axes = tuple(sorted(plane))
-    responses = ((_output(z, spec["response"], xp), 1)
-                 for z in _core.fft_convolve(array, kernels, axes, spec["boundary"], xp))
-    return _core.pool(responses, spec["pooling"] if spec["rotation_invariant"] else "average",
-                      xp)
+    pooling = spec["pooling"] if spec["rotation_invariant"] else "average"
+    return _core.fft_convolve(array, kernels, axes, spec["boundary"], xp, pooling,
+                              lambda z: _output(z, spec["response"], xp))
 
 
 def response(array, spacing, spec, xp):

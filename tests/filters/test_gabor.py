@@ -91,3 +91,13 @@ def test_gabor_is_two_dimensional():
         filters.validate_spec({**_spec(), "dimensions": "3d"})
     with pytest.raises(filters.FilterSpecError, match="orientation_step_deg"):
         filters.validate_spec({**_spec(), "orientation_step_deg": 45.0})
+
+
+def test_slabs_give_the_same_map(monkeypatch):
+    from neurorad.filters import _core
+
+    a = np.random.default_rng(18).normal(size=(7, 10, 12))
+    spec = _spec(theta=20.0, rot=True, planes=True, boundary="nearest")
+    whole = filters.apply_array(a, (2.0, 1.0, 1.0), spec)
+    monkeypatch.setattr(_core, "FFT_SLAB_BYTES", 16 * 24 * 24 * 2)  # 2 slices per slab
+    np.testing.assert_allclose(filters.apply_array(a, (2.0, 1.0, 1.0), spec), whole, atol=1e-12)
