@@ -117,6 +117,8 @@ def _sidecar(output: Path) -> Path:
 
 # ----------------------------------------------------------------------------- dki
 def _register_dki(subparsers) -> None:
+    from neurorad.ingest.dki import DEFAULT_B_MAX
+
     parser = subparsers.add_parser(
         "dki", help="fit diffusion kurtosis maps (MK, FA, AWF, ...) and write them as NIfTI",
         description="Fit the diffusion kurtosis model (dipy, weighted least squares) to a "
@@ -139,6 +141,9 @@ def _register_dki(subparsers) -> None:
                         help="Dask workers (default: Dask's choice)")
     parser.add_argument("--scheduler", choices=["threads", "processes", "synchronous"],
                         default="threads", help="local Dask scheduler (default threads)")
+    parser.add_argument("--b-max", type=float, default=DEFAULT_B_MAX, metavar="B",
+                        help="fit b = 0 and the shells up to B s/mm^2 (default 3000: the "
+                        "kurtosis expansion holds to about b = 2500-3000); 0 or less: all")
     parser.add_argument("--wm-fa-threshold", type=float, default=0.4,
                         help="FA above which the white-matter model maps are computed (0.4)")
     parser.add_argument("--fill", type=float, default=0.0,
@@ -151,7 +156,7 @@ def _register_dki(subparsers) -> None:
 def run_dki(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from neurorad.ingest.dki import fit_maps, write_maps
+    from neurorad.ingest.dki import fit_maps, select_shells, write_maps
     from neurorad.io.dwi import DwiError, default_gradient_files, read_dwi
     from neurorad.io.images import ImageReadError
 
@@ -162,14 +167,22 @@ def run_dki(args: argparse.Namespace) -> int:
         mask = None
         if args.mask:
             mask = _read_mask_on(args.mask, series, args.subject)
+        b_max = args.b_max if args.b_max and args.b_max > 0 else None
+        shells = select_shells(series.bvals, b_max)
         maps = fit_maps(series.data, series.bvals, series.bvecs, mask, chunks=args.chunks,
                         scheduler=args.scheduler, workers=args.workers,
-                        wm_fa_threshold=args.wm_fa_threshold)
+                        wm_fa_threshold=args.wm_fa_threshold, b_max=b_max)
     except (DwiError, ImageReadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     written = write_maps(maps, series.affine, args.output_dir, prefix=args.prefix,
                          fill=args.fill)
+    provenance = Path(args.output_dir) / f"{args.prefix}dki_provenance.json"
+    provenance.write_text(json.dumps({
+        "command": "neurorad dki", "fit_method": "WLS", **shells.to_dict(),
+        "wm_fa_threshold": args.wm_fa_threshold, "fill": args.fill,
+        "maps": sorted(written)}, indent=2) + "\n")
+    print(f"DKI fit on {shells.describe()}")
     fitted = int(np.isfinite(maps["MD"]).sum())
     white = int(np.isfinite(maps["AWF"]).sum())
     print(f"wrote {len(written)} maps to {args.output_dir}: {fitted} voxels fitted, {white} "

@@ -2,11 +2,13 @@
 
 ``bvals``: one line of N b-values (s/mm^2). ``bvecs``: three lines of N components (FSL)
 or N lines of three; vectors of diffusion-weighted volumes must be unit length (within
-``BVEC_NORM_TOLERANCE``; they are renormalised), those of b = 0 volumes may be zero.
+``BVEC_NORM_TOLERANCE``; they are renormalised), those of b = 0 volumes may be zero or NaN
+(a converter habit: NaN directions of b = 0 volumes are set to 0 with a logged note).
 Errors name the file, the subject and what is wrong; no header value is printed.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from neurorad.io.images import ImageReadError, display_path
+
+log = logging.getLogger(__name__)
 
 BVEC_NORM_TOLERANCE = 0.1
 B0_THRESHOLD = 50.0          # s/mm^2: volumes at or below count as b = 0 (dipy's default)
@@ -61,7 +65,7 @@ def _where(path, subject, data_root) -> str:
     return f"{who}{display_path(path, data_root)}"
 
 
-def _numbers(path: Path, where: str) -> np.ndarray:
+def _numbers(path: Path, where: str, *, allow_nan: bool = False) -> np.ndarray:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -75,7 +79,8 @@ def _numbers(path: Path, where: str) -> np.ndarray:
         raise DwiError(where, "rows have different numbers of values (or the file is empty)",
                        path=path)
     array = np.array(rows, float)
-    if not np.all(np.isfinite(array)):
+    bad = np.isinf(array) if allow_nan else ~np.isfinite(array)
+    if bad.any():
         raise DwiError(where, "holds NaN or infinite values", path=path)
     return array
 
@@ -104,7 +109,7 @@ def read_gradient_table(bvals_path, bvecs_path, *, n_volumes: int | None = None,
     bvals = bvals.ravel()
     if np.any(bvals < 0):
         raise DwiError(where_vals, "negative b-value(s)", path=bvals_path)
-    bvecs = _numbers(bvecs_path, where_vecs)
+    bvecs = _numbers(bvecs_path, where_vecs, allow_nan=True)
     if bvecs.shape[0] == 3 and bvecs.shape[1] != 3 or bvecs.shape == (3, 3):
         bvecs = bvecs.T                  # FSL layout: 3 rows of N
     if bvecs.shape[1] != 3:
@@ -116,8 +121,22 @@ def read_gradient_table(bvals_path, bvecs_path, *, n_volumes: int | None = None,
     if n_volumes is not None and len(bvals) != n_volumes:
         raise DwiError(where_vals, f"{len(bvals)} b-values but the DWI series has "
                        f"{n_volumes} volumes", path=bvals_path)
-    norms = np.linalg.norm(bvecs, axis=1)
     weighted = bvals > B0_THRESHOLD
+    nan_rows = np.isnan(bvecs).any(axis=1)
+    if (nan_rows & weighted).any():
+        first = int(np.argmax(nan_rows & weighted))
+        raise DwiError(where_vecs, f"{int((nan_rows & weighted).sum())} diffusion-weighted "
+                       f"volume(s) have NaN directions (e.g. volume {first}, b = "
+                       f"{bvals[first]:g})", path=bvecs_path)
+    if nan_rows.any():
+        # A converter habit: b = 0 volumes have no direction, written as NaN.
+        log.warning("%s: %d b = 0 volume(s) have NaN directions; set to 0 (a b = 0 volume "
+                    "has no gradient direction)", where_vecs, int(nan_rows.sum()),
+                    extra={"neurorad_file": display_path(bvecs_path, data_root),
+                           "neurorad_detail": f"dwi bvecs: {int(nan_rows.sum())} b = 0 "
+                           "volume(s) have NaN directions; set to 0"})
+        bvecs = np.where(nan_rows[:, None], 0.0, bvecs)
+    norms = np.linalg.norm(bvecs, axis=1)
     bad = weighted & (np.abs(norms - 1.0) > BVEC_NORM_TOLERANCE)
     if bad.any():
         raise DwiError(where_vecs, f"{int(bad.sum())} diffusion-weighted direction(s) are not "

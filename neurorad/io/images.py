@@ -267,29 +267,34 @@ def _open_nifti(path: Path):
 
 
 def _nifti_header(header: bytes) -> _NiftiHeader | None:
-    """The fields of a NIfTI-1/-2 header that locate the voxels (either byte order)."""
-    for order in "<>":
-        if len(header) >= 348 and struct.unpack(order + "i", header[:4])[0] == 348:
-            size, dims = 348, struct.unpack(order + "8h", header[40:56])
-            datatype, bitpix = struct.unpack(order + "2h", header[70:74])
-            offset = int(struct.unpack(order + "f", header[108:112])[0])
-            slope, inter = struct.unpack(order + "2f", header[112:120])
-            break
-        if len(header) >= 540 and struct.unpack(order + "i", header[:4])[0] == 540:
-            size, dims = 540, struct.unpack(order + "8q", header[16:80])
-            datatype, bitpix = struct.unpack(order + "2h", header[12:16])
-            offset = struct.unpack(order + "q", header[168:176])[0]
-            slope, inter = struct.unpack(order + "2d", header[176:192])
-            break
-    else:
-        return None
-    n_dims = dims[0]
-    if not 1 <= n_dims <= 7 or bitpix <= 0:
-        return None
-    n_voxels = int(np.prod([max(int(d), 1) for d in dims[1:n_dims + 1]]))
-    return _NiftiHeader(order, size, datatype, bitpix, n_voxels, offset,
-                        float(inter) if np.isfinite(inter) else 0.0,
-                        float(slope) if np.isfinite(slope) else 0.0)
+    """The fields of a NIfTI-1/-2 header that locate the voxels (either byte order), parsed
+    by nibabel's ``Nifti1Header`` / ``Nifti2Header``; None when ``header`` starts with
+    neither header size (348 or 540) in either byte order."""
+    import nibabel as nib
+
+    for klass in (nib.Nifti1Header, nib.Nifti2Header):
+        size = klass.sizeof_hdr
+        if len(header) < size:
+            continue
+        order = next((o for o in "<>" if struct.unpack(o + "i", header[:4])[0] == size), None)
+        if order is None:
+            continue
+        try:
+            fields = klass(header[:size], endianness=order, check=False)
+            dims = [int(d) for d in fields["dim"]]
+            datatype, bitpix = int(fields["datatype"]), int(fields["bitpix"])
+            offset = int(fields["vox_offset"])
+            slope, inter = float(fields["scl_slope"]), float(fields["scl_inter"])
+        except (ValueError, TypeError, OverflowError):
+            return None
+        n_dims = dims[0]
+        if not 1 <= n_dims <= 7 or bitpix <= 0:
+            return None
+        n_voxels = int(np.prod([max(d, 1) for d in dims[1:n_dims + 1]]))
+        return _NiftiHeader(order, size, datatype, bitpix, n_voxels, offset,
+                            inter if np.isfinite(inter) else 0.0,
+                            slope if np.isfinite(slope) else 0.0)
+    return None
 
 
 def _read_nifti_header(path: Path) -> _NiftiHeader | None:
@@ -544,6 +549,18 @@ def _looks_like_dicom(path: Path) -> bool:
         return handle.read(4) == b"DICM"
 
 
+def _read_special_dicom(files: list[str], shown: str, subject, role) -> sitk.Image | None:
+    """An enhanced multi-frame object or a Siemens mosaic read as 3-D
+    (:mod:`neurorad.io.dicom_multiframe`); None for an ordinary series of slices."""
+    from neurorad.io.dicom_multiframe import MultiframeError, read_special_series
+
+    try:
+        return read_special_series(files)
+    except MultiframeError as exc:
+        raise ImageReadError(shown, f"unsupported DICOM: {exc}", subject=subject,
+                             role=role) from None
+
+
 def check_dicom_slices(files: list[str], shown: str, *, subject: str | None = None,
                        role: str | None = None, allow_uneven_slices: bool = False) -> None:
     """Slice positions of a DICOM series along the normal must be evenly spaced
@@ -623,6 +640,9 @@ def read_image(path: str | os.PathLike, *, subject: str | None = None, role: str
             problem = dicom_truncation(files)
             if problem:
                 raise ImageReadError(shown, f"corrupt: {problem}", subject=subject, role=role)
+            special = _read_special_dicom(files, shown, subject, role)
+            if special is not None:
+                return special
             check_dicom_slices(files, shown, subject=subject, role=role,
                                allow_uneven_slices=allow_uneven_slices)
             reader = sitk.ImageSeriesReader()
