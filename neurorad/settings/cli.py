@@ -1,4 +1,5 @@
-"""``neurorad settings list`` and ``neurorad settings show NAME|PATH``."""
+"""``neurorad settings list``, ``neurorad settings show NAME|PATH`` and
+``neurorad settings from-pyradiomics PARAMS.yaml [-o OUT.yaml]``."""
 from __future__ import annotations
 
 import sys
@@ -27,6 +28,32 @@ def _show(args) -> int:
     return 0
 
 
+def _from_pyradiomics(args) -> int:
+    from neurorad.settings.pyradiomics import from_pyradiomics
+
+    try:
+        conversion = from_pyradiomics(args.params)
+    except SettingsError as exc:
+        print(f"neurorad settings from-pyradiomics: {exc}", file=sys.stderr)
+        return 2
+    report = "\n".join("# " + line for line in conversion.report().splitlines())
+    text = (f"# neurorad settings converted from the PyRadiomics parameter file "
+            f"{args.params}\n# status per item: exact | ibsi (IBSI definition, differences "
+            f"said) | ignored | unsupported\n{report}\n"
+            + yaml.safe_dump(conversion.settings, sort_keys=False, width=92))
+    if args.output:
+        from pathlib import Path
+
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(conversion.report(), file=sys.stderr)
+        print(f"written: {args.output}", file=sys.stderr)
+    else:
+        print(text, end="")
+    return 0
+
+
 def register(subparsers) -> None:
     """Add the ``settings`` subcommand (``list``, ``show``)."""
     parser = subparsers.add_parser(
@@ -38,4 +65,13 @@ def register(subparsers) -> None:
     p_show = sub.add_parser("show", help="a preset (or a YAML file), validated, in full")
     p_show.add_argument("name", help="preset name or path to a settings YAML file")
     p_show.set_defaults(func=_show)
+    p_conv = sub.add_parser(
+        "from-pyradiomics", help="convert a PyRadiomics parameter file into neurorad settings",
+        description="Convert a PyRadiomics parameter file (setting, imageType, featureClass) "
+                    "into neurorad settings YAML, saying per item what maps exactly, what maps "
+                    "to the IBSI definition (and how PyRadiomics differs), what is ignored "
+                    "and what is unsupported.")
+    p_conv.add_argument("params", help="PyRadiomics parameter file (YAML)")
+    p_conv.add_argument("-o", "--output", help="write the settings YAML here (default: stdout)")
+    p_conv.set_defaults(func=_from_pyradiomics)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
