@@ -86,9 +86,12 @@ def _numbers(path: Path, where: str, *, allow_nan: bool = False) -> np.ndarray:
 
 
 def read_gradient_table(bvals_path, bvecs_path, *, n_volumes: int | None = None,
-                        subject: str | None = None,
-                        data_root=None) -> tuple[np.ndarray, np.ndarray]:
+                        subject: str | None = None, data_root=None,
+                        notes: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read and check ``bvals`` / ``bvecs``; return ``(bvals (N,), bvecs (N, 3))``.
+
+    NaN directions on b = 0 rows (a converter habit) are set to 0 with a logged note, also
+    appended to ``notes`` as ``(path, message)`` when a list is given (``validate``).
 
     Raises
     ------
@@ -135,6 +138,9 @@ def read_gradient_table(bvals_path, bvecs_path, *, n_volumes: int | None = None,
                     extra={"neurorad_file": display_path(bvecs_path, data_root),
                            "neurorad_detail": f"dwi bvecs: {int(nan_rows.sum())} b = 0 "
                            "volume(s) have NaN directions; set to 0"})
+        if notes is not None:
+            notes.append((bvecs_path, f"dwi bvecs: {int(nan_rows.sum())} b = 0 volume(s) have "
+                          "NaN directions; set to 0"))
         bvecs = np.where(nan_rows[:, None], 0.0, bvecs)
     norms = np.linalg.norm(bvecs, axis=1)
     bad = weighted & (np.abs(norms - 1.0) > BVEC_NORM_TOLERANCE)
@@ -208,11 +214,13 @@ def dwi_problems(path, bvals_path, bvecs_path, *, read_voxels: bool = True,
         n_nan, n_inf = nifti_nonfinite_counts(path)
         if n_nan or n_inf:
             problems.append(("error", path, f"dwi: {n_nan} NaN and {n_inf} infinite voxel(s)"))
+    notes: list = []
     try:
         bvals, bvecs = read_gradient_table(bvals_path, bvecs_path, n_volumes=shape[3],
-                                           data_root=data_root)
+                                           data_root=data_root, notes=notes)
     except DwiError as exc:
         return problems + [("error", exc.path or path, f"dwi: {exc.reason}")]
+    problems += [("warning", note_path, message) for note_path, message in notes]
     try:
         gradient_table(bvals, bvecs)
     except ValueError as exc:

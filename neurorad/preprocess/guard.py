@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 
 from neurorad.errors import ResourceLimitError
 
@@ -48,13 +49,14 @@ def memory_budget_bytes() -> int:
     a worker, else physical memory)."""
     fraction = float(os.environ.get(MEMORY_FRACTION_ENV) or MAX_MEMORY_FRACTION)
     total = None
-    try:
-        from distributed import get_worker
+    if "distributed" in sys.modules:        # only a process that imported Dask can be a worker
+        try:
+            from distributed import get_worker
 
-        limit = getattr(get_worker().memory_manager, "memory_limit", None)
-        total = int(limit) if limit else None
-    except (ImportError, ValueError, AttributeError):
-        pass
+            limit = getattr(get_worker().memory_manager, "memory_limit", None)
+            total = int(limit) if limit else None
+        except (ImportError, ValueError, AttributeError):
+            pass
     if total is None:
         try:
             total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

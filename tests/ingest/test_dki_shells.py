@@ -87,3 +87,20 @@ def test_dki_command_reports_shells_in_provenance(tmp_path, capsys):
     provenance = json.loads((tmp_path / "maps" / "dki_provenance.json").read_text())
     assert provenance["b_max"] == 3000.0 and provenance["volumes_used"] == kept
     assert provenance["shells_dropped"] == dropped
+
+
+def test_validate_notes_nan_b0_directions(tmp_path):
+    from dipy.data import get_fnames
+
+    from neurorad.io.dwi import dwi_problems
+
+    dwi, bval, bvec = get_fnames(name="small_101D")
+    bvals = np.loadtxt(bval)
+    vecs = np.loadtxt(bvec)
+    vecs = vecs if vecs.shape[0] == 3 else vecs.T
+    vecs[:, bvals <= 50] = np.nan                      # the b = 0 rows, as some converters
+    np.savetxt(tmp_path / "nan.bvec", vecs)
+    problems = dwi_problems(dwi, bval, tmp_path / "nan.bvec")
+    n_b0 = int((bvals <= 50).sum())
+    assert problems == [("warning", tmp_path / "nan.bvec", f"dwi bvecs: {n_b0} b = 0 volume(s) "
+                         "have NaN directions; set to 0")]
