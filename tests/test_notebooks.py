@@ -19,6 +19,9 @@ import pandas as pd
 import pytest
 
 from neurorad.io.tables import read_table_csv
+from neurorad.reports.format import format_interval
+from neurorad.reports.index import build_index
+from neurorad.reports.layout import python_reprs
 from neurorad.reports.render import external_resources, render_html
 from neurorad.reports.run import run_study
 from neurorad.studies import STUDIES
@@ -85,10 +88,44 @@ def test_notebook_runs_quick_and_renders(study, tmp_path):
     assert prov["manifest_sha256"] and prov["parameters"]["quick"] is True
     assert prov["run_time_s"] > 0
 
-    html = render_html(executed, tmp_path / "reports" / f"{study}.html").read_text(encoding="utf-8")
+    html = render_html(executed, tmp_path / "reports" / f"{study}.html",
+                       entry=STUDIES[study]).read_text(encoding="utf-8")
     assert re.search(r'<img [^>]*src="data:image/png;base64,', html)
     assert external_resources(html) == []
     assert "Methods (generated from this run" in html and "Provenance" in html
+    _assert_reads_like_a_report(html, head, out)
+
+    # The index: one card per registered study; this study's with its numbers and thumbnail.
+    index = build_index(tmp_path / "reports").read_text(encoding="utf-8")
+    assert index.count('<article class="nr-card"') == len(STUDIES)
+    card = index[index.index(f'id="study-{study}"'):]
+    card = card[:card.index("</article>")]
+    assert f'<a href="{study}.html">' in card and format_interval(
+        head["estimate"], head["ci_low"], head["ci_high"]) in card
+    assert re.search(r'<img class="nr-thumb" src="data:image/png;base64,', card)
+
+
+def _assert_reads_like_a_report(html: str, head: dict, out: Path) -> None:
+    """Summary (with the saved headline) and contents before the first code; every code cell
+    folded in <details>; every figure captioned "Figure N." in order; no Python repr."""
+    summary = re.search(r'<section\b[^>]*class="nr-summary"', html).start()
+    assert summary < re.search(r'<nav\b[^>]*class="nr-toc', html).start() < html.index(
+        "<details")
+    section = html[summary:html.index("</section>", summary)]
+    assert format_interval(head["estimate"], head["ci_low"], head["ci_high"]) in section
+    assert "Permutation control" in section and "Leaky vs grouped" in section
+    assert head["cohort"] and head["n_permutations"] >= 1
+    assert (out / "key_figure.png").is_file()
+    assert re.search(r'<a href="#figure-\d+">Figure \d+\.</a>', section)  # key figure
+    outside = re.sub(r"<details\b.*?</details>", "", html, flags=re.S)
+    assert "hl-ipython3" not in outside  # no code outside the folds
+    body = html[html.index("</nav>"):]
+    numbers = [int(n) for n in re.findall(r"<figcaption><strong>Figure (\d+)\.</strong>",
+                                          body)]
+    assert numbers == list(range(1, len(numbers) + 1)) and numbers
+    assert len(re.findall(r'<img [^>]*src="data:image/png', body)) == len(numbers)
+    assert python_reprs(html) == [], python_reprs(html)[:3]
+    assert "Headline(" not in outside
 
 
 def test_committed_notebooks_have_no_outputs_and_one_parameters_cell():

@@ -54,6 +54,8 @@ from IPython.display import Markdown, display
 
 from neurorad import plots
 from neurorad.reports import provenance as prov
+from neurorad.reports.figures import show_figure
+from neurorad.reports.format import report_table
 from neurorad.studies.headline import write_headline
 from neurorad.studies import common, validation
 
@@ -112,9 +114,12 @@ labels = table.targets[targets + annotations]
 coords, separation = nf2.embedding_with_null(
     table, labels, method=embedding_method,
     n_permutations=embedding_permutations, seed=seed)
-display(separation)
-plots.plot_embedding(coords[["dim1", "dim2"]], coords[targets + annotations],
-                     separation=separation);
+display(report_table(separation, "Class separation in the map against its permutation null"))
+show_figure(plots.plot_embedding(coords[["dim1", "dim2"]], coords[targets + annotations],
+                                 separation=separation),
+            f"Two-dimensional {embedding_method} map of the feature space, one point per "
+            "lesion, coloured by each genotype and the exon; the panel titles give the "
+            "silhouette width and its permutation p-value.")
 
 # %% [markdown]
 # ## Univariate tests with false-discovery-rate control
@@ -125,9 +130,12 @@ plots.plot_embedding(coords[["dim1", "dim2"]], coords[targets + annotations],
 univariate = nf2.univariate_by_target(table, targets, fdr=fdr)
 print("features significant at FDR", fdr)
 display(univariate.groupby("target")["significant"].sum().rename("n significant").to_frame().T)
-display(univariate.groupby("target", sort=False).head(5)[
-    ["target", "feature", "p_value", "q_value", "effect_size"]])
-plots.plot_volcano(univariate, facet="target", fdr=fdr, label_top=3);
+display(report_table(univariate.groupby("target", sort=False).head(5)[
+    ["target", "feature", "p_value", "q_value", "effect_size"]],
+    "The five features with the smallest p per genotype"))
+show_figure(plots.plot_volcano(univariate, facet="target", fdr=fdr, label_top=3),
+            f"Effect size (rank-biserial) against -log10 p of every feature, per genotype; "
+            f"features significant at FDR {fdr:g} are marked.")
 
 # %% [markdown]
 # ## Predictive checks per genotype
@@ -139,10 +147,14 @@ plots.plot_volcano(univariate, facet="target", fdr=fdr, label_top=3);
 checks, check_results = nf2.predictive_checks(
     table, targets, models=models, outer_folds=outer_folds, repeats=repeats, seed=seed,
     n_permutations=n_permutations, **options)
-display(nf2.summary_table(checks, "roc_auc"))
-plots.plot_grouped_vs_leaky(
+display(report_table(nf2.summary_table(checks, "roc_auc"),
+                     "ROC AUC [95% CI] per genotype: all features and volume alone"))
+show_figure(plots.plot_grouped_vs_leaky(
     checks[(checks.model == "lasso_lr") & (checks.feature_set == "all")], "roc_auc",
-    by="target", title="LASSO logistic regression, all features");
+    by="target", title="LASSO logistic regression, all features"),
+    "LASSO logistic regression with all features: ROC AUC per genotype with its 95% "
+    "interval, validated grouped by patient (blue) and with lesions split regardless of "
+    "patient (red); dotted line: chance.", key=True, output_dir=output)
 
 # %% [markdown]
 # ## Label-permutation control
@@ -154,7 +166,8 @@ plots.plot_grouped_vs_leaky(
 permutation = pd.concat([validation.permutation_table(res["grouped"]).assign(target=t)
                          for (t, feature_set), res in check_results.items()
                          if feature_set == "all"], ignore_index=True)
-display(permutation)
+display(report_table(permutation, "Observed ROC AUC against its label-permutation null, per "
+                                  "genotype", n_permutations=n_permutations))
 
 # %% [markdown]
 # ## Performance versus discretisation level
@@ -166,9 +179,14 @@ by_level = validation.by_discretisation(
     table.X, table.targets[headline_target].astype(str).to_numpy(), table.groups.to_numpy(),
     task="classification", model="lasso_lr", outer_folds=outer_folds, repeats=1, seed=seed,
     **options)
-display(by_level[by_level.metric == "roc_auc"][["discretisation", "n_features", "estimate",
-                                                "ci_low", "ci_high"]])
-plots.plot_performance_vs_discretisation(by_level, metric="roc_auc", title=headline_target);
+display(report_table(by_level[by_level.metric == "roc_auc"][
+    ["discretisation", "n_features", "estimate", "ci_low", "ci_high"]],
+    f"LASSO logistic regression, {headline_target}: ROC AUC per discretisation"))
+show_figure(plots.plot_performance_vs_discretisation(by_level, metric="roc_auc",
+                                                     title=headline_target),
+            f"LASSO logistic regression, {headline_target}: grouped ROC AUC with its 95% "
+            "interval at each discretisation (texture features of that level plus the "
+            "level-free ones).")
 
 # %% [markdown]
 # ## Features of filtered images
@@ -194,7 +212,7 @@ validation.show_by_filter(by_filter, ["roc_auc"], output, "nf2_by_filter")
 
 # %%
 comparison = nf2.comparison_table(targets, separation, univariate, checks)
-display(comparison)
+display(report_table(comparison, "The published conclusion checked per genotype"))
 
 # %%
 common.save_tables(output, nf2_predictive_checks=checks, nf2_univariate=univariate,
@@ -204,9 +222,10 @@ common.save_tables(output, nf2_predictive_checks=checks, nf2_univariate=univaria
 head = validation.headline(
     checks[(checks.target == headline_target) & (checks.feature_set == "all")],
     study="nf2", model="lasso_lr", metric="roc_auc", task=headline_target,
-    notes="; ".join(x for x in (notes, "no metric published") if x))
+    notes="; ".join(x for x in (notes, "no metric published") if x),
+    permutation=permutation[permutation.target == headline_target],
+    n_permutations=n_permutations, cohort=validation.cohort_text(table, rows="lesions"))
 write_headline(head, output)
-print(head)
 
 # %% [markdown]
 # ## Methods (generated from this run's parameters)

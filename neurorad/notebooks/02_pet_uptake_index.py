@@ -56,6 +56,8 @@ from IPython.display import Markdown, display
 
 from neurorad import plots
 from neurorad.reports import provenance as prov
+from neurorad.reports.figures import show_figure
+from neurorad.reports.format import report_table
 from neurorad.studies.headline import write_headline
 from neurorad.studies import common, validation
 
@@ -128,7 +130,8 @@ metrics, results = validation.grouped_and_leaky(
     outer_folds=outer_folds, repeats=n_splits, seed=seed, n_permutations=n_permutations,
     leaky=False, scheme="shuffle", test_size=test_size, **options)
 result = results["grouped"]
-display(result.table(["spearman_rho", "mae", "rmse", "r2"]))
+display(report_table(result.table(["spearman_rho", "mae", "rmse", "r2"]),
+                     f"Grouped estimates [95% CI] over {n_splits} random 70/30 splits"))
 
 # %% [markdown]
 # ### Spearman rho over the splits
@@ -137,11 +140,16 @@ display(result.table(["spearman_rho", "mae", "rmse", "r2"]))
 
 # %%
 rho = pet.rho_per_split(result)
-display(pet.rho_distribution(rho))
+display(report_table(pet.rho_distribution(rho),
+                     "Spearman rho over the splits: median, 2.5 and 97.5 % quantiles"))
 from neurorad.studies.published import headline_published
 published = headline_published("pet")
-plots.plot_metric_over_splits(rho, "spearman_rho", published=published.value,
-                              published_ci=(published.ci_low, published.ci_high));
+show_figure(plots.plot_metric_over_splits(rho, "spearman_rho", published=published.value,
+                                          published_ci=(published.ci_low, published.ci_high)),
+            f"Spearman rho between predicted and observed {target.replace('_', ' ')} on the "
+            f"test patients of each of the {n_splits} random 70/30 splits, per model. Black "
+            "line and band: the published 0.58 [0.43; 0.74]; dotted line: chance (0).",
+            key=True, output_dir=output)
 
 # %% [markdown]
 # ### Predicted vs observed (mean out-of-split prediction per patient)
@@ -149,14 +157,17 @@ plots.plot_metric_over_splits(rho, "spearman_rho", published=published.value,
 # %%
 observed_predicted = pet.predicted_vs_observed(result, "lasso")
 display(observed_predicted.describe().T)
-plots.plot_predicted_vs_observed(observed_predicted, label=target.replace("_", " "));
+show_figure(plots.plot_predicted_vs_observed(observed_predicted,
+                                             label=target.replace("_", " ")),
+            "LASSO: each patient's mean out-of-split prediction against the observed value; "
+            "points on the dashed identity line are predicted exactly.")
 
 # %% [markdown]
 # ### Top features (LASSO: selection frequency across splits)
 
 # %%
 top = pet.top_features(result, "lasso")
-display(top)
+display(report_table(top, "LASSO: features most often selected across the splits"))
 
 # %% [markdown]
 # ## Label-permutation control
@@ -166,7 +177,8 @@ display(top)
 
 # %%
 permutation = validation.permutation_table(result)
-display(permutation)
+display(report_table(permutation, "Observed rho against its label-permutation null",
+                     n_permutations=n_permutations))
 
 # %% [markdown]
 # ## Null target control
@@ -191,9 +203,13 @@ by_level = validation.by_discretisation(
     table.X, y, table.groups.to_numpy(), task="regression", model="lasso",
     outer_folds=outer_folds, repeats=max(2, n_splits // 3), seed=seed, scheme="shuffle",
     test_size=test_size, **options)
-display(by_level[by_level.metric == "spearman_rho"][["discretisation", "n_features",
-                                                     "estimate", "ci_low", "ci_high"]])
-plots.plot_performance_vs_discretisation(by_level, metric="spearman_rho", title="LASSO");
+display(report_table(by_level[by_level.metric == "spearman_rho"][
+    ["discretisation", "n_features", "estimate", "ci_low", "ci_high"]],
+    "LASSO: Spearman rho per discretisation"))
+show_figure(plots.plot_performance_vs_discretisation(by_level, metric="spearman_rho",
+                                                     title="LASSO"),
+            "LASSO: Spearman rho with its 95% interval at each discretisation (texture "
+            "features of that level plus the level-free ones).")
 
 # %% [markdown]
 # ## Features of filtered images
@@ -215,7 +231,8 @@ validation.show_by_filter(by_filter, ["spearman_rho"], output, "pet_by_filter")
 
 # %%
 comparison = validation.published_comparison(metrics, "pet", "uptake_index")
-display(comparison.drop(columns=["ours_leaky"]))
+display(report_table(comparison.drop(columns=["ours_leaky"]),
+                     "Published values next to this run's grouped estimates"))
 
 # %%
 common.save_tables(output, pet_metrics=metrics, pet_rho_per_split=rho,
@@ -225,9 +242,12 @@ common.save_tables(output, pet_metrics=metrics, pet_rho_per_split=rho,
                    pet_comparison=comparison)
 head = validation.headline(metrics, study="pet", model="lasso", metric="spearman_rho",
                            task=target, notes=(notes + "; " if notes else "")
-                           + f"{n_splits} random 70/30 splits")
+                           + f"{n_splits} random 70/30 splits",
+                           permutation=permutation, n_permutations=n_permutations,
+                           cohort=validation.cohort_text(table, rows="tumour VOIs"),
+                           leaky_note="one tumour VOI per patient, so a split by ROI is a "
+                                      "split by patient")
 write_headline(head, output)
-print(head)
 
 # %% [markdown]
 # ## Methods (generated from this run's parameters)

@@ -52,6 +52,8 @@ from IPython.display import Markdown, display
 
 from neurorad import plots
 from neurorad.reports import provenance as prov
+from neurorad.reports.figures import show_figure
+from neurorad.reports.format import report_table
 from neurorad.studies.headline import write_headline
 from neurorad.studies import common, validation
 
@@ -106,9 +108,15 @@ for task in tasks:
         outer_folds=folds, repeats=repeats, seed=seed, n_permutations=n_permutations,
         **options)
     print(f"{task}: {rows.groups.nunique()} subjects, {folds}-fold")
-    display(validation.side_by_side(task_metrics[task], ["roc_auc", "acc", "sens", "spec"]))
-    plots.plot_grouped_vs_leaky(task_metrics[task][task_metrics[task]["class"].isna()],
-                                "roc_auc", title=task)
+    display(report_table(validation.side_by_side(task_metrics[task],
+                                                 ["roc_auc", "acc", "sens", "spec"]),
+                         f"{task.capitalize()}: estimate [95% CI], grouped and leaky"))
+    show_figure(plots.plot_grouped_vs_leaky(
+        task_metrics[task][task_metrics[task]["class"].isna()], "roc_auc", title=task),
+        f"{task.capitalize()}: ROC AUC of each model with its 95% interval, validated "
+        "grouped by subject (blue) and with ROIs split regardless of subject (red, the "
+        "published design); dotted line: chance.",
+        key=(task == ("outcome" if "outcome" in tasks else tasks[0])), output_dir=output)
 
 # %% [markdown]
 # ## Label-permutation control
@@ -119,7 +127,8 @@ for task in tasks:
 # %%
 permutation = pd.concat([validation.permutation_table(r["grouped"]).assign(task=t)
                          for t, r in task_results.items()], ignore_index=True)
-display(permutation)
+display(report_table(permutation, "Observed ROC AUC against its label-permutation null",
+                     n_permutations=n_permutations))
 
 # %% [markdown]
 # ## Null target control
@@ -131,8 +140,9 @@ control_metrics = validation.null_target_control(
     table, control_targets, task="classification", outer_folds=outer_folds, repeats=repeats,
     seed=seed, **options)
 if not control_metrics.empty:
-    display(control_metrics[control_metrics.metric == "roc_auc"][
-        ["target", "split", "model", "estimate", "ci_low", "ci_high"]])
+    display(report_table(control_metrics[control_metrics.metric == "roc_auc"][
+        ["target", "split", "model", "estimate", "ci_low", "ci_high"]],
+        "ROC AUC for a label independent of the images"))
 
 # %% [markdown]
 # ## Top differentiating features (subject level, FDR)
@@ -147,9 +157,12 @@ print(f"texture features at {top_level} plus the level-free features")
 for task, result in top.items():
     print(f"{task}: {int(result.significant.sum())} ROI-features at FDR {fdr}, "
           f"{int(result.published_threshold.sum())} at p < 1e-4")
-    display(result.head(10)[["feature", "p_value", "q_value", "effect_size"]])
-plots.plot_volcano(pd.concat([r.assign(task=t) for t, r in top.items()]), facet="task",
-                   fdr=fdr, label_top=3);
+    display(report_table(result.head(10)[["feature", "p_value", "q_value", "effect_size"]],
+                         f"{task.capitalize()}: the ten ROI-features with the smallest p"))
+show_figure(plots.plot_volcano(pd.concat([r.assign(task=t) for t, r in top.items()]),
+                               facet="task", fdr=fdr, label_top=3),
+            f"Effect size against -log10 p of every ROI-feature, per task; features "
+            f"significant at FDR {fdr:g} are marked and the strongest labelled.")
 
 # %% [markdown]
 # ## Performance versus discretisation level
@@ -162,9 +175,13 @@ by_level = validation.by_discretisation(
     rows.X, rows.targets[tasks[0]].astype(str).to_numpy(), rows.groups.to_numpy(),
     task="classification", model="lasso_lr", outer_folds=outer_folds, repeats=1, seed=seed,
     **options)
-display(by_level[by_level.metric == "roc_auc"][["discretisation", "n_features", "estimate",
-                                                "ci_low", "ci_high"]])
-plots.plot_performance_vs_discretisation(by_level, metric="roc_auc", title=tasks[0]);
+display(report_table(by_level[by_level.metric == "roc_auc"][
+    ["discretisation", "n_features", "estimate", "ci_low", "ci_high"]],
+    f"LASSO logistic regression, {tasks[0]}: ROC AUC per discretisation"))
+show_figure(plots.plot_performance_vs_discretisation(by_level, metric="roc_auc",
+                                                     title=tasks[0]),
+            f"LASSO logistic regression, {tasks[0]}: grouped ROC AUC with its 95% interval at "
+            "each discretisation (texture features of that level plus the level-free ones).")
 
 # %% [markdown]
 # ## Features of filtered images
@@ -187,7 +204,8 @@ validation.show_by_filter(by_filter, ["roc_auc"], output, "dai_by_filter")
 # %%
 comparison = pd.concat([validation.published_comparison(m, "dai", t).assign(task=t)
                         for t, m in task_metrics.items()], ignore_index=True)
-display(comparison)
+display(report_table(comparison, "Published values next to this run's grouped and leaky "
+                                 "estimates"))
 
 # %%
 all_metrics = pd.concat([m.assign(task=t) for t, m in task_metrics.items()],
@@ -199,9 +217,11 @@ common.save_tables(output, dai_metrics=all_metrics, dai_permutation=permutation,
 headline_task = "outcome" if "outcome" in task_metrics else tasks[0]
 head = validation.headline(task_metrics[headline_task], study="dai", model="svm"
                            if "svm" in models else models[-1], metric="roc_auc",
-                           task=headline_task, notes=notes)
+                           task=headline_task, notes=notes,
+                           permutation=permutation[permutation.task == headline_task],
+                           n_permutations=n_permutations,
+                           cohort=validation.cohort_text(table, unit="subjects"))
 write_headline(head, output)
-print(head)
 
 # %% [markdown]
 # ## Methods (generated from this run's parameters)

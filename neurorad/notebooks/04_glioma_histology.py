@@ -49,6 +49,8 @@ from IPython.display import Markdown, display
 
 from neurorad import plots
 from neurorad.reports import provenance as prov
+from neurorad.reports.figures import show_figure
+from neurorad.reports.format import report_table
 from neurorad.studies.headline import write_headline
 from neurorad.studies import common, validation
 
@@ -94,13 +96,17 @@ print(f"model table: {table.n_rows} ROIs x {table.X.shape[1]} features, "
 ovr, ovr_results = glioma.one_vs_rest(
     table, target, models=models, outer_folds=outer_folds, repeats=repeats, seed=seed,
     n_permutations=n_permutations, **options)
-print("grouped by patient")
-display(glioma.published_layout(ovr, "grouped"))
-print("leaky (ROIs split regardless of patient)")
-display(glioma.published_layout(ovr, "leaky"))
+display(report_table(glioma.published_layout(ovr, "grouped"),
+                     "Grouped by patient: estimate [95% CI] per type and model"))
+display(report_table(glioma.published_layout(ovr, "leaky"),
+                     "Leaky (ROIs split regardless of patient): estimate [95% CI]"))
 head_model = "svm" if "svm" in models else models[-1]
-plots.plot_grouped_vs_leaky(ovr[ovr.model == head_model], "roc_auc", by="class",
-                            title=f"one-vs-rest, {head_model}");
+show_figure(plots.plot_grouped_vs_leaky(ovr[ovr.model == head_model], "roc_auc", by="class",
+                                        title=f"one-vs-rest, {head_model}"),
+            f"One-vs-rest ROC AUC of {head_model} for each histological type with its 95% "
+            "interval, validated grouped by patient (blue) and with ROIs split regardless of "
+            "patient (red, the published design); dotted line: chance.",
+            key=True, output_dir=output)
 
 # %% [markdown]
 # ## Multiclass model (all four types at once)
@@ -111,7 +117,9 @@ multi, multi_results = validation.grouped_and_leaky(
     table.X, y, table.groups.to_numpy(), task="classification", models=models,
     outer_folds=validation.feasible_folds(y, table.groups, outer_folds), repeats=repeats,
     seed=seed, **options)
-display(validation.side_by_side(multi[multi["class"].isna()], ["bacc", "acc", "roc_auc"]))
+display(report_table(validation.side_by_side(multi[multi["class"].isna()],
+                                             ["bacc", "acc", "roc_auc"]),
+                     "Multiclass: estimate [95% CI], grouped and leaky"))
 
 # %% [markdown]
 # ## Label-permutation control
@@ -122,7 +130,8 @@ display(validation.side_by_side(multi[multi["class"].isna()], ["bacc", "acc", "r
 # %%
 permutation = pd.concat([validation.permutation_table(r["grouped"]).assign(type=c)
                          for c, r in ovr_results.items()], ignore_index=True)
-display(permutation)
+display(report_table(permutation, "Observed ROC AUC against its label-permutation null, per "
+                                  "type", n_permutations=n_permutations))
 
 # %% [markdown]
 # ## Null target control
@@ -133,8 +142,9 @@ control_metrics = validation.null_target_control(
     table, control_targets, task="classification", outer_folds=outer_folds, repeats=repeats,
     seed=seed, **options)
 if not control_metrics.empty:
-    display(control_metrics[control_metrics.metric == "roc_auc"][
-        ["target", "split", "model", "estimate", "ci_low", "ci_high"]])
+    display(report_table(control_metrics[control_metrics.metric == "roc_auc"][
+        ["target", "split", "model", "estimate", "ci_low", "ci_high"]],
+        "ROC AUC for a label independent of the images"))
 
 # %% [markdown]
 # ## Performance versus discretisation level
@@ -146,10 +156,13 @@ by_level = validation.by_discretisation(
     table.X, y, table.groups.to_numpy(), task="classification", model="lasso_lr",
     outer_folds=validation.feasible_folds(y, table.groups, outer_folds), repeats=1,
     seed=seed, **options)
-display(by_level[by_level.metric.isin(["roc_auc", "bacc"])][
-    ["discretisation", "metric", "n_features", "estimate", "ci_low", "ci_high"]])
-plots.plot_performance_vs_discretisation(
-    by_level, metric="bacc", title="multiclass balanced accuracy (chance 0.25)", chance=0.25);
+display(report_table(by_level[by_level.metric.isin(["roc_auc", "bacc"])][
+    ["discretisation", "metric", "n_features", "estimate", "ci_low", "ci_high"]],
+    "Multiclass LASSO logistic regression per discretisation"))
+show_figure(plots.plot_performance_vs_discretisation(
+    by_level, metric="bacc", title="multiclass balanced accuracy (chance 0.25)", chance=0.25),
+    "Multiclass LASSO logistic regression: grouped balanced accuracy with its 95% interval "
+    "at each discretisation; dotted line: chance (0.25 for four types).")
 
 # %% [markdown]
 # ## Features of filtered images
@@ -171,7 +184,8 @@ validation.show_by_filter(by_filter, ["roc_auc", "bacc"], output, "glioma_by_fil
 
 # %%
 comparison = validation.published_comparison(ovr, "glioma", "one_vs_rest")
-display(comparison)
+display(report_table(comparison, "Published values next to this run's grouped and leaky "
+                                 "estimates"))
 
 # %%
 common.save_tables(output, glioma_one_vs_rest=ovr, glioma_multiclass=multi,
@@ -179,9 +193,11 @@ common.save_tables(output, glioma_one_vs_rest=ovr, glioma_multiclass=multi,
                    glioma_by_discretisation=by_level, glioma_comparison=comparison)
 head = validation.headline(ovr, study="glioma", model=head_model, metric="roc_auc",
                            task="one_vs_rest", target_class="glioblastoma",
-                           metric_class="glioblastoma", notes=notes)
+                           metric_class="glioblastoma", notes=notes,
+                           permutation=permutation[permutation.type == "glioblastoma"],
+                           n_permutations=n_permutations,
+                           cohort=validation.cohort_text(table))
 write_headline(head, output)
-print(head)
 
 # %% [markdown]
 # ## Methods (generated from this run's parameters)

@@ -175,6 +175,8 @@ def format_table(frame: pd.DataFrame, *, digits: int = 3, intervals=None, p_valu
     out = pd.DataFrame(index=range(len(table)))
     for column in table.columns:
         values = table[column].tolist()
+        if isinstance(column, tuple) and not any(str(c) for c in column[1:]):
+            column = column[0]  # ('model', '') of a frame with two header rows
         if column in p_columns:
             cells = [format_p(v, n_permutations, digits) for v in values]
         elif labels and column == "model":

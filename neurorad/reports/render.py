@@ -62,7 +62,7 @@ alt="Figure {{ fig.number }}: {{ fig.caption | escape_html }}">
 #: Layout of the report pages (after the lab style sheet, so it wins): a readable column,
 #: the summary box, folded code, figures and tables that shrink or scroll on a phone.
 REPORT_CSS = """
-body.jp-Notebook { max-width: 62rem; margin: 0 auto; padding: 1rem 1.5rem; }
+body.jp-Notebook { max-width: 70rem; margin: 0 auto; padding: 1rem 1.5rem; }
 .jp-Cell { padding: 0.2rem 0; }
 .nr-summary, .nr-toc, figure.nr-figure figcaption { font-family: var(--jp-content-font-family);
   line-height: var(--jp-content-line-height, 1.6); }
@@ -90,9 +90,11 @@ details.nr-code[open] > summary { margin-bottom: 0.3rem; }
 .jp-OutputArea-output, .nr-table-wrap { overflow-x: auto; max-width: 100%; }
 table.nr-table { border-collapse: collapse; margin: 0.4rem 0; font-size: 0.9em; }
 table.nr-table caption { caption-side: top; text-align: left; font-weight: bold; padding: 0.3rem 0; }
-table.nr-table th, table.nr-table td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem;
-  text-align: left; vertical-align: top; }
-table.nr-table thead th { border-bottom: 2px solid #999; }
+.jp-RenderedHTMLCommon table.nr-table th, .jp-RenderedHTMLCommon table.nr-table td {
+  border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left;
+  vertical-align: top; }
+.jp-RenderedHTMLCommon table.nr-table td { white-space: nowrap; }
+.jp-RenderedHTMLCommon table.nr-table thead th { border-bottom: 2px solid #999; }
 @media (max-width: 640px) {
   body.jp-Notebook { padding: 0.5rem 0.7rem; }
   .jp-RenderedHTMLCommon h1 { font-size: 1.6rem; }

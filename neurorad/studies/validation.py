@@ -221,6 +221,19 @@ def headline(metrics: pd.DataFrame, *, study: str, model: str, metric: str, task
                     cohort=cohort, leaky_note=leaky_note)
 
 
+def cohort_text(table, *, unit: str = "patients", rows: str = "ROIs") -> str:
+    """Who was analysed, in words, from a model table (``table.groups``: one patient id per
+    row): ``'40 patients, one ROI each'``, ``'43 subjects, 15 ROIs each'``, or with unequal
+    counts the range, ``'53 patients, 120 tumours (1-6 per patient)'``."""
+    per = pd.Series(table.groups).value_counts()
+    n_groups, n_rows = len(per), int(per.sum())
+    singular = {"patients": "patient", "subjects": "subject"}.get(unit, unit)
+    if per.min() == per.max():
+        each = "one " + rows.rstrip("s") if per.min() == 1 else f"{per.min()} {rows}"
+        return f"{n_groups} {unit}, {each} each"
+    return f"{n_groups} {unit}, {n_rows} {rows} ({per.min()}-{per.max()} per {singular})"
+
+
 def permutation_p(permutation: pd.DataFrame | None, model: str, metric: str) -> float | None:
     """Permutation p-value of ``model``/``metric`` in a :func:`permutation_table` (None when
     the test was not run for them)."""

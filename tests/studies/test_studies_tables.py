@@ -73,6 +73,19 @@ def test_headline_carries_permutation_p_cohort_and_published_interval():
     assert none.permutation_p is None and none.n_permutations == 0
 
 
+def test_cohort_text_by_hand():
+    from types import SimpleNamespace
+
+    from neurorad.studies.validation import cohort_text
+
+    one = SimpleNamespace(groups=pd.Series(["a", "b", "c"]))
+    assert cohort_text(one) == "3 patients, one ROI each"
+    fifteen = SimpleNamespace(groups=pd.Series(["a"] * 15 + ["b"] * 15))
+    assert cohort_text(fifteen, unit="subjects") == "2 subjects, 15 ROIs each"
+    mixed = SimpleNamespace(groups=pd.Series(["a", "a", "a", "b", "c"]))
+    assert cohort_text(mixed, rows="tumours") == "3 patients, 5 tumours (1-3 per patient)"
+
+
 def test_feasible_folds_follow_the_rarest_class():
     y = ["a"] * 6 + ["b"] * 6
     groups = ["p1", "p1", "p2", "p2", "p3", "p3", "q1", "q2", "q3", "q4", "q5", "q6"]
