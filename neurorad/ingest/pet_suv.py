@@ -436,8 +436,9 @@ def suv_parameters(datasets: list, *, where: str = "PET series", weight_kg: floa
     hint = ("; give the injection with injection_time= and injection_date= (e.g. for a "
             "de-identified series with shifted dates)")
     if np.any(elapsed < 0):
-        raise h.fail(f"{source} {'is' if injection is not None else 'are'} inconsistent with SeriesDate/SeriesTime/AcquisitionTime: the "
-                     f"injection is after the scan start{hint}")
+        verb = "is" if injection is not None else "are"
+        raise h.fail(f"{source} {verb} inconsistent with SeriesDate/SeriesTime/"
+                     f"AcquisitionTime: the injection is after the scan start{hint}")
     if np.any(elapsed > MAX_DECAY_HALF_LIVES * half_life):
         raise h.fail(f"{source} and SeriesDate/SeriesTime put the scan "
                      f"{elapsed.max() / 3600:.1f} h after the injection, more than "

@@ -57,8 +57,9 @@ def is_mosaic(ds) -> bool:
     return any(str(v).strip().upper() == "MOSAIC" for v in values)
 
 
-def _group_value(ds, frame: int, sequence: str, keyword: str):
-    """A functional-group value of one frame, falling back to the shared groups; None."""
+def functional_group_value(ds, frame: int, sequence: str, keyword: str):
+    """A functional-group value of one frame (``<sequence>[0].<keyword>``), falling back to
+    the shared groups; None when absent or empty (shared with ``neurorad.io.dicom_rt``)."""
     per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
     shared = ds.get("SharedFunctionalGroupsSequence") or []
     for group in ([per_frame[frame]] if frame < len(per_frame) else []) + list(shared[:1]):
@@ -69,7 +70,7 @@ def _group_value(ds, frame: int, sequence: str, keyword: str):
 
 
 def _required(ds, frame, sequence, keyword):
-    value = _group_value(ds, frame, sequence, keyword)
+    value = functional_group_value(ds, frame, sequence, keyword)
     if value is None:
         raise MultiframeError(f"frame {frame + 1} has no {sequence} > {keyword}")
     return value
@@ -79,7 +80,8 @@ def _volume_grouping(ds, frames_at_one_position) -> str:
     """Which per-frame attributes differ between the frames at one slice position."""
     differing = []
     for sequence, keyword, words in VOLUME_GROUPINGS:
-        values = {str(_group_value(ds, f, sequence, keyword)) for f in frames_at_one_position}
+        values = {str(functional_group_value(ds, f, sequence, keyword))
+                  for f in frames_at_one_position}
         if len(values) > 1:
             differing.append(words)
     return ", ".join(differing) or "attributes neurorad does not interpret"
@@ -153,9 +155,9 @@ def read_multiframe(path: str | Path) -> sitk.Image:
     if n_frames > 1:
         z_spacing = float(np.diff(depth[order]).mean())
     else:
-        z_spacing = float(_group_value(ds, 0, "PixelMeasuresSequence", "SpacingBetweenSlices")
-                          or _group_value(ds, 0, "PixelMeasuresSequence", "SliceThickness")
-                          or 1.0)
+        measures = "PixelMeasuresSequence"
+        z_spacing = float(functional_group_value(ds, 0, measures, "SpacingBetweenSlices")
+                          or functional_group_value(ds, 0, measures, "SliceThickness") or 1.0)
     image = sitk.GetImageFromArray(volume)
     image.SetOrigin(tuple(float(v) for v in first))
     # PixelSpacing is (between rows = along a column (y), between columns (x))
@@ -166,7 +168,7 @@ def read_multiframe(path: str | Path) -> sitk.Image:
 
 
 def _rescale(ds, frame: int, keyword: str, default: float) -> float:
-    value = _group_value(ds, frame, "PixelValueTransformationSequence", keyword)
+    value = functional_group_value(ds, frame, "PixelValueTransformationSequence", keyword)
     if value is None:
         value = ds.get(keyword)
     return float(value) if value not in (None, "") else default

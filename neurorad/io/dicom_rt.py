@@ -211,14 +211,12 @@ def seg_segments(path: str | os.PathLike) -> dict[int, str]:
 
 def _functional(ds, frame: int, sequence: str, keyword: str, name: str):
     """A per-frame functional group value, falling back to the shared group."""
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
-    shared = ds.get("SharedFunctionalGroupsSequence") or []
-    candidates = ([per_frame[frame]] if frame < len(per_frame) else []) + list(shared[:1])
-    for group in candidates:
-        items = group.get(sequence)
-        if items and keyword in items[0]:
-            return items[0].get(keyword)
-    raise DicomRtError(f"{name}: frame {frame + 1} has no {sequence} > {keyword}")
+    from neurorad.io.dicom_multiframe import functional_group_value
+
+    value = functional_group_value(ds, frame, sequence, keyword)
+    if value is None:
+        raise DicomRtError(f"{name}: frame {frame + 1} has no {sequence} > {keyword}")
+    return value
 
 
 def _segment_volume(ds, frames: list[int], pixels: np.ndarray, name: str) -> sitk.Image:

@@ -122,7 +122,8 @@ def check_grey_levels(discretisations, low: float, high: float, *,
             hint = f"use at most {limit} bins"
         prefix = f"{where}: " if where else ""
         raise ResourceLimitError(
-            f"{prefix}{_describe(disc, index)} on intensities {_number(low)}-{_number(high)} gives "
+            f"{prefix}{_describe(disc, index)} on intensities {_number(low)}-{_number(high)} "
+            f"gives "
             f"{n:,} grey levels (limit {limit:,}, {GREY_LEVELS_ENV}): {hint}")
 
 
