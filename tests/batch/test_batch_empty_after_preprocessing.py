@@ -48,3 +48,25 @@ def test_extract_features_on_empty_raise():
     assert np.isnan(features["stat_mean"])
     with pytest.raises(EmptyIntensityMask, match=r"range \[-500.0, 400.0\].*CT preset"):
         neurorad.extract_features(img, msk, "ibsi-ct-a", on_empty="raise")
+
+
+def _warning_extractor(image, mask, settings, *, label, device):
+    import warnings
+
+    warnings.warn(f"ROI label {label}: a feature is undefined", RuntimeWarning)
+    return {"n": 1.0}
+
+
+def test_warnings_of_a_case_name_subject_roi_and_image(tmp_path, caplog):
+    import logging
+
+    cohort = make_cohort(tmp_path / "data", n_subjects=2)
+    caplog.set_level(logging.WARNING, logger="neurorad.batch")
+    result = extract_manifest(load_manifest(cohort.manifest), neurorad.load_settings(
+        "ibsi-phantom"), tmp_path / "out", scheduler="synchronous", progress=False,
+        extractor=_warning_extractor)
+    assert result.n_failed == 0
+    messages = [r.getMessage() for r in caplog.records if "undefined" in r.getMessage()]
+    assert ("subject s01, ROI 'lesion_2', image T2 (s01/T2.nii.gz): ROI label 2: a feature "
+            "is undefined") in messages
+    assert len(messages) == 8                     # 2 subjects x 2 ROIs x 2 images, named
