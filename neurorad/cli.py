@@ -2,7 +2,11 @@
 
 Each subcommand lives in the module that owns its logic; the module exposes
 ``register(subparsers)``, which adds its parser and sets ``func`` (called with the parsed
-arguments, returning an exit code). This file only assembles them.
+arguments, returning an exit code). This file assembles them and maps errors to exit codes
+in one place: a command returns 0 (success) or 1 (it ran, some cases failed) and raises a
+:class:`~neurorad.errors.NeuroradError` for bad input, which is printed as one line
+(``neurorad COMMAND: error: ...``) and exits with :func:`~neurorad.errors.exit_code_for`:
+2 bad input or usage, 3 interrupted, 4 resource limit (README, "Exit codes").
 """
 from __future__ import annotations
 
@@ -48,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (NeuroradError, KeyboardInterrupt) as exc:
         # One line naming the file and what to do, never a traceback (exit codes: errors.py).
-        print(f"neurorad {args.command}: {exc}" if str(exc) else "interrupted",
+        print(f"neurorad {args.command}: error: {exc}" if str(exc) else "interrupted",
               file=sys.stderr)
         return exit_code_for(exc)
     except BrokenPipeError:

@@ -34,7 +34,7 @@ import numpy as np
 
 from neurorad.backend import (get_xp, resolve_device, to_device, to_numpy,
                                        xp_for_device)
-from neurorad.errors import ROIInputError
+from neurorad.errors import EmptyROIError
 from neurorad.features.texture import level_dtype
 from neurorad.features.texture_batch import TextureItem, TextureParams, texture_features_batch
 from neurorad.preprocess.discretise import discretise, fbn_nested_levels
@@ -64,13 +64,8 @@ LEVEL_FREE = ("morphology", "local_intensity", "statistics", "fractal", "ria_ext
 PER_DISCRETISATION = ("histogram", "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
 
 
-class EmptyIntensityMask(ROIInputError):
-    """No voxel of the ROI survived re-segmentation (every intensity feature would be NaN:
-    typically a CT range in HU applied to MR or PET intensities)."""
-
-
 # What extract_features does with an ROI that re-segmentation empties: "nan" returns
-# morphology and NaN intensity features with a warning; "raise" raises EmptyIntensityMask
+# morphology and NaN intensity features with a warning; "raise" raises EmptyROIError
 # (batch extraction records such a case as failed, never as computed).
 ON_EMPTY = ("nan", "raise")
 
@@ -242,18 +237,18 @@ def features_from_roi(roi: PreprocessedROI, settings, *, batched: bool = True
 
     Raises
     ------
-    EmptyIntensityMask
+    neurorad.errors.EmptyROIError
         No voxel of the ROI survived re-segmentation.
     """
     if batched:
         (features,) = features_from_rois([roi], settings)
         if features is None:
-            raise EmptyIntensityMask()
+            raise EmptyROIError("no voxel of the ROI survived re-segmentation")
         return features
     funcs = _enabled_functions(settings)
     values = roi.image[roi.int_mask]
     if values.size == 0:
-        raise EmptyIntensityMask()
+        raise EmptyROIError("no voxel of the ROI survived re-segmentation")
     out = _level_free_features(roi, values, settings, funcs)
     xp = get_xp(roi.image)
     for disc, levels, n_levels, sfx in _discretisations(values, settings, funcs):
@@ -309,7 +304,7 @@ def extract_features(image, mask, settings, *, label: int | None = None,
     on_empty : {"nan", "raise"}
         When no voxel survives re-segmentation: ``"nan"`` (default) returns morphology and
         NaN intensity-based features with a warning; ``"raise"`` raises
-        :class:`EmptyIntensityMask` (what batch extraction uses: such a case is failed).
+        :class:`EmptyROIError` (what batch extraction uses: such a case is failed).
 
     Returns
     -------
@@ -321,9 +316,10 @@ def extract_features(image, mask, settings, *, label: int | None = None,
 
     Raises
     ------
+    neurorad.errors.EmptyROIError
+        The label is absent from the mask.
     neurorad.preprocess.load.ROIError
-        Empty ROI (the label is absent from the mask), mask on another grid, a label that is
-        not a whole number >= 1 (``ROILabelError``).
+        Mask on another grid, a label that is not a whole number >= 1 (``ROILabelError``).
     neurorad.settings.SettingsError
         Invalid settings.
     """
@@ -338,14 +334,14 @@ def extract_features(image, mask, settings, *, label: int | None = None,
     if not filtered:
         try:
             return features_from_roi(roi, settings)
-        except EmptyIntensityMask:
+        except EmptyROIError:
             if on_empty == "raise":
-                raise EmptyIntensityMask(_empty_intensity_message(settings, label)) from None
+                raise EmptyROIError(_empty_intensity_message(settings, label)) from None
             _warn_empty_intensity(settings, label)
             return _empty_intensity_result(roi, settings)
     if not bool(roi.int_mask.any()):
         if on_empty == "raise":
-            raise EmptyIntensityMask(_empty_intensity_message(settings, label))
+            raise EmptyROIError(_empty_intensity_message(settings, label))
         _warn_empty_intensity(settings, label)
         return _empty_intensity_result(roi, settings)
     out: dict[str, float] = {}
@@ -420,7 +416,7 @@ def extract_features_batch(rois: Sequence, settings, *, device: str | None = Non
     out = []
     for index, (roi, label, features) in enumerate(zip(prepared, labels, results)):
         if features is None and on_empty == "raise":
-            error = EmptyIntensityMask(_empty_intensity_message(settings, label))
+            error = EmptyROIError(_empty_intensity_message(settings, label))
             error.add_note(f"ROI {index} of {len(rois)} in the batch")
             raise error
         if features is None:

@@ -8,6 +8,7 @@ import pytest
 import SimpleITK as sitk
 
 import neurorad
+from neurorad.errors import EmptyROIError
 from neurorad.preprocess.load import ROIError, load_roi
 from neurorad.preprocess.pipeline import crop_to_roi, preprocess_roi
 
@@ -43,10 +44,10 @@ def test_label_selection_and_rounding(label_map_case):
 
 def test_empty_label_error_names_label_file_and_labels_present(label_map_case):
     _, _, img_path, mask_path = label_map_case
-    with pytest.raises(ROIError, match=r"labels\.nii\.gz.*label 3 is empty.*\[1, 2\]"):
+    with pytest.raises(EmptyROIError, match=r"labels\.nii\.gz.*label 3 is empty.*\[1, 2\]"):
         load_roi(img_path, mask_path, 3)
     settings = {"discretisation": {"method": "fbn", "n_bins": 8}, "families": ["statistics"]}
-    with pytest.raises(ROIError, match="label 5"):
+    with pytest.raises(EmptyROIError, match="label 5"):
         neurorad.extract_features(str(img_path), str(mask_path), settings, label=5)
 
 

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from neurorad.backend import DEVICES
+from neurorad.errors import InputError, as_input_error
 
 EPILOG = """\
 outputs in --out: features.parquet (tidy: subject, group, roi, image, settings_id, feature,
@@ -61,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from neurorad.batch.runner import extract_manifest
 
     if args.workers is not None and args.workers < 1:
-        print(f"neurorad extract: error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
-        return 2
+        raise InputError(f"--workers must be >= 1, got {args.workers}")
     try:
         result = extract_manifest(
             args.manifest, args.settings, args.out, data_root=args.data_root,
@@ -71,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
             dashboard=args.dashboard,
         )
     except (ValueError, RuntimeError, OSError) as exc:
-        # Manifest and settings errors are ValueErrors listing every problem; show them as is.
-        print(f"neurorad extract: error: {exc}", file=sys.stderr)
-        return 2
+        # Manifest and settings errors list every problem; a file the cluster cannot open or
+        # start is bad input too (exit code 2, one message: neurorad.cli).
+        raise as_input_error(exc) from exc
     print(f"{result.n_cases} cases: {result.n_computed} computed, {result.n_cached} from cache, "
           f"{result.n_failed} failed ({result.elapsed_s:.1f} s)")
     print(f"features:   {result.features_path}")

@@ -32,6 +32,7 @@ from neurorad.batch import cache as _cache
 from neurorad.batch import provenance as _prov
 from neurorad.batch import tables as _tables
 from neurorad.backend import DEVICES, gpu_names, resolve_device, use_gpu
+from neurorad.errors import EmptyROIError
 
 log = logging.getLogger("neurorad.batch")
 
@@ -55,10 +56,6 @@ SINGLE_THREAD_ENV = {
     "VECLIB_MAXIMUM_THREADS": "1",
     "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS": "1",
 }
-
-
-class EmptyROIError(ValueError):
-    """The ROI's label does not occur in the mask."""
 
 
 @dataclass(frozen=True)

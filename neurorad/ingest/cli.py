@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
+
+from neurorad.errors import DicomInputError, NeuroradError, as_input_error
 
 
 def register(subparsers) -> None:
@@ -76,8 +77,7 @@ def _with_flags(message: str) -> str:
 def run_suv(args: argparse.Namespace) -> int:
     import SimpleITK as sitk
 
-    from neurorad.io.images import ImageReadError
-    from neurorad.ingest.pet_suv import SuvError, suv_image
+    from neurorad.ingest.pet_suv import suv_image
 
     try:
         image = suv_image(args.dicom_dir, args.kind, subject=args.subject,
@@ -85,9 +85,8 @@ def run_suv(args: argparse.Namespace) -> int:
                           allow_uneven_slices=args.allow_uneven_slices,
                           injection_time=args.injection_time,
                           injection_date=args.injection_date)
-    except (SuvError, ImageReadError, ValueError) as exc:
-        print(f"error: {_with_flags(str(exc))}", file=sys.stderr)
-        return 1
+    except ValueError as exc:  # SuvError, ImageReadError, ...: exit code 2 (neurorad.cli)
+        raise as_input_error(exc, _with_flags(str(exc))) from exc
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     sitk.WriteImage(sitk.Cast(image, sitk.sitkFloat32), str(output), True)
@@ -157,8 +156,7 @@ def run_dki(args: argparse.Namespace) -> int:
     import numpy as np
 
     from neurorad.ingest.dki import fit_maps, select_shells, write_maps
-    from neurorad.io.dwi import DwiError, default_gradient_files, read_dwi
-    from neurorad.io.images import ImageReadError
+    from neurorad.io.dwi import default_gradient_files, read_dwi
 
     bvals, bvecs = default_gradient_files(args.dwi)
     try:
@@ -172,9 +170,8 @@ def run_dki(args: argparse.Namespace) -> int:
         maps = fit_maps(series.data, series.bvals, series.bvecs, mask, chunks=args.chunks,
                         scheduler=args.scheduler, workers=args.workers,
                         wm_fa_threshold=args.wm_fa_threshold, b_max=b_max)
-    except (DwiError, ImageReadError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except ValueError as exc:  # DwiError, ImageReadError, ...: exit code 2 (neurorad.cli)
+        raise as_input_error(exc) from exc
     written = write_maps(maps, series.affine, args.output_dir, prefix=args.prefix,
                          fill=args.fill)
     provenance = Path(args.output_dir) / f"{args.prefix}dki_provenance.json"
@@ -252,9 +249,8 @@ def run_rt_masks(args: argparse.Namespace) -> int:
     import pydicom
     import SimpleITK as sitk
 
-    from neurorad.io.dicom_rt import (DicomRtError, rtstruct_to_masks, seg_segments,
-                                      seg_to_masks, write_labelmap)
-    from neurorad.io.images import ImageReadError, read_image
+    from neurorad.io.dicom_rt import rtstruct_to_masks, seg_segments, seg_to_masks, write_labelmap
+    from neurorad.io.images import read_image
 
     try:
         modality = str(pydicom.dcmread(args.source, stop_before_pixels=True,
@@ -279,12 +275,12 @@ def run_rt_masks(args: argparse.Namespace) -> int:
                 sitk.WriteImage(image, str(folder / files[name]), True)
         else:
             labels = write_labelmap(masks, args.output)
-    except (DicomRtError, ImageReadError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except NeuroradError:
+        raise
+    except (ValueError, OSError) as exc:  # DicomRtError, ImageReadError, ...: exit code 2
+        raise as_input_error(exc) from exc
     except Exception:  # pydicom parse failures: their text may quote header content
-        print(f"error: {Path(args.source).name} cannot be parsed as DICOM", file=sys.stderr)
-        return 1
+        raise DicomInputError(f"{Path(args.source).name} cannot be parsed as DICOM") from None
     # JSON strings are valid YAML: names with spaces or colons stay one key.
     if args.separate:
         print(f"wrote {len(files)} mask(s) to {args.output}")

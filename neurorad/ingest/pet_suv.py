@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from neurorad.errors import DicomInputError
 from neurorad.io.dicom_series import spacing_problem
 from neurorad.io.images import dicom_series_files, display_path
 
@@ -56,7 +57,7 @@ SECONDS_PER_DAY = 86400.0
 _RELATIVE_AGREEMENT = 1e-6
 
 
-class SuvError(ValueError):
+class SuvError(DicomInputError):
     """SUV cannot be computed; the message names the folder, subject and DICOM tag."""
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from neurorad.errors import DicomInputError
+
 # A contour counts as lying in a slice when its points are within this fraction of a slice
 # spacing of one slice centre plane.
 PLANE_TOLERANCE = 0.25
@@ -42,7 +44,7 @@ SEGMENT_SEPARATOR = "#"
 REPEATED_LABEL_RULES = ("error", "separate", "union")
 
 
-class DicomRtError(ValueError):
+class DicomRtError(DicomInputError):
     """An RTSTRUCT / DICOM-SEG cannot be converted; the message names the file and problem."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurorad.errors import InputError
 from neurorad.io.images import ImageReadError, display_path
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ BVEC_NORM_TOLERANCE = 0.1
 B0_THRESHOLD = 50.0          # s/mm^2: volumes at or below count as b = 0 (dipy's default)
 
 
-class DwiError(ValueError):
+class DwiError(InputError):
     """A DWI series or its gradient table is unusable; the message names file and subject.
 
     ``path`` is the file concerned and ``reason`` the message without subject and file

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from neurorad.errors import InputError
+
 log = logging.getLogger(__name__)
 
 # Image formats a manifest may name; "auto" decides from the suffix (a folder is DICOM).
@@ -47,7 +49,7 @@ _FLOAT_PIXEL_IDS = {
 }
 
 
-class ImageReadError(Exception):
+class ImageReadError(InputError):
     """An image could not be read; the message names the file, the subject and the reason.
 
     Attributes

@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from neurorad.errors import InputError
 from neurorad.io.images import IMAGE_FORMATS
 from neurorad.yamlsafe import BoundedLoader, YAMLLimitError, short_repr
 
@@ -70,7 +71,7 @@ class Problem:
         return f"{self.severity.upper():7s} {who}{self.file}: {self.message}"
 
 
-class ManifestError(ValueError):
+class ManifestError(InputError):
     """The manifest has errors; ``.problems`` lists all of them."""
 
     def __init__(self, path: str, problems: list[Problem]) -> None:

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from neurorad.errors import ROIInputError
+from neurorad.errors import EmptyROIError, ROIInputError
 from neurorad.io.images import image_to_array, labels_present, read_image, roi_mask, same_geometry
 
 
-class ROIError(ValueError):
-    """The ROI cannot be used (empty, label absent, mask on another grid)."""
+class ROIError(ROIInputError):
+    """The ROI cannot be used (mask on another grid, non-integer labels, NaN inside);
+    an empty ROI raises :class:`neurorad.errors.EmptyROIError`."""
 
 
 class ROILabelError(ROIError, ROIInputError):
@@ -121,7 +122,7 @@ def load_roi(image, mask, label: int, *, round_intensities: bool = False) -> Loa
     if not selected.any():
         # Listing the labels sorts the whole mask: only worth it for the error message.
         present = labels_present(msk)
-        raise ROIError(f"mask {where}: ROI label {label} is empty (no voxel has this value); "
+        raise EmptyROIError(f"mask {where}: ROI label {label} is empty (no voxel has this value); "
                        f"labels present: {present or 'none'}")
     array, spacing = image_to_array(img)
     if selected.ndim == 2:

@@ -6,7 +6,7 @@ import sys
 
 import yaml
 
-from neurorad.settings import SettingsError, load_settings, preset_names
+from neurorad.settings import load_settings, preset_names
 
 
 def _list(args) -> int:
@@ -18,11 +18,7 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
-    try:
-        s = load_settings(args.name)
-    except SettingsError as exc:
-        print(f"neurorad settings: {exc}", file=sys.stderr)
-        return 2
+    s = load_settings(args.name)  # a SettingsError exits with code 2 (neurorad.cli)
     print(f"# settings_id: {s.settings_id}")
     print(yaml.safe_dump(s.to_dict(), sort_keys=False, width=92), end="")
     return 0

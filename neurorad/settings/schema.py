@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurorad.backend import DEVICES
+from neurorad.errors import SettingsInputError
 from neurorad.yamlsafe import short_repr
 
 FAMILIES = (
@@ -77,7 +78,7 @@ DIMENSIONS = ("2D", "2_5D", "3D")
 DIRECTIONAL_AGGREGATIONS = ("2D_avg", "2D_comb", "2_5D_avg", "2_5D_comb", "3D_avg", "3D_comb")
 
 
-class SettingsError(ValueError):
+class SettingsError(SettingsInputError):
     """A settings document is malformed; the message names the offending key."""
 
 

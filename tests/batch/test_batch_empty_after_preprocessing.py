@@ -8,7 +8,7 @@ import SimpleITK as sitk
 
 import neurorad
 from neurorad.batch import extract_manifest
-from neurorad.extraction import EmptyIntensityMask
+from neurorad.errors import EmptyROIError
 from neurorad.io.manifest import load_manifest
 from tests.batch.batch_helpers import make_cohort
 
@@ -27,7 +27,7 @@ def test_roi_emptied_by_resegmentation_fails_the_case(tmp_path):
     failures = result.failures
     s05 = failures[failures.subject == "s05"]
     assert len(s05) == 4                                     # 2 images x 2 ROIs
-    assert set(s05.error_type) == {"EmptyIntensityMask"}
+    assert set(s05.error_type) == {"EmptyROIError"}
     row = s05[(s05.roi == "lesion_2") & (s05.image == "T2")].iloc[0]
     assert row.error_message.startswith(
         "subject s05, ROI 'lesion_2', image s05/T2.nii.gz, mask s05/mask.nii.gz: ROI label 2: "
@@ -46,7 +46,7 @@ def test_extract_features_on_empty_raise():
     with pytest.warns(RuntimeWarning, match="no voxel left"):
         features = neurorad.extract_features(img, msk, "ibsi-ct-a")
     assert np.isnan(features["stat_mean"])
-    with pytest.raises(EmptyIntensityMask, match=r"range \[-500.0, 400.0\].*CT preset"):
+    with pytest.raises(EmptyROIError, match=r"range \[-500.0, 400.0\].*CT preset"):
         neurorad.extract_features(img, msk, "ibsi-ct-a", on_empty="raise")
 
 

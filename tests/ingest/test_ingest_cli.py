@@ -33,7 +33,7 @@ def test_suv_command_writes_hand_computed_suv(tmp_path, capsys):
 def test_suv_command_error_names_tag(tmp_path, capsys):
     write_pet_series(tmp_path / "pet", _stored(), [1.0, 1.0, 1.0], dose=None)
     assert main(["suv", str(tmp_path / "pet"), "-o", str(tmp_path / "x.nii.gz"),
-                 "--subject", "pet-001"]) == 1
+                 "--subject", "pet-001"]) == 2
     err = capsys.readouterr().err
     assert "RadionuclideTotalDose" in err and "pet-001" in err
     assert not (tmp_path / "x.nii.gz").exists()
@@ -74,7 +74,7 @@ def test_dki_command_reports_bad_gradient_table(tmp_path, capsys):
     dwi, bval, _ = get_fnames(name="small_101D")
     (tmp_path / "short.bvec").write_text("1 0 0\n0 1 0\n0 0 1\n")
     assert main(["dki", str(dwi), "--bvals", str(bval), "--bvecs", str(tmp_path / "short.bvec"),
-                 "-o", str(tmp_path / "maps")]) == 1
+                 "-o", str(tmp_path / "maps")]) == 2
     assert "short.bvec: 3 directions but 102 b-values" in capsys.readouterr().err
 
 
@@ -106,7 +106,7 @@ def test_no_identifier_reaches_outputs_or_logs(tmp_path, capsys, caplog):
                    "-o", str(out / "labels.nii.gz")]),
              main(["rt-masks", str(tmp_path / "rs.dcm"), "--reference", str(tmp_path / "mr"),
                    "-o", str(out / "none.nii.gz"), "--roi", "PTV"])]
-    assert codes == [0, 1, 0, 1]
+    assert codes == [0, 2, 0, 2]  # bad input: exit code 2 (neurorad.errors)
     captured = capsys.readouterr()
     texts = [captured.out, captured.err, caplog.text]
     blobs = [p.read_bytes() for p in out.rglob("*") if p.is_file()]
@@ -131,7 +131,7 @@ def test_dki_command_rejects_mask_off_the_dwi_grid(tmp_path, capsys):
              str(tmp_path / "mask.nii.gz"))
     assert main(["dki", str(dwi), "--bvals", str(bval), "--bvecs", str(bvec), "--mask",
                  str(tmp_path / "mask.nii.gz"), "--subject", "s-02",
-                 "-o", str(tmp_path / "maps")]) == 1
+                 "-o", str(tmp_path / "maps")]) == 2
     err = capsys.readouterr().err
     assert "subject s-02" in err and "mask is not on the DWI grid" in err
     assert not (tmp_path / "maps").exists()

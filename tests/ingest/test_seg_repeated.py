@@ -89,7 +89,7 @@ def test_rt_masks_command_keeps_every_lesion(seg, capsys):
     for value, expected in enumerate(arrays, start=1):
         np.testing.assert_array_equal(labels == value, expected)
     assert main(["rt-masks", str(folder / "seg.dcm"), "--reference", str(folder / "mr"),
-                 "-o", str(folder / "x.nii.gz"), "--roi", LESION]) == 1
+                 "-o", str(folder / "x.nii.gz"), "--roi", LESION]) == 2
     assert "segments 2, 3, 4 share the label" in capsys.readouterr().err
     assert main(["rt-masks", str(folder / "seg.dcm"), "--reference", str(folder / "mr"),
                  "-o", str(folder / "u.nii.gz"), "--roi", LESION,
@@ -129,7 +129,7 @@ def test_rt_masks_separate_writes_overlapping_structures(tmp_path, capsys):
         "GTV": [_rectangle(1.5, 5.5, 2.5, 5.5, 1)],          # columns 2-5, rows 3-5: 12 voxels
         "PTV/1": [_rectangle(0.5, 6.5, 1.5, 6.5, 1)]})       # columns 1-6, rows 2-6: 30 voxels
     args = ["rt-masks", str(tmp_path / "rs.dcm"), "--reference", str(tmp_path / "mr")]
-    assert main(args + ["-o", str(tmp_path / "labels.nii.gz")]) == 1
+    assert main(args + ["-o", str(tmp_path / "labels.nii.gz")]) == 2
     assert ("structures 'PTV/1' and 'GTV' overlap in 12 voxel(s)"
             in capsys.readouterr().err)
     assert main(args + ["-o", str(tmp_path / "sep"), "--separate"]) == 0

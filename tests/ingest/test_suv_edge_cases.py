@@ -32,7 +32,7 @@ def test_mip_without_slice_thickness_refused_in_one_line(tmp_path, capsys):
         del ds.SliceThickness
 
     write_pet_series(tmp_path / "pet", STORED[:1], [1.0], per_slice=mip)
-    assert _run(tmp_path) == 1
+    assert _run(tmp_path) == 2
     err = _one_line_error(capsys)
     assert err.endswith("not a tomographic PET series: ImageType DERIVED\\SECONDARY\\MIP"), err
 
@@ -44,7 +44,7 @@ def test_secondary_capture_refused(tmp_path, capsys):
         ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
         del ds.ImagePositionPatient, ds.ImageOrientationPatient
         ds.save_as(path)
-    assert _run(tmp_path) == 1
+    assert _run(tmp_path) == 2
     assert "not a tomographic PET series: a secondary capture" in _one_line_error(capsys)
 
 
@@ -63,7 +63,7 @@ def test_shifted_dates_need_the_injection_given_and_record_it(tmp_path, capsys):
     # injection seems to follow the scan (11:00 on the 11th vs 10:00 on the 12th)
     write_pet_series(tmp_path / "pet", STORED, [1.0, 3.0], injection_dt="20230612100000",
                      injection="100000")
-    assert _run(tmp_path) == 1
+    assert _run(tmp_path) == 2
     err = _one_line_error(capsys)
     assert "the injection is after the scan start" in err
     assert "--injection-time and --injection-date" in err and "_date=" not in err
@@ -79,13 +79,13 @@ def test_shifted_dates_need_the_injection_given_and_record_it(tmp_path, capsys):
     half_hour = 70000.0 / (370e6 * 2.0 ** (-1800 / 6586.2))
     np.testing.assert_allclose(suv, STORED * np.array([1.0, 3.0])[:, None, None] * half_hour,
                                rtol=1e-6)
-    assert _run(tmp_path, "--injection-time", "25:00") == 1
+    assert _run(tmp_path, "--injection-time", "25:00") == 2
     assert "--injection-time '25:00': time out of range" in _one_line_error(capsys)
 
 
 def test_messages_name_command_line_flags(tmp_path, capsys):
     write_pet_series(tmp_path / "pet", STORED, [1.0, 1.0], height=None, weight=None)
-    assert _run(tmp_path) == 1
+    assert _run(tmp_path) == 2
     assert "give the weight with --weight-kg" in _one_line_error(capsys)
-    assert _run(tmp_path, "--weight-kg", "70", "--kind", "lbm") == 1
+    assert _run(tmp_path, "--weight-kg", "70", "--kind", "lbm") == 2
     assert "give it in m with --height-m" in _one_line_error(capsys)

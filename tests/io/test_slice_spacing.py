@@ -86,7 +86,7 @@ def test_rt_masks_with_a_seg_on_a_gapped_series_fails(tmp_path, capsys):
     write_seg(tmp_path / "seg.dcm", frame_uid, {"tumour": tumour}, ORIGIN, SPACING)
     args = ["rt-masks", str(tmp_path / "seg.dcm"), "--reference", str(tmp_path / "mr"),
             "-o", str(tmp_path / "l.nii.gz")]
-    assert main(args) == 1
+    assert main(args) == 2
     assert "uneven slices" in capsys.readouterr().err
     assert main(args + ["--allow-uneven-slices"]) == 0
 
@@ -96,7 +96,7 @@ def test_suv_on_a_gapped_pet_series(tmp_path, capsys):
     paths = write_pet_series(tmp_path / "pet", stored, [1.0] * 4, decay="ADMIN")
     paths[1].unlink()                            # z = 20 + 3k: 20, (23), 26, 29
     out = tmp_path / "suv.nii.gz"
-    assert main(["suv", str(tmp_path / "pet"), "-o", str(out)]) == 1
+    assert main(["suv", str(tmp_path / "pet"), "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert ("usual gap 3.0000 mm, but a gap of 6.0000 mm between slices 1 and 2 (at 20.0000 "
             "and 26.0000 mm, 1 missing slice(s)?)") in err
