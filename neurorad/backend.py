@@ -112,6 +112,40 @@ def get_xp(*arrays) -> types.ModuleType:
     return np
 
 
+def is_gpu(xp: types.ModuleType) -> bool:
+    """Whether the array module ``xp`` is CuPy (arrays in device memory)."""
+    return xp is not np
+
+
+def ndimage(xp: types.ModuleType) -> types.ModuleType:
+    """``scipy.ndimage`` for NumPy, ``cupyx.scipy.ndimage`` (same API) for CuPy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ndimage(np).__name__
+    'scipy.ndimage'
+    """
+    if not is_gpu(xp):
+        import scipy.ndimage
+
+        return scipy.ndimage
+    import cupyx.scipy.ndimage
+
+    return cupyx.scipy.ndimage
+
+
+def fft(xp: types.ModuleType) -> types.ModuleType:
+    """``scipy.fft`` for NumPy, ``cupyx.scipy.fft`` (same API) for CuPy."""
+    if not is_gpu(xp):
+        import scipy.fft
+
+        return scipy.fft
+    import cupyx.scipy.fft
+
+    return cupyx.scipy.fft
+
+
 def to_numpy(a):
     """Copy an array (NumPy or CuPy) or scalar to host memory as NumPy."""
     if type(a).__module__.startswith("cupy"):

@@ -24,8 +24,8 @@ import warnings
 
 import numpy as np
 
+from neurorad.backend import fft as fft_for
 from neurorad.backend import get_xp
-from neurorad.features.spatial_autocorrelation import fft_module
 
 #: Radius (mm) of a sphere of volume 1 cm^3.
 PEAK_RADIUS_MM = 10.0 * (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0)
@@ -63,7 +63,7 @@ def _kernel_spectrum(kernel, fft_shape, xp):
     half = [k // 2 for k in kernel.shape]
     offsets = [xp.arange(-h, h + 1) % n for h, n in zip(half, fft_shape)]
     wrapped[xp.ix_(*offsets)] = xp.asarray(kernel)
-    return fft_module(xp).rfftn(wrapped)
+    return fft_for(xp).rfftn(wrapped)
 
 
 @functools.lru_cache(maxsize=16)
@@ -89,7 +89,7 @@ def _circular_convolve(arrays, spacing, radius_mm, xp):
         kernel_hat = _host_sphere_spectrum(tuple(float(s) for s in spacing), float(radius_mm), fft_shape)
     else:
         kernel_hat = _kernel_spectrum(sphere_kernel(spacing, radius_mm), fft_shape, xp)
-    fft = fft_module(xp)
+    fft = fft_for(xp)
     axes = tuple(range(1, len(shape) + 1))
     spectrum = fft.rfftn(arrays, s=fft_shape, axes=axes) * kernel_hat[None]
     full = fft.irfftn(spectrum, s=fft_shape, axes=axes)

@@ -33,19 +33,9 @@ import warnings
 
 import numpy as np
 
+from neurorad.backend import fft as fft_for
 from neurorad.backend import get_xp
 from neurorad.features.texture import roi_bounding_box
-
-
-def fft_module(xp):
-    """FFT module for the array module: scipy.fft for NumPy, cupyx.scipy.fft for CuPy."""
-    if xp is np:
-        import scipy.fft
-
-        return scipy.fft
-    import cupyx.scipy.fft
-
-    return cupyx.scipy.fft
 
 
 @functools.lru_cache(maxsize=4)
@@ -65,7 +55,7 @@ def kernel_octant_hat(fft_shape, spacing, xp):
     (unnormalised) DCT-I of the kernel's own octant: 8x fewer samples than the full transform.
     The value at any frequency ``f`` is ``octant[min(f, L - f)]`` per axis.
     """
-    fft = fft_module(xp)
+    fft = fft_for(xp)
     dist2 = xp.zeros(tuple(n // 2 + 1 for n in fft_shape), dtype=xp.float64)
     for axis, (length, step) in enumerate(zip(fft_shape, spacing)):
         d = xp.arange(length // 2 + 1, dtype=xp.float64) * float(step)
@@ -105,7 +95,7 @@ def kernel_pair_sums(mask, centred, spacing, xp) -> tuple[float, float, float]:
     """
     import scipy.fft
 
-    fft = fft_module(xp)
+    fft = fft_for(xp)
     roi_shape = mask.shape
     half = [int(scipy.fft.next_fast_len(int(n))) for n in roi_shape]
     fft_shape = tuple(2 * m for m in half)

@@ -23,26 +23,16 @@ from __future__ import annotations
 
 import itertools
 import math
-import types
 
 import numpy as np
+
+from neurorad.backend import ndimage
 
 # IBSI boundary name -> scipy.ndimage mode, numpy.pad mode (IBSI "mirror" is half-sample
 # symmetric: c b a | a b c, scipy "reflect", numpy "symmetric").
 NDIMAGE_MODE = {"zero": "constant", "nearest": "nearest", "periodic": "wrap", "mirror": "reflect"}
 PAD_MODE = {"zero": "constant", "nearest": "edge", "periodic": "wrap", "mirror": "symmetric"}
 AXIS_OF_LETTER = {"x": 2, "y": 1, "z": 0}  # spec letters (x, y, z) -> numpy axes
-
-
-def ndimage(xp: types.ModuleType):
-    """``scipy.ndimage`` for NumPy arrays, ``cupyx.scipy.ndimage`` for CuPy arrays."""
-    if xp is np:
-        import scipy.ndimage
-
-        return scipy.ndimage
-    import cupyx.scipy.ndimage
-
-    return cupyx.scipy.ndimage
 
 
 def filter_axes(dimensions: str) -> tuple[int, ...]:

@@ -18,17 +18,9 @@ import math
 
 import numpy as np
 
-from neurorad.backend import get_xp, to_numpy
+from neurorad.backend import get_xp, ndimage, to_numpy
 
 ORDERS = {"nearest": 0, "linear": 1, "cubic": 3}
-
-
-def _ndimage(xp):
-    if xp is np:
-        import scipy.ndimage as ndi
-    else:  # CuPy mirrors scipy.ndimage in cupyx
-        import cupyx.scipy.ndimage as ndi
-    return ndi
 
 
 def new_grid(shape, spacing, new_spacing) -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
@@ -70,7 +62,7 @@ def resample_array(array, spacing, new_spacing, *, order: int):
     """
     xp = get_xp(array)
     shape, scale, offset = new_grid(array.shape, spacing, new_spacing)
-    ndi = _ndimage(xp)
+    ndi = ndimage(xp)
     source = array.astype(xp.float64, copy=False)
     if order > 1:
         # The B-spline prefilter must use the same boundary rule as the sampling.
@@ -133,7 +125,7 @@ def _resample_part(array, spacing, new_spacing, out_slices, src_slices, *, order
     from the source voxels ``src_slices`` (see :func:`roi_subgrid`)."""
     xp = get_xp(array)
     _, scale, offset = new_grid(array.shape, spacing, new_spacing)
-    ndi = _ndimage(xp)
+    ndi = ndimage(xp)
     source = array[src_slices].astype(xp.float64, copy=False)
     if order > 1:
         source = ndi.spline_filter(source, order=order, mode="nearest")
