@@ -100,3 +100,23 @@ def test_preprocess_without_diagnostics_matches_with(tmp_path):
     full = preprocess_roi(image, mask, settings, diagnostics=True)
     np.testing.assert_array_equal(fast.morph_mask, full.morph_mask)
     np.testing.assert_allclose(fast.image, full.image, rtol=1e-12)
+
+
+def test_batch_case_beyond_the_grey_level_limit_is_a_named_failure(tmp_path):
+    """Fixed bin size 0.01 from the re-segmentation bound -500 on intensities ~100 gives
+    ~60,000 grey levels: every case fails with ResourceLimitError naming the setting (the
+    limit is checked before any texture matrix is allocated)."""
+    from neurorad.batch import extract_manifest
+    from neurorad.io.manifest import load_manifest
+    from tests.batch.batch_helpers import make_cohort
+
+    cohort = make_cohort(tmp_path / "data", n_subjects=2)
+    settings = neurorad.load_settings("ibsi-ct-a").to_dict()
+    settings["discretisation"] = [{"method": "fbs", "bin_width": 0.01}]
+    result = extract_manifest(load_manifest(cohort.manifest), settings, tmp_path / "out",
+                              scheduler="synchronous", progress=False)
+    assert result.n_failed == result.n_cases == 8
+    assert set(result.failures.error_type) == {"ResourceLimitError"}
+    message = result.failures.error_message.iloc[0]
+    assert "discretisation[0] fixed bin size (bin width 0.01)" in message
+    assert "grey levels (limit 4,096" in message and "subject s01" in message
