@@ -1,13 +1,15 @@
 """Scaling (low-pass reconstruction) filters h[k] of the orthogonal wavelet families.
 
-Tabulated from their published definitions: Haar; Daubechies' extremal-phase ``dbN`` and
-least-asymmetric ``symN`` filters with N vanishing moments (Daubechies, *Ten Lectures on
-Wavelets*, SIAM 1992, Tables 6.1 and 6.3); Coiflets ``coifN`` with 2N vanishing wavelet
-moments and 2N - 1 vanishing scaling-function moments (ibid., Table 8.1). Values in the
-normalisation sum(h) = sqrt(2), sum(h^2) = 1, and in the order PyWavelets calls ``rec_lo``
-(its ``dec_lo`` is h reversed), so that a wavelet name means the same filter as in
-PyWavelets / PyRadiomics / MIRP. ``tests/filters/test_wavelet.py`` checks each filter against
-its defining properties (orthonormality, vanishing moments), not against this table.
+The published filters: Haar; Daubechies' extremal-phase ``dbN`` and least-asymmetric
+``symN`` filters with N vanishing moments (Daubechies, *Ten Lectures on Wavelets*, SIAM
+1992, sections 6.4 and 8.1); Coiflets ``coifN`` with 2N vanishing wavelet moments and
+2N - 1 vanishing scaling-function moments (ibid., section 8.2). The numbers were written out
+from PyWavelets 1.8's tables (``pywt.Wavelet(name).rec_lo``, full double precision; its
+``dec_lo`` is h reversed), so that a wavelet name means the same filter here as in
+PyWavelets / PyRadiomics / MIRP; PyWavelets is not a dependency. Normalisation:
+sum(h) = sqrt(2), sum(h^2) = 1. ``tests/filters/test_wavelet.py`` checks every filter
+against its defining properties (orthonormality to even shifts, vanishing moments), and
+IBSI 2 phase 1 checks db2, coif1 and haar (phase 2: db3).
 """
 
 SCALING_FILTERS: dict[str, tuple[float, ...]] = {

@@ -106,3 +106,14 @@ def test_bad_response_letters():
         filters.validate_spec({**_spec("LHL", 1), "dimensions": "2d"})
     with pytest.raises(filters.FilterSpecError, match="kernel"):
         filters.validate_spec(_spec("LHL", 1, kernel="bior1.3"))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
+def test_coiflet_scaling_function_moments(n):
+    # coifN: the scaling filter's moments 1..2N-1 vanish about an integer centre (2N here)
+    h = np.asarray(SCALING_FILTERS[f"coif{n}"])
+    k = np.arange(h.size)
+    c = float((k * h).sum() / h.sum())
+    assert c == pytest.approx(2 * n, abs=1e-9)
+    for p in range(1, 2 * n):
+        assert abs(np.sum((k - c) ** p * h)) <= 1e-9 * np.sum(np.abs(k - c) ** p * np.abs(h))
