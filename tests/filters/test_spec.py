@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from neurorad import filters
-from neurorad.errors import SettingsInputError
+from neurorad.errors import InputError, SettingsInputError
 from tests.filters.ibsi2_data import phase1_cases
 
 LOG = {"filter": "log", "dimensions": "3d", "boundary": "mirror", "sigma_mm": 1.5,
@@ -59,9 +59,36 @@ def test_mean_support_must_be_odd():
 def test_bad_images():
     with pytest.raises(filters.FilterSpecError):
         filters.apply_array(np.zeros((3, 3, 3)), (1, 1, 1), {"filter": "log"})
-    with pytest.raises(SettingsInputError.__mro__[1], match="3-D"):
+    with pytest.raises(InputError, match="3-D"):
         filters.apply_array(np.zeros((3, 3)), (1, 1, 1), LOG)
     image = np.zeros((3, 4, 5))
     image[1, 1, 1] = np.nan
-    with pytest.raises(SettingsInputError.__mro__[1], match="non-finite"):
+    with pytest.raises(InputError, match="non-finite"):
         filters.apply_array(image, (1, 1, 1), LOG)
+
+
+def test_apply_keeps_the_grid_and_refuses_other_images():
+    import SimpleITK as sitk
+
+    from neurorad.errors import InputError
+
+    image = sitk.GetImageFromArray(np.random.default_rng(19).normal(size=(4, 5, 6)))
+    image.SetSpacing((0.5, 0.7, 2.0))
+    image.SetOrigin((10.0, -3.0, 7.5))
+    image.SetDirection((0, 1, 0, 1, 0, 0, 0, 0, -1))
+    out = filters.apply(image, LOG)
+    assert out.GetSize() == image.GetSize() and out.GetSpacing() == image.GetSpacing()
+    assert out.GetOrigin() == image.GetOrigin() and out.GetDirection() == image.GetDirection()
+    assert out.GetPixelID() == sitk.sitkFloat64
+    with pytest.raises(InputError, match="3-D"):
+        filters.apply(sitk.Image(5, 5, sitk.sitkFloat64), LOG)
+    with pytest.raises(InputError, match="components"):
+        filters.apply(sitk.Image([4, 4, 4], sitk.sitkVectorFloat64, 3), LOG)
+
+
+def test_periodic_riesz_log_larger_than_the_image_is_refused():
+    spec = {"filter": "riesz", "base_filter": "log", "dimensions": "3d", "boundary": "periodic",
+            "sigma_mm": 3.0, "cutoff_sigmas": 4.0, "riesz_order": [1, 0, 0],
+            "riesz_aligned": False}
+    with pytest.raises(filters.FilterSpecError, match="larger than the periodic image"):
+        filters.apply_array(np.zeros((8, 8, 8)), (1, 1, 1), spec)
