@@ -137,27 +137,52 @@ def _options(task: str, options: dict) -> EvaluationOptions:
 
 
 def _run_splits(X, y, groups, splits, specs, *, task, classes, prep, opts, seed):
+    """Fit every model on every outer split (see :func:`_run_jobs`)."""
+    nested = _run_jobs(X, groups, [(y, s, seed) for s in splits], specs, task=task,
+                       classes=classes, prep=prep, opts=opts)
+    return [f for per_split in nested for f in per_split]
+
+
+def _fit_chunk(X, groups, chunk, specs, kwargs):
+    return [fit_split(X, y, groups, split, specs, seed=seed, **kwargs)
+            for y, split, seed in chunk]
+
+
+def _run_jobs(X, groups, jobs, specs, *, task, classes, prep, opts):
+    """:func:`~neurorad.modeling.fitting.fit_split` on each ``(y, split, seed)`` job.
+
+    Returns one list of fits per job, in the order of ``jobs``. With ``opts.n_jobs > 1`` the
+    jobs run in joblib processes, in a few contiguous chunks per process: ``X`` is sent once
+    per chunk rather than once per split, and all jobs of a permutation test share one pool
+    (its permutations are batched, instead of one pool per permutation). Each job is
+    deterministic given its split and seed, so the result does not depend on ``n_jobs``.
+    """
     kwargs = dict(task=task, classes=classes, prep_options=prep, inner_folds=opts.inner_folds,
-                  seed=seed, grouped=opts.split_by_group, n_features=X.shape[1] -
+                  grouped=opts.split_by_group, n_features=X.shape[1] -
                   (1 if prep.harmonise else 0))
-    if opts.n_jobs == 1:
-        iterator = splits
+    if opts.n_jobs == 1 or len(jobs) == 1:
+        iterator = jobs
         if opts.progress:
             from tqdm.auto import tqdm
 
-            iterator = tqdm(splits, desc="outer splits")
-        nested = [fit_split(X, y, groups, s, specs, **kwargs) for s in iterator]
+            iterator = tqdm(jobs, desc="outer splits")
+        nested = [fit_split(X, y, groups, s, specs, seed=seed, **kwargs)
+                  for y, s, seed in iterator]
     else:
         from joblib import Parallel, delayed
 
-        nested = Parallel(n_jobs=opts.n_jobs, verbose=10 if opts.progress else 0)(
-            delayed(fit_split)(X, y, groups, s, specs, **kwargs) for s in splits)
-    fits = [f for per_split in nested for f in per_split]
+        n_chunks = min(len(jobs), 4 * opts.n_jobs)
+        bounds = np.linspace(0, len(jobs), n_chunks + 1).round().astype(int)
+        chunks = [jobs[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        per_chunk = Parallel(n_jobs=opts.n_jobs, verbose=10 if opts.progress else 0)(
+            delayed(_fit_chunk)(X, groups, chunk, specs, kwargs) for chunk in chunks)
+        nested = [fits for chunk in per_chunk for fits in chunk]
+    fits = [f for per_job in nested for f in per_job]
     n_conv = sum(f.convergence_warnings for f in fits)
     if n_conv:
         warnings.warn(f"{n_conv} model fits did not fully converge (LASSO / logistic "
                       "solvers on small folds); results are still valid.", stacklevel=3)
-    return fits
+    return nested
 
 
 def _prediction_table(fits: list[FoldFit], inputs, task: str) -> pd.DataFrame:
@@ -318,14 +343,21 @@ def permutation_test(inputs, *, task, specs, prep, opts, X_fit, outer_folds, rep
     patient_ids, patient_codes = np.unique(inputs.groups, return_inverse=True)
     null_stats = {s.name: [] for s in specs}
     quiet = replace(opts, progress=False)
+    permuted, jobs, owner = [], [], []
     for i in range(opts.n_permutations):
         y_perm = permuted_labels(inputs.y, inputs.groups, rng)
         splits = outer_splits(y_perm, split_units, task=task, scheme=opts.scheme,
                               outer_folds=outer_folds, repeats=repeats,
                               test_size=opts.test_size, seed=seed + 1 + i,
                               grouped=opts.split_by_group)
-        fits = _run_splits(X_fit, y_perm, inputs.groups, splits, specs, task=task,
-                           classes=classes, prep=prep, opts=quiet, seed=seed + 1 + i)
+        permuted.append(y_perm)
+        jobs += [(y_perm, s, seed + 1 + i) for s in splits]
+        owner += [i] * len(splits)
+    # All permutations' splits in one batch (one process pool, X sent once per chunk).
+    nested = _run_jobs(X_fit, inputs.groups, jobs, specs, task=task, classes=classes,
+                       prep=prep, opts=quiet)
+    for i, y_perm in enumerate(permuted):
+        fits = [f for k, per_job in zip(owner, nested) if k == i for f in per_job]
         units = [to_units(f, y_perm, patient_codes, task, classes, opts.unit) for f in fits]
         for model, value in headline_statistic(units, task, classes, positive).items():
             null_stats[model].append(value)

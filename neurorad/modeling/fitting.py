@@ -66,8 +66,9 @@ def tune(specs, X, y, groups, *, task, classes, prep_options, inner_folds, seed,
     inner = kfold_splits(y, units, task=task, n_folds=k, repeats=1, seed=seed, grouped=grouped)
     scores = {s.name: np.zeros(len(s.grid)) for s in tunable}
     for split in inner:
-        prep = make_preprocessor(task, prep_options).fit(X[split.train], y[split.train])
-        fit_x, val_x = prep.transform(X[split.train]), prep.transform(X[split.test])
+        prep = make_preprocessor(task, prep_options)
+        fit_x = prep.fit_transform(X[split.train], y[split.train])
+        val_x = prep.transform(X[split.test])
         for spec in tunable:
             for i, params in enumerate(spec.grid):
                 est = with_params(spec, {**params, **spec.tuning_params})
@@ -103,8 +104,8 @@ def fit_split(X, y, groups, split: Split, specs: list[ModelSpec], *, task, class
         best = tune(specs, X[train], y[train], groups[train], task=task, classes=classes,
                     prep_options=prep_options, inner_folds=inner_folds, seed=split_seed,
                     grouped=grouped)
-        prep = make_preprocessor(task, prep_options).fit(X[train], y[train])
-        fit_x, test_x = prep.transform(X[train]), prep.transform(X[test])
+        prep = make_preprocessor(task, prep_options)
+        fit_x, test_x = prep.fit_transform(X[train], y[train]), prep.transform(X[test])
         columns = selected_input_columns(prep, n_features)
         results = []
         for spec in specs:

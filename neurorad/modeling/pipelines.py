@@ -49,6 +49,11 @@ class MedianImputeScale(BaseEstimator, TransformerMixin):
         self.variance_threshold = variance_threshold
 
     def fit(self, X, y=None):
+        self._fit_filled(X)
+        return self
+
+    def _fit_filled(self, X):
+        """Fit; return the imputed training matrix (all columns)."""
         X = np.asarray(X, dtype=np.float64)
         median = _column_medians(X)
         self.median_ = np.where(np.isfinite(median), median, 0.0)
@@ -58,11 +63,16 @@ class MedianImputeScale(BaseEstimator, TransformerMixin):
         self.mean_ = filled.mean(axis=0)[self.support_]
         self.scale_ = np.sqrt(var[self.support_])
         self.n_features_in_ = X.shape[1]
-        return self
+        return filled
 
     def transform(self, X):
         X = np.asarray(X, dtype=np.float64)
         filled = np.where(np.isnan(X), self.median_, X)[:, self.support_]
+        return (filled - self.mean_) / self.scale_
+
+    def fit_transform(self, X, y=None):
+        """``fit(X).transform(X)`` (bit for bit) without imputing ``X`` twice."""
+        filled = self._fit_filled(X)[:, self.support_]
         return (filled - self.mean_) / self.scale_
 
     def get_support(self):

@@ -200,3 +200,44 @@ def test_fast_keeps_explicit_repeats_and_defaults_to_three(make_regression):
     default = evaluate(X, y, task="regression", models=("null",), outer_folds=3, fast=True,
                        n_bootstrap=20)
     assert default.predictions["repeat"].nunique() == 3
+
+
+def test_batched_permutations_equal_one_evaluation_per_permutation(make_clustered):
+    # The permutation test fits all permutations' splits in one batch (in parallel here);
+    # the straightforward procedure -- one complete evaluation per permuted label vector,
+    # serially -- must give the same permuted statistics, hence the same p-value.
+    from neurorad.modeling.splits import permuted_labels
+
+    X, y, groups = make_clustered(n_patients=16, rois_per_patient=3, n_features=6,
+                                  signal=1.0, seed=11)
+    kw = dict(groups=groups, models=("null", "lasso_lr"), outer_folds=3, seed=4, **FAST)
+    batched = evaluate(X, y, repeats=2, n_permutations=4, permutation_repeats=1, n_jobs=2,
+                       **kw)
+    rng = np.random.default_rng([4, 15485863])          # the test's permutation stream
+    by_hand = []
+    for i in range(4):
+        y_perm = permuted_labels(y, groups, rng)
+        one = evaluate(X, y_perm, repeats=1, n_jobs=1, **{**kw, "seed": 4 + 1 + i})
+        by_hand.append(_row(one, "lasso_lr", "roc_auc").estimate)
+    perm = batched.tests.query("versus == 'permutation' and model == 'lasso_lr'").iloc[0]
+    observed = _row(batched, "lasso_lr", "roc_auc").estimate
+    assert perm.statistic == pytest.approx(np.mean(by_hand), abs=1e-12)
+    assert perm.se == pytest.approx(np.std(by_hand), abs=1e-12)
+    assert perm.p_value == pytest.approx(
+        (1 + sum(v >= observed - 1e-12 for v in by_hand)) / 5)
+
+
+def test_fit_transform_equals_fit_then_transform():
+    from neurorad.modeling.pipelines import PreprocessOptions, make_preprocessor
+
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(40, 30))
+    X[:, 10:20] = X[:, :10] + 0.1 * rng.normal(size=(40, 10))     # correlated pairs
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[:, 25] = 2.0                                                # constant
+    opts = PreprocessOptions(0.0, 0.9, None)
+    fused = make_preprocessor("classification", opts)
+    out = fused.fit_transform(X)
+    plain = make_preprocessor("classification", opts).fit(X)
+    np.testing.assert_array_equal(out, plain.transform(X))
+    assert out.shape[1] < 29
