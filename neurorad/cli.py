@@ -50,10 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (NeuroradError, KeyboardInterrupt) as exc:
+    except KeyboardInterrupt as exc:
+        # One line: what the interrupted command left behind, when it says (extract:
+        # "interrupted; N cases cached; rerun to resume").
+        print(str(exc) or "interrupted", file=sys.stderr)
+        return exit_code_for(exc)
+    except NeuroradError as exc:
         # One line naming the file and what to do, never a traceback (exit codes: errors.py).
-        print(f"neurorad {args.command}: error: {exc}" if str(exc) else "interrupted",
-              file=sys.stderr)
+        print(f"neurorad {args.command}: error: {exc}", file=sys.stderr)
         return exit_code_for(exc)
     except BrokenPipeError:
         # `neurorad validate ... | head`: the reader went away; exit quietly like other CLIs.

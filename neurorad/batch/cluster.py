@@ -21,6 +21,7 @@ Dask configuration (``distributed.comm.tls.*``), untouched by this module.
 from __future__ import annotations
 
 import logging
+import signal
 
 from distributed import LocalCluster, Nanny, Scheduler, SpecCluster, Worker
 from distributed.http.routing import RoutingApplication
@@ -44,7 +45,19 @@ class QuietScheduler(_NoHttpServer, Scheduler):
 
 
 class QuietWorker(_NoHttpServer, Worker):
-    """A distributed Worker without HTTP endpoints."""
+    """A distributed Worker without HTTP endpoints, which leaves Ctrl-C to the driver.
+
+    Ctrl-C in a terminal reaches every process of the foreground group; a worker process
+    that took it would die with a page of tracebacks while the driver shuts the cluster down
+    in order (and says, in one line, what is cached).
+    """
+
+    def __init__(self, *args, **kwargs):
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread of its process: nothing to change
+            pass
+        super().__init__(*args, **kwargs)
 
 
 class QuietNanny(Nanny):

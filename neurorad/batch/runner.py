@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -56,6 +57,19 @@ SINGLE_THREAD_ENV = {
     "VECLIB_MAXIMUM_THREADS": "1",
     "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS": "1",
 }
+
+
+class ExtractionInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`extract_manifest`, after the cluster was shut down in order.
+
+    Still a KeyboardInterrupt (``except Exception`` does not swallow it); ``n_cached`` cases
+    are in the cache, and a rerun into the same folder resumes from them. The command line
+    prints the message and exits with ``neurorad.errors.EXIT_INTERRUPTED`` (3).
+    """
+
+    def __init__(self, n_cached: int) -> None:
+        super().__init__(f"interrupted; {n_cached} cases cached; rerun to resume")
+        self.n_cached = n_cached
 
 
 @dataclass(frozen=True)
@@ -453,14 +467,32 @@ def _dask_client(scheduler, workers: int | None, spread_gpus: int = 0, dashboard
         from neurorad.batch.cluster import SecureLocalCluster
 
         n = workers or _usable_cpus()
-        # Saturation 1.0: a worker holds only the task it runs, so a case that crashes its
-        # worker is the only one blamed (and retried) for the crash.
-        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
-                SecureLocalCluster(n_workers=n, threads_per_worker=1, dashboard=dashboard,
-                                   env=dict(SINGLE_THREAD_ENV), silence_logs=logging.ERROR,
-                                   ) as cluster, Client(cluster) as client:
+        with ExitStack() as stack:
+            levels = {name: logging.getLogger(name).level
+                      for name in ("distributed", "tornado", "asyncio")}
+            stack.callback(lambda: [logging.getLogger(k).setLevel(v) for k, v in levels.items()])
+            # The scratch space (spill and lock files) is a private folder removed afterwards,
+            # even after Ctrl-C.
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="neurorad-dask-"))
+            # Saturation 1.0: a worker holds only the task it runs, so a case that crashes
+            # its worker is the only one blamed (and retried) for the crash.
+            stack.enter_context(dask.config.set({
+                "distributed.scheduler.worker-saturation": 1.0,
+                "temporary-directory": scratch}))
+            cluster = stack.enter_context(SecureLocalCluster(
+                n_workers=n, threads_per_worker=1, dashboard=dashboard,
+                env=dict(SINGLE_THREAD_ENV), silence_logs=logging.ERROR,
+                local_directory=scratch))
+            client = stack.enter_context(Client(cluster))
             client.register_plugin(_worker_plugin(spread_gpus))
-            yield client
+            try:
+                yield client
+            except KeyboardInterrupt:
+                # The cluster is closed while the interrupt unwinds: connections drop on
+                # purpose, so distributed's complaints about them are noise.
+                for name in levels:  # (restored once the cluster is closed)
+                    logging.getLogger(name).setLevel(logging.CRITICAL)
+                raise
     elif isinstance(scheduler, Client):
         scheduler.register_plugin(_worker_plugin())
         yield scheduler
@@ -713,9 +745,13 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
 
     log.info("%d cases: %d cached, %d to compute, %d unreadable", len(cases), n_cached, len(tasks),
              len(failures))
-    _run_tasks(list(tasks.values()), extractor, scheduler, workers, progress, on_result,
-               spread_gpus if kind == "local" else 0, cases_per_task,
-               str(case_cache.cache_dir.resolve()), dashboard)
+    try:
+        _run_tasks(list(tasks.values()), extractor, scheduler, workers, progress, on_result,
+                   spread_gpus if kind == "local" else 0, cases_per_task,
+                   str(case_cache.cache_dir.resolve()), dashboard)
+    except KeyboardInterrupt:
+        n_stored = sum(1 for k in case_keys if k is not None and case_cache.has(k))
+        raise ExtractionInterrupted(n_stored) from None
 
     finished = []
     for case, key in zip(cases, case_keys):

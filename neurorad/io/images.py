@@ -227,6 +227,10 @@ def _resolve_format(path: Path, fmt: str, shown: str, subject: str | None,
     problem = path_problem(path)
     if problem:
         raise ImageReadError(shown, problem, subject=subject, role=role)
+    if path.is_file() and path.stat().st_size == 0:
+        raise ImageReadError(shown, "empty file (0 bytes): the copy or download did not "
+                             "finish, or the disk was full; copy the file again",
+                             subject=subject, role=role)
     if fmt == "auto":
         found = detect_format(path)
         if found is None:

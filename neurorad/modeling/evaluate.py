@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from neurorad.modeling.fitting import FoldFit, fit_split
-from neurorad.modeling.inputs import (check_fold_feasibility, check_inputs, patient_labels)
+from neurorad.modeling.inputs import (check_fold_feasibility, check_inputs,
+                                      check_training_size, patient_labels)
 from neurorad.modeling.pipelines import PreprocessOptions, make_model
 from neurorad.modeling.scoring import (bootstrap_counts, delong_table, headline_statistic,
                                        jackknife_weights, summarise, to_units)
@@ -262,6 +263,8 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
     n_check = outer_folds if opts.scheme == "kfold" else 2
     check_fold_feasibility(inputs.y, split_units, task, n_check, opts.source,
                            "outer_folds" if opts.scheme == "kfold" else "a random split")
+    check_training_size(split_units, scheme=opts.scheme, outer_folds=outer_folds,
+                        test_size=opts.test_size, source=opts.source)
     if opts.unit == "patient":
         patient_labels(inputs.y, inputs.groups, task, opts.source)
     classes = inputs.classes

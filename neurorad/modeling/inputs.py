@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 import pandas as pd
+
+from neurorad.errors import InputError
+
+#: Fewest patients an outer training set may have: the inner tuning CV splits it again, and
+#: a model fitted on one patient has no feature variance left to learn from.
+MIN_TRAINING_UNITS = 3
 
 TASKS = ("classification", "regression")
 
@@ -144,6 +152,30 @@ def check_fold_feasibility(y, groups, task: str, n_folds: int, source: str | Non
             raise ValueError(f"{where}classes with fewer patients than {what}={n_folds} "
                              f"({desc}); every test fold needs each class. Use fewer folds or "
                              "merge classes.")
+
+
+class TooFewSamplesError(InputError):
+    """The data are too small for the validation design asked for."""
+
+
+def check_training_size(groups, *, scheme: str, outer_folds: int, test_size: float,
+                        source: str | None = None) -> None:
+    """Raise when an outer training set would hold fewer than :data:`MIN_TRAINING_UNITS`
+    patients (K-fold: the smallest training fold, ``n - ceil(n / K)``; random splits:
+    ``n - ceil(n * test_size)``)."""
+    n_units = len(pd.unique(groups))
+    if scheme == "kfold":
+        smallest = n_units - math.ceil(n_units / outer_folds)
+        design = f"outer_folds={outer_folds}"
+    else:
+        smallest = n_units - math.ceil(n_units * test_size)
+        design = f"test_size={test_size:g}"
+    if smallest < MIN_TRAINING_UNITS:
+        raise TooFewSamplesError(
+            f"{_where(source)}{n_units} patients (independent units): with {design} the "
+            f"smallest training set has {smallest}, too few to fit and tune a model (at least "
+            f"{MIN_TRAINING_UNITS}: the inner tuning CV splits the training set again). Use "
+            "more patients or fewer folds.")
 
 
 def check_inputs(X, y, groups, task: str, source: str | None = None) -> ModelInputs:

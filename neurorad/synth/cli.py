@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+from neurorad.errors import InputError, exit_code_for
 from neurorad.synth.cohort import make_cohort
 from neurorad.studies import STUDIES
 
@@ -37,8 +38,13 @@ def run_demo_data(args: argparse.Namespace) -> int:
     manifests = []
     for study in studies:
         started = time.perf_counter()
-        manifests.append(make_cohort(study, args.out / study, seed=args.seed, null=args.null,
-                                     workers=args.workers, n_subjects=args.n_subjects))
+        try:
+            manifests.append(make_cohort(study, args.out / study, seed=args.seed,
+                                         null=args.null, workers=args.workers,
+                                         n_subjects=args.n_subjects))
+        except InputError as exc:
+            print(f"neurorad demo-data: error: {study}: {exc}", file=sys.stderr)
+            return exit_code_for(exc)
         print(f"[{study}] done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     for path in manifests:
         print(path)

@@ -159,8 +159,8 @@ def make_cohort(study: str, out_dir, *, seed: int = 0, null: bool = False,
     """
     module = study_module(study)
     out_dir = Path(out_dir)
+    plan = module.plan_cohort(seed, null, n_subjects)  # before any folder: a bad size leaves none
     out_dir.mkdir(parents=True, exist_ok=True)
-    plan = module.plan_cohort(seed, null, n_subjects)
     if write_images:
         results = render_all(study, plan.subjects, out_dir, seed,
                              default_workers() if workers is None else workers, progress)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from neurorad.errors import InputError
 from neurorad.synth.anatomy import Grid
 
 def rng_for(seed: int, study: str, *keys: int) -> np.random.Generator:
@@ -38,6 +39,10 @@ def cohens_d(a, b) -> float:
     return float((a.mean() - b.mean()) / pooled) if pooled > 0 else float("nan")
 
 
+class CohortSizeError(InputError):
+    """A synthetic cohort cannot have the requested number of subjects."""
+
+
 def scaled_counts(full_counts: dict[str, int], n_subjects: int | None,
                   minimum: int = 2) -> dict[str, int]:
     """Class counts of a design scaled to ``n_subjects`` (tests), at least ``minimum`` each.
@@ -47,8 +52,10 @@ def scaled_counts(full_counts: dict[str, int], n_subjects: int | None,
     if n_subjects is None:
         return dict(full_counts)
     if n_subjects < minimum * len(full_counts):
-        raise ValueError(f"n_subjects={n_subjects} is too small: this design has "
-                         f"{len(full_counts)} classes and needs >= {minimum} subjects each")
+        raise CohortSizeError(
+            f"n_subjects={n_subjects} is too small: this design has {len(full_counts)} "
+            f"classes and needs >= {minimum} subjects each (give --n-subjects "
+            f"{minimum * len(full_counts)} or more)")
     total = sum(full_counts.values())
     counts = {k: max(minimum, int(np.floor(v * n_subjects / total)))
               for k, v in full_counts.items()}

@@ -42,3 +42,43 @@ def test_unreadable_cache_entries_are_set_aside_and_recomputed(cohort, tmp_path,
     pd.testing.assert_frame_equal(
         first.features.sort_values(["subject", "roi", "image", "feature"]).reset_index(drop=True),
         second.features.sort_values(["subject", "roi", "image", "feature"]).reset_index(drop=True))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_ctrl_c_ends_with_one_line_exit_3_and_no_lock_files(tmp_path):
+    """Finding 11: SIGINT to the whole process group (what Ctrl-C in a terminal does) while
+    the local cluster extracts."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from neurorad.errors import EXIT_INTERRUPTED
+
+    cohort = make_cohort(tmp_path / "data", n_subjects=12)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    out = tmp_path / "out"
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    command = [sys.executable, "-m", "neurorad", "extract", str(cohort.manifest), "--settings",
+               "seed-protocol", "--out", str(out), "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while len(list((out / "cache").glob("*.parquet"))) < 2 and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_INTERRUPTED, stderr
+    lines = [line for line in stderr.splitlines()
+             if "RuntimeWarning" not in line and "result.update" not in line]
+    cached = len(list((out / "cache").glob("*.parquet")))
+    assert lines == [f"interrupted; {cached} cases cached; rerun to resume"], stderr
+    assert "Traceback" not in stderr
+    assert not [p for p in scratch.rglob("*") if "lock" in p.name], list(scratch.rglob("*"))
+    resumed = extract_manifest(cohort.manifest, "seed-protocol", out, scheduler="synchronous",
+                               progress=False)
+    assert resumed.n_cached == cached and resumed.n_failed == 0

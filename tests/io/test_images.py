@@ -296,3 +296,14 @@ def test_read_image_keeps_finite_nifti_with_zeros_and_nan_of_other_formats(tmp_p
     with_nan[0, 1, 2] = np.nan
     mha = write_image(tmp_path / "a.mha", with_nan)  # MetaImage keeps NaN: nothing hidden
     assert np.isnan(sitk.GetArrayFromImage(read_image(mha))).sum() == 1
+
+
+def test_zero_byte_file_says_it_is_empty(tmp_path):
+    """Issue 14, finding 11: not ITK's 'Unable to determine ImageIO reader'."""
+    from neurorad.io.images import ImageReadError, read_image
+
+    empty = tmp_path / "T1.nii.gz"
+    empty.write_bytes(b"")
+    with pytest.raises(ImageReadError, match=r"T1\.nii\.gz.*empty file \(0 bytes\)") as info:
+        read_image(empty, subject="s1", role="image T1", data_root=tmp_path)
+    assert "ImageIO" not in str(info.value)

@@ -241,3 +241,17 @@ def test_fit_transform_equals_fit_then_transform():
     plain = make_preprocessor("classification", opts).fit(X)
     np.testing.assert_array_equal(out, plain.transform(X))
     assert out.shape[1] < 29
+
+
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_tiny_regression_is_a_clear_error(n):
+    """Issue 14, finding 11: not scikit-learn's 'Found array with 0 feature(s)'."""
+    from neurorad.errors import InputError
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(n, 4)), rng.normal(size=n)
+    smallest = n - -(-n // 2)  # n - ceil(n / 2)
+    with pytest.raises(InputError, match=f"{n} patients .* smallest training set has "
+                                         f"{smallest}, too few"):
+        evaluate(X, y, task="regression", outer_folds=2, fast=True, n_bootstrap=20,
+                 repeats=1)

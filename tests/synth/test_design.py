@@ -111,3 +111,14 @@ def test_null_truth_declares_no_effect(tmp_path):
         truth = yaml.safe_load((planted.parent / "truth.json").read_text(encoding="utf-8"))
         assert any(t["effect"] for t in truth["targets"].values())
         assert any(not t["effect"] for t in truth["targets"].values())   # a null target
+
+
+def test_demo_data_too_few_subjects_is_one_line_and_leaves_no_folder(tmp_path, capsys):
+    """Issue 14, finding 11: no traceback, no empty folder, the fix named."""
+    from neurorad.cli import main
+
+    assert main(["demo-data", "glioma", "--n-subjects", "6", "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and "Traceback" not in err
+    assert "n_subjects=6 is too small" in err and "--n-subjects 8 or more" in err
+    assert not (tmp_path / "d" / "glioma").exists()
