@@ -111,8 +111,28 @@ def case_key(image_sha256: str, mask_sha256: str, label: int | str, settings_id:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def current_umask() -> int:
+    """This process's file-mode creation mask (Linux: read from /proc, without changing it;
+    elsewhere set and restored at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(data: bytes, path: str | os.PathLike) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
+    """Write ``data`` to ``path`` atomically (temp file in the same folder + ``os.replace``).
+
+    The file gets the mode an ordinary ``open(path, "w")`` would give it (0666 less the
+    umask): ``mkstemp`` creates 0600 files, which would hide results from the group a lab
+    shares them with although the user's umask allows it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -120,6 +140,8 @@ def atomic_write_bytes(data: bytes, path: str | os.PathLike) -> Path:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), 0o666 & ~current_umask())
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -101,10 +101,13 @@ def kernel_name() -> str:
 def _kernel_manager_class():
     """The kernel manager papermill starts the notebook's kernel with.
 
-    On POSIX the kernel is reached through Unix domain sockets (``transport="ipc"``) beside
-    its connection file in the user's private Jupyter runtime folder, so no TCP port opens at
-    all — not even on localhost, where other users of a shared server could reach it. Windows
-    has no such sockets: there the default (TCP on 127.0.0.1) is kept.
+    On POSIX the kernel's five channels are Unix domain sockets (``transport="ipc"``) in the
+    user's private Jupyter runtime folder (``jupyter --runtime-dir``, mode 0700), beside its
+    connection file: other users of a shared server cannot reach them, and no socket lands in
+    the working directory. ipykernel itself still opens one TCP port on 127.0.0.1 (random),
+    the pipe that collects the output of subprocesses the kernel forks; it drops every message
+    without the kernel's random 16-byte token. Windows has no Unix sockets: there the default
+    (TCP on 127.0.0.1, authenticated by the connection file's key) is kept.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -113,7 +116,16 @@ def _kernel_manager_class():
 
     class UnixSocketKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
-            super().__init__(transport="ipc", **kwargs)
+            import uuid
+
+            from jupyter_core.paths import jupyter_runtime_dir
+            from jupyter_core.utils import ensure_dir_exists
+
+            runtime = jupyter_runtime_dir()
+            ensure_dir_exists(runtime, 0o700)
+            stem = os.path.join(runtime, f"neurorad-kernel-{uuid.uuid4().hex[:12]}")
+            kwargs["connection_file"] = stem + ".json"
+            super().__init__(transport="ipc", ip=stem + "-ipc", **kwargs)
 
     return UnixSocketKernelManager
 
