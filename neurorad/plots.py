@@ -426,6 +426,11 @@ def plot_performance_vs_discretisation(table: pd.DataFrame, *, metric: str = "ro
         :func:`discretisation_sort_key` (method, then numeric level); models side by side.
     """
     ax = _axes(ax, (6, 4))
+    if table.empty:
+        ax.text(0.5, 0.5, "fewer than two discretisation levels: nothing to compare",
+                ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
     if level is None:
         level = "discretisation" if "discretisation" in table else "level"
     rows = table[table["metric"] == metric]

@@ -232,8 +232,8 @@ write_headline(head, output)
 # Paste-able into a paper; every number below comes from the run, not from defaults.
 
 # %%
-from neurorad.reports.methods import ValidationDesign, methods_paragraph
-text = methods_paragraph(
+from neurorad.reports.methods import ValidationDesign, methods_markdown
+text = methods_markdown(
     study_sentence=(f"Lesions of {table.groups.nunique()} patients with NF2-associated "
                     f"schwannomatosis were analysed against the genotype targets "
                     f"{', '.join(targets)}."),

@@ -254,8 +254,8 @@ write_headline(head, output)
 # Paste-able into a paper; every number below comes from the run, not from defaults.
 
 # %%
-from neurorad.reports.methods import ValidationDesign, methods_paragraph
-text = methods_paragraph(
+from neurorad.reports.methods import ValidationDesign, methods_markdown
+text = methods_markdown(
     study_sentence=(f"{table.n_rows} patients with glioblastoma underwent 11C-methionine "
                     f"PET; the target was the {target.replace('_', ' ')}."),
     n_subjects=len(manifest_obj.subjects), n_groups=table.groups.nunique(),

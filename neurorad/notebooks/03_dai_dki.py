@@ -228,10 +228,10 @@ write_headline(head, output)
 # Paste-able into a paper; every number below comes from the run, not from defaults.
 
 # %%
-from neurorad.reports.methods import ValidationDesign, methods_paragraph
+from neurorad.reports.methods import ValidationDesign, methods_markdown
 n_patients = int((manifest_obj.target_table()["diagnosis"] == "patient").sum()) \
     if "diagnosis" in table.targets else table.groups.nunique()
-text = methods_paragraph(
+text = methods_markdown(
     study_sentence=(f"{table.groups.nunique()} subjects ({n_patients} with diffuse axonal "
                     "injury) were analysed on diffusion-kurtosis parametric maps for the tasks "
                     f"{' and '.join(tasks)}."),

@@ -41,6 +41,8 @@ quick = False                 # smoke-test mode (tests, CI): fewer repeats, fast
 run_label = ""                # shown on the index page (`run-all --null` sets "null cohort")
 target = "histology"
 control_targets = ["random_label"]   # null targets (synthetic cohorts)
+headline_class = None         # type of the headline (default: glioblastoma, else the commonest)
+headline_metric = "roc_auc"   # bacc, acc, sens, spec, f1, roc_auc or pr_auc
 
 # %%
 # %matplotlib inline
@@ -101,11 +103,14 @@ display(report_table(glioma.published_layout(ovr, "grouped"),
 display(report_table(glioma.published_layout(ovr, "leaky"),
                      "Leaky (ROIs split regardless of patient): estimate [95% CI]"))
 head_model = "svm" if "svm" in models else models[-1]
-show_figure(plots.plot_grouped_vs_leaky(ovr[ovr.model == head_model], "roc_auc", by="class",
-                                        title=f"one-vs-rest, {head_model}"),
-            f"One-vs-rest ROC AUC of {head_model} for each histological type with its 95% "
-            "interval, validated grouped by patient (blue) and with ROIs split regardless of "
-            "patient (red, the published design); dotted line: chance.",
+head_class = glioma.headline_class(table.targets[target].dropna().astype(str),
+                                   table.groups[table.targets[target].notna()],
+                                   ovr["class"].dropna().unique(), headline_class)
+show_figure(plots.plot_grouped_vs_leaky(ovr[ovr.model == head_model], headline_metric,
+                                        by="class", title=f"one-vs-rest, {head_model}"),
+            f"One-vs-rest {headline_metric} of {head_model} for each histological type with "
+            "its 95% interval, validated grouped by patient (blue) and with ROIs split "
+            "regardless of patient (red, the published design); dotted line: chance.",
             key=True, output_dir=output)
 
 # %% [markdown]
@@ -191,10 +196,10 @@ display(report_table(comparison, "Published values next to this run's grouped an
 common.save_tables(output, glioma_one_vs_rest=ovr, glioma_multiclass=multi,
                    glioma_permutation=permutation, glioma_control_targets=control_metrics,
                    glioma_by_discretisation=by_level, glioma_comparison=comparison)
-head = validation.headline(ovr, study="glioma", model=head_model, metric="roc_auc",
-                           task="one_vs_rest", target_class="glioblastoma",
-                           metric_class="glioblastoma", notes=notes,
-                           permutation=permutation[permutation.type == "glioblastoma"],
+head = validation.headline(ovr, study="glioma", model=head_model, metric=headline_metric,
+                           task="one_vs_rest", target_class=head_class,
+                           metric_class=head_class, notes=notes,
+                           permutation=permutation[permutation.type == head_class],
                            n_permutations=n_permutations,
                            cohort=validation.cohort_text(table))
 write_headline(head, output)
@@ -204,8 +209,8 @@ write_headline(head, output)
 # Paste-able into a paper; every number below comes from the run, not from defaults.
 
 # %%
-from neurorad.reports.methods import ValidationDesign, methods_paragraph
-text = methods_paragraph(
+from neurorad.reports.methods import ValidationDesign, methods_markdown
+text = methods_markdown(
     study_sentence=(f"{table.groups.nunique()} patients with glioma "
                     f"({', '.join(sorted(set(y)))}) were analysed with fixed-size ROIs "
                     "inside the tumour; each type was classified against the others and all "

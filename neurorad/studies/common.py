@@ -86,6 +86,28 @@ def manifest_summary(manifest, report) -> str:
             f"{len(report.warnings)} warning(s)")
 
 
+#: Notebook parameters that list model names.
+MODEL_PARAMETERS = ("models", "regression_models")
+
+
+def model_names(models, parameter: str = "models") -> list[str]:
+    """Model names of a notebook parameter, with YAML's ``null`` read as the null model.
+
+    ``-p models '[null, lasso_lr]'`` is parsed as YAML, where ``null`` is None: without this
+    the null model (the reference every other model is compared with) would silently vanish.
+    Raises StudyInputError for a value that is not a list of names, or an empty list.
+    """
+    if isinstance(models, str) or not isinstance(models, (list, tuple)):
+        raise StudyInputError(f"{parameter}: expected a list of model names such as "
+                              f"[null, lasso_lr], got {models!r:.60}")
+    names = ["null" if m is None else m for m in models]
+    bad = [m for m in names if not isinstance(m, str) or not m]
+    if bad or not names:
+        raise StudyInputError(f"{parameter}: expected a non-empty list of model names, got "
+                              f"{models!r:.60}")
+    return list(dict.fromkeys(names))
+
+
 def prepare_run(study: str, namespace: dict) -> None:
     """The setup every study notebook runs right after its parameters cell.
 
@@ -96,10 +118,15 @@ def prepare_run(study: str, namespace: dict) -> None:
     two-value grids when ``fast`` or quick, bootstrap replicates, parallel outer splits),
     ``notes`` (shown with the headline), ``inner_cv`` (for the methods text) and
     ``PARAMETERS`` (every parameter of the notebook with its value, for the provenance).
+    Model lists (``models``, ``regression_models``) go through :func:`model_names` first, so
+    ``-p models '[null, lasso_lr]'`` keeps its null model.
     """
     from neurorad.studies.notebooks import parameter_values
 
     ns = namespace
+    for name in MODEL_PARAMETERS:
+        if name in ns:
+            ns[name] = model_names(ns[name], name)
     pd.set_option("display.max_columns", 30, "display.width", 160, "display.precision", 3)
     ns["output"] = resolve(ns["output_dir"])
     ns["output"].mkdir(parents=True, exist_ok=True)

@@ -56,3 +56,33 @@ def published_layout(metrics: pd.DataFrame, split: str = "grouped") -> pd.DataFr
     inverse = {v: k for k, v in PUBLISHED_COLUMNS.items()}
     return table[[c for c in PUBLISHED_COLUMNS.values() if c in table.columns]].rename(
         columns=inverse)
+
+
+#: The published headline class; the headline falls back to the most prevalent class when
+#: a cohort has no such class.
+DEFAULT_HEADLINE_CLASS = "glioblastoma"
+
+
+def headline_class(y, groups, evaluated, requested=None) -> str:
+    """The one-vs-rest class the headline reports.
+
+    ``requested`` (the notebook's ``headline_class``) when given, which must be one of the
+    ``evaluated`` classes; else :data:`DEFAULT_HEADLINE_CLASS` when evaluated; else the
+    evaluated class with the most patients (ties: the first in sorted order).
+    """
+    from neurorad.studies.common import StudyInputError
+
+    evaluated = sorted(map(str, evaluated))
+    if not evaluated:
+        raise StudyInputError("no class has enough patients for one-vs-rest validation")
+    if requested is not None:
+        if str(requested) not in evaluated:
+            raise StudyInputError(f"headline_class {requested!r:.60} is not one of the "
+                                  f"evaluated classes {evaluated}")
+        return str(requested)
+    if DEFAULT_HEADLINE_CLASS in evaluated:
+        return DEFAULT_HEADLINE_CLASS
+    patients = pd.Series(np.asarray(groups)).groupby(
+        pd.Series(np.asarray(y).astype(str))).nunique()
+    patients = patients[patients.index.isin(evaluated)]
+    return str(patients.sort_index().idxmax())

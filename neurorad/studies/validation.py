@@ -11,6 +11,7 @@ import math
 import pandas as pd
 
 from neurorad.studies.headline import Headline
+from neurorad.studies import get_study
 from neurorad.studies.published import headline_published, published_table
 from neurorad.studies.common import (columns_for_discretisation, discretisations_in,
                                      filter_of, filters_in)
@@ -122,13 +123,20 @@ def permutation_table(result) -> pd.DataFrame:
     ].reset_index(drop=True)
 
 
+#: Columns of :func:`by_discretisation`'s table, also when it is empty.
+BY_DISCRETISATION_COLUMNS = ["model", "metric", "split", "class", "estimate", "ci_low",
+                             "ci_high", "discretisation", "n_features"]
+
+
 def by_discretisation(X: pd.DataFrame, y, groups, *, task, model, outer_folds, repeats,
                       seed, **options) -> pd.DataFrame:
     """Grouped performance of one model at each discretisation level present in ``X``.
 
     Each level's model sees that level's texture/histogram features plus all
     level-independent ones (morphology, statistics). Returns the overall metric rows with a
-    ``discretisation`` and an ``n_features`` column.
+    ``discretisation`` and an ``n_features`` column; an empty table with those columns
+    (:data:`BY_DISCRETISATION_COLUMNS`) when ``X`` has fewer than two levels to compare (one
+    level leaves no suffix on the tags; families without texture have none).
     """
     from neurorad.modeling import evaluate
 
@@ -140,7 +148,9 @@ def by_discretisation(X: pd.DataFrame, y, groups, *, task, model, outer_folds, r
         m = result.metrics[result.metrics["class"].isna()]
         rows.append(m.assign(discretisation=level, n_features=len(cols)))
     if not rows:
-        return pd.DataFrame()
+        # One level (its features carry no suffix) or no family that is discretised:
+        # nothing to compare, an empty table with the usual columns.
+        return pd.DataFrame(columns=BY_DISCRETISATION_COLUMNS)
     return pd.concat(rows, ignore_index=True)
 
 
@@ -205,6 +215,11 @@ def headline(metrics: pd.DataFrame, *, study: str, model: str, metric: str, task
     if grouped is None:
         raise ValueError(f"no grouped {model}/{metric} row to report as headline")
     pub = headline_published(study)
+    keys = get_study(study).headline
+    if pub is not None and keys is not None and (
+            keys.metric != metric or (metric_class is not None
+                                      and str(keys.target_class) != str(metric_class))):
+        pub = None  # the study published another class or metric: nothing to compare with
     p_value = permutation_p(permutation, model, metric)
     return Headline(study=study, metric=metric, model=model,
                     estimate=float(grouped.estimate), ci_low=float(grouped.ci_low),
