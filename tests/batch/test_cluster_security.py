@@ -86,3 +86,36 @@ def test_dashboard_only_when_asked_and_on_loopback():
         server = cluster.scheduler.services["dashboard"]
         assert server.address == "127.0.0.1"
         assert _http_answers("127.0.0.1", server.port)
+
+
+@pytest.mark.timeout(180)
+def test_scheduler_address_uses_the_users_dask_security_config(tmp_path):
+    """``--scheduler ADDRESS`` of a TLS cluster works with the TLS settings of the user's
+    Dask configuration (here: files of the cluster's own authority)."""
+    import dask
+
+    from neurorad.batch import extract_manifest
+
+    from batch_helpers import make_cohort, roi_stats_extractor
+
+    cohort = make_cohort(tmp_path / "data", n_subjects=1)
+    with SecureLocalCluster(n_workers=1, threads_per_worker=1) as cluster:
+        security = cluster.security
+        files = {}
+        for name in ("tls_ca_file", "tls_client_cert", "tls_client_key"):
+            files[name] = tmp_path / f"{name}.pem"
+            files[name].write_text(getattr(security, name))
+        config = {"distributed.comm.require-encryption": True,
+                  "distributed.comm.tls.ca-file": str(files["tls_ca_file"]),
+                  "distributed.comm.tls.client.cert": str(files["tls_client_cert"]),
+                  "distributed.comm.tls.client.key": str(files["tls_client_key"])}
+        with dask.config.set(config):
+            result = extract_manifest(cohort.manifest, "ibsi-phantom", tmp_path / "out",
+                                      scheduler=cluster.scheduler_address, progress=False,
+                                      extractor=roi_stats_extractor, device="cpu")
+        # Without that configuration the same address is refused (Dask: TypeError when a
+        # tls:// address comes without any TLS context, OSError when the handshake fails).
+        with pytest.raises((OSError, TypeError)):
+            Client(cluster.scheduler_address, timeout=3)
+    assert result.provenance["scheduler"] == "distributed"
+    assert (result.n_computed, result.n_failed) == (4, 0)
