@@ -13,7 +13,8 @@ value), failures.parquet (one row per failed case, with the error), provenance.j
 cache/ (per-case results: a rerun skips finished cases and retries failed ones).
 
 exit status: 0 all cases extracted; 1 some cases failed (see failures.parquet);
-2 bad manifest, settings or options.
+2 bad manifest, settings or options; 3 interrupted (Ctrl-C: "interrupted; N cases cached;
+rerun to resume", the same command resumes); 4 a resource limit.
 
 examples:
   neurorad extract data_manifests/nf2.yaml --settings seed-protocol --out results/nf2
