@@ -99,7 +99,7 @@ def embed_kernel(kernel: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.roll(out, [-(n // 2) for n in kernel.shape], axis=tuple(range(kernel.ndim)))
 
 
-FFT_SLAB_BYTES = 512 * 2 ** 20  # complex working array per slab of a 2-D FFT convolution
+FFT_SLAB_BYTES = 64 * 2 ** 20  # complex padded data per slab of a 2-D FFT convolution
 
 
 def fft_convolve(array, kernels: list[np.ndarray], axes: tuple[int, ...], boundary: str, xp,

@@ -70,8 +70,6 @@ def test_bad_images():
 def test_apply_keeps_the_grid_and_refuses_other_images():
     import SimpleITK as sitk
 
-    from neurorad.errors import InputError
-
     image = sitk.GetImageFromArray(np.random.default_rng(19).normal(size=(4, 5, 6)))
     image.SetSpacing((0.5, 0.7, 2.0))
     image.SetOrigin((10.0, -3.0, 7.5))
