@@ -166,8 +166,9 @@ show_figure(plots.plot_grouped_vs_leaky(
 permutation = pd.concat([validation.permutation_table(res["grouped"]).assign(target=t)
                          for (t, feature_set), res in check_results.items()
                          if feature_set == "all"], ignore_index=True)
-display(report_table(permutation, "Observed ROC AUC against its label-permutation null, per "
-                                  "genotype", n_permutations=n_permutations))
+display(report_table(permutation.set_index("target").drop(columns="method"),
+                     "Observed ROC AUC against its label-permutation null, per genotype",
+                     n_permutations=n_permutations))
 
 # %% [markdown]
 # ## Performance versus discretisation level

@@ -177,7 +177,8 @@ display(report_table(top, "LASSO: features most often selected across the splits
 
 # %%
 permutation = validation.permutation_table(result)
-display(report_table(permutation, "Observed rho against its label-permutation null",
+display(report_table(permutation.drop(columns="method"),
+                     "Observed rho against its label-permutation null",
                      n_permutations=n_permutations))
 
 # %% [markdown]
@@ -231,7 +232,7 @@ validation.show_by_filter(by_filter, ["spearman_rho"], output, "pet_by_filter")
 
 # %%
 comparison = validation.published_comparison(metrics, "pet", "uptake_index")
-display(report_table(comparison.drop(columns=["ours_leaky"]),
+display(report_table(comparison.drop(columns=["ours_leaky", "published", "class"]),
                      "Published values next to this run's grouped estimates"))
 
 # %%

@@ -127,7 +127,8 @@ for task in tasks:
 # %%
 permutation = pd.concat([validation.permutation_table(r["grouped"]).assign(task=t)
                          for t, r in task_results.items()], ignore_index=True)
-display(report_table(permutation, "Observed ROC AUC against its label-permutation null",
+display(report_table(permutation.set_index("task").drop(columns="method"),
+                     "Observed ROC AUC against its label-permutation null",
                      n_permutations=n_permutations))
 
 # %% [markdown]
@@ -204,8 +205,8 @@ validation.show_by_filter(by_filter, ["roc_auc"], output, "dai_by_filter")
 # %%
 comparison = pd.concat([validation.published_comparison(m, "dai", t).assign(task=t)
                         for t, m in task_metrics.items()], ignore_index=True)
-display(report_table(comparison, "Published values next to this run's grouped and leaky "
-                                 "estimates"))
+display(report_table(comparison.set_index("task").drop(columns=["published", "class"]),
+                     "Published values next to this run's grouped and leaky estimates"))
 
 # %%
 all_metrics = pd.concat([m.assign(task=t) for t, m in task_metrics.items()],

@@ -135,8 +135,9 @@ display(report_table(validation.side_by_side(multi[multi["class"].isna()],
 # %%
 permutation = pd.concat([validation.permutation_table(r["grouped"]).assign(type=c)
                          for c, r in ovr_results.items()], ignore_index=True)
-display(report_table(permutation, "Observed ROC AUC against its label-permutation null, per "
-                                  "type", n_permutations=n_permutations))
+display(report_table(permutation.set_index("type").drop(columns="method"),
+                     "Observed ROC AUC against its label-permutation null, per type",
+                     n_permutations=n_permutations))
 
 # %% [markdown]
 # ## Null target control
@@ -189,8 +190,8 @@ validation.show_by_filter(by_filter, ["roc_auc", "bacc"], output, "glioma_by_fil
 
 # %%
 comparison = validation.published_comparison(ovr, "glioma", "one_vs_rest")
-display(report_table(comparison, "Published values next to this run's grouped and leaky "
-                                 "estimates"))
+display(report_table(comparison.drop(columns="published"),
+                     "Published values next to this run's grouped and leaky estimates"))
 
 # %%
 common.save_tables(output, glioma_one_vs_rest=ovr, glioma_multiclass=multi,

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from neurorad.reports.summary import clear_outputs
 from neurorad.studies import get_study
 from neurorad.studies.common import (StudyInputError, default_manifest, ensure_demo_cohort,
                                      project_dir, resolve)
@@ -163,6 +164,8 @@ def run_study(study: str, parameters: dict, output_dir: str | os.PathLike, *,
     params = check_inputs(study, parameters, cwd)
     out = executed_path(study, output_dir)
     params.setdefault("output_dir", str(Path(output_dir).resolve() / study))
+    # A headline left by an earlier run must not stand for this one if it stops early.
+    clear_outputs(cwd / params["output_dir"])
     started = time.time()
     execute_notebook(notebook(study), out, params, cwd=cwd, progress=progress)
     if progress:

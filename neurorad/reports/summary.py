@@ -70,6 +70,19 @@ def read_key_figure(study_dir: str | os.PathLike) -> KeyFigure | None:
     return KeyFigure(png.read_bytes(), caption)
 
 
+def clear_outputs(study_dir: str | os.PathLike) -> list[Path]:
+    """Remove the saved headline and key figure of a previous run from ``study_dir``, so a
+    run that stops early shows "no headline was saved" instead of the old numbers.
+    Returns the files removed."""
+    removed = []
+    for name in (HEADLINE_FILE, KEY_FIGURE, KEY_FIGURE_META):
+        path = Path(study_dir) / name
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
 def metric_phrase(head: dict) -> str:
     """'ROC AUC of SVM (outcome, class glioblastoma)' from a headline dict (not escaped)."""
     what = f"{metric_label(head.get('metric', ''))} of {model_label(head.get('model', ''))}"

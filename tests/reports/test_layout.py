@@ -136,3 +136,22 @@ def test_table_of_contents_needs_two_sections():
     assert table_of_contents(one) == ""
     two = one + '<h2 id="B">B &amp; C</h2>'
     assert '<a href="#B">B &amp; C</a>' in table_of_contents(two)
+
+
+def test_run_study_clears_the_previous_headline_before_running(tmp_path, monkeypatch):
+    """A rerun that fails before writing its headline must not show the last run's."""
+    import neurorad.reports.run as run
+
+    parameters = new_code_cell("output_dir = ''")
+    parameters.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[parameters, new_code_cell("raise SystemExit('stops early')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    monkeypatch.setattr(run, "notebook", lambda study: nb)
+    monkeypatch.setattr(run, "check_inputs", lambda study, params, cwd: dict(params))
+    stale = tmp_path / "reports" / "pet"
+    write_headline(Headline("pet", "spearman_rho", "lasso", 0.9, 0.8, 0.95), stale)
+    (stale / "key_figure.png").write_bytes(b"old")
+    with pytest.raises(Exception, match="stops early"):
+        run.run_study("pet", {}, tmp_path / "reports", progress=False, cwd=tmp_path)
+    assert not (stale / "headline.json").exists() and not (stale / "key_figure.png").exists()
