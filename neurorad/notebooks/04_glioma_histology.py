@@ -52,7 +52,7 @@ from IPython.display import Markdown, display
 from neurorad import plots
 from neurorad.reports import provenance as prov
 from neurorad.reports.figures import show_figure
-from neurorad.reports.format import report_table
+from neurorad.reports.format import metric_label, report_table
 from neurorad.studies.headline import write_headline
 from neurorad.studies import common, validation
 
@@ -108,7 +108,8 @@ head_class = glioma.headline_class(table.targets[target].dropna().astype(str),
                                    ovr["class"].dropna().unique(), headline_class)
 show_figure(plots.plot_grouped_vs_leaky(ovr[ovr.model == head_model], headline_metric,
                                         by="class", title=f"one-vs-rest, {head_model}"),
-            f"One-vs-rest {headline_metric} of {head_model} for each histological type with "
+            f"One-vs-rest {metric_label(headline_metric)} of {head_model} for each "
+            "histological type with "
             "its 95% interval, validated grouped by patient (blue) and with ROIs split "
             "regardless of patient (red, the published design); dotted line: chance.",
             key=True, output_dir=output)

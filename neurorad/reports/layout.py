@@ -8,6 +8,7 @@
 - every figure output is numbered in reading order; its caption comes from the output's
   metadata (:func:`neurorad.reports.figures.show_figure`), or else from the nearest heading
   above it, so no figure goes out without ``Figure N.``;
+- consecutive code cells without outputs (parameters, imports) become one fold;
 - results that are only a Python ``repr`` (the ``text/plain`` value of a cell's last
   expression: ``Headline(...)``, ``<Axes: ...>``, ``[<matplotlib.lines.Line2D at 0x...>]``)
   are dropped: a reader cannot use them.
@@ -103,9 +104,25 @@ def prepare(notebook, *, summary: bool = True) -> tuple[object, list[FigureRef]]
                                          str(data["image/png"]).replace("\n", "")))
             kept.append(output)
         cell.outputs = kept
+    nb.cells = _merge_silent_code(nb.cells)
     if summary:
         _split_title(nb)
     return nb, figures
+
+
+def _merge_silent_code(cells) -> list:
+    """Consecutive code cells without outputs (parameters, imports, set-up) joined into one,
+    so the report shows one "Show code" fold for them instead of a stack of folds."""
+    merged = []
+    for cell in cells:
+        silent = cell.cell_type == "code" and not cell.get("outputs")
+        previous = merged[-1] if merged else None
+        if (silent and previous is not None and previous.cell_type == "code"
+                and not previous.get("outputs")):
+            previous.source = previous.source.rstrip("\n") + "\n\n" + cell.source
+            continue
+        merged.append(cell)
+    return merged
 
 
 def key_figure(figures: list[FigureRef]) -> FigureRef | None:

@@ -155,3 +155,15 @@ def test_run_study_clears_the_previous_headline_before_running(tmp_path, monkeyp
     with pytest.raises(Exception, match="stops early"):
         run.run_study("pet", {}, tmp_path / "reports", progress=False, cwd=tmp_path)
     assert not (stale / "headline.json").exists() and not (stale / "key_figure.png").exists()
+
+
+def test_consecutive_code_cells_without_output_share_one_fold():
+    from nbformat.v4 import new_output
+
+    shown = new_code_cell("print(1)", outputs=[new_output("stream", name="stdout", text="1")])
+    nb = new_notebook(cells=[new_markdown_cell("# T"), new_code_cell("a = 1"),
+                             new_code_cell("b = 2"), shown, new_code_cell("c = 3")])
+    prepared, _ = prepare(nb)
+    code = [c for c in prepared.cells if c.cell_type == "code"]
+    assert [c.source for c in code] == ["a = 1\n\nb = 2", "print(1)", "c = 3"]
+    assert nb.cells[1].source == "a = 1"  # the notebook itself is not changed
