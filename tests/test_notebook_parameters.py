@@ -1,6 +1,6 @@
 """Every study notebook runs with ordinary non-default choices (issue 14, finding 10): one
-grey level, no texture family (nothing discretised), the null model written as YAML
-``null``; glioma also with classes that do not include its default headline class, named
+grey level, no texture family (nothing discretised; NF2 keeps morphology, which its tumour-size
+control needs, and says so by name otherwise), the null model written as YAML ``null``; glioma also with classes that do not include its default headline class, named
 with injection payloads that must reach the report as text (finding 1)."""
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ GLIOMA_CLASSES = {"glioblastoma": '<img src=x onerror="alert(1)">',
                   "oligodendroglioma": "[oligo](javascript:alert(2))"}
 
 CASES = {
-    "nf2": {"n_subjects": 12, "params": {}, "table": "nf2_predictive_checks"},
+    # NF2's size control needs tumour volume: morphology stays (still no texture).
+    "nf2": {"n_subjects": 12, "params": {"families": "[morphology, statistics]"},
+            "table": "nf2_predictive_checks"},
     "pet": {"n_subjects": 10, "params": {"regression_models": "[null, lasso]"},
             "table": "pet_metrics"},
     "dai": {"n_subjects": 10, "params": {"outer_folds": 2, "maps": ["FA", "MD"]},
@@ -76,7 +78,7 @@ def test_notebook_with_one_level_no_texture_and_yaml_null_model(study, tmp_path)
     table = pd.read_parquet(out / f"{case['table']}.parquet")
     assert "null" in set(table["model"])  # YAML's null kept as the null model
     features = pd.read_parquet(tmp_path / "work" / "features.parquet")["feature"]
-    assert features.str.startswith("stat_").all()  # statistics only: nothing discretised
+    assert features.str.startswith(("stat_", "morph_")).all()  # nothing discretised
     head = json.loads((out / "headline.json").read_text(encoding="utf-8"))
     html = render_html(executed, tmp_path / "reports" / f"{study}.html").read_text(
         encoding="utf-8")

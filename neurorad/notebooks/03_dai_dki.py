@@ -151,10 +151,13 @@ if not control_metrics.empty:
 # with one value per subject; the published cut p < 0.0001 is marked next to the FDR decision.
 
 # %%
-top_level = common.discretisations_in(table.X.columns)[0]
+# The coarsest level when several were computed; with one level (no suffix) or no texture
+# family, every feature.
+top_level = next(iter(common.discretisations_in(table.X.columns)), None)
 top = {task: dai.top_features(table, task, fdr=fdr, discretisation=top_level)
        for task in tasks}
-print(f"texture features at {top_level} plus the level-free features")
+print(f"texture features at {top_level} plus the level-free features" if top_level
+      else "all extracted features (one discretisation level or none)")
 for task, result in top.items():
     print(f"{task}: {int(result.significant.sum())} ROI-features at FDR {fdr}, "
           f"{int(result.published_threshold.sum())} at p < 1e-4")
