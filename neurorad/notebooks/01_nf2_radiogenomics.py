@@ -13,13 +13,13 @@
 # (germline patients have larger and more tumours), so every predictive check is repeated with
 # tumour volume as the only feature.
 #
-# **Reduced settings of the default run** (to fit the ten-minute budget of `python3 run.py
-# main` on two CPU cores): fixed-bin-number discretisation at the levels in `levels` (published:
-# 2, 4, ..., 128 grey levels, equal-interval and equal-probability), the studies' feature
-# families only (first-order statistics, GLCM, GLRLM, shape, fractal), `repeats` repeats of
-# 5-fold grouped cross-validation with small tuning grids (`fast`), `n_permutations` label
-# permutations and `embedding_permutations` permutations of each map colouring. Raise them with
-# `-p levels "[2, 4, 8, 16, 32, 64, 128]" -p repeats 10 -p fast false -p n_permutations 100`.
+# **Design of the default run: the published one.** Equal-interval (fixed bin number) and
+# equal-probability binning at 2, 4, ..., 128 grey levels (`levels` x `binnings`: 14
+# discretisations), the studies' feature families (first-order statistics, GLCM, GLRLM, shape,
+# fractal), `repeats` repeats of grouped 5-fold cross-validation with two-value tuning grids
+# (`fast`), `n_permutations` label permutations (p-values down to 1/(1 + n_permutations)) and
+# `embedding_permutations` permutations of each map colouring. `--quick` (smoke tests) lowers
+# all of these.
 
 # %% tags=["parameters"]
 # Parameters (papermill injects a cell after this one; `neurorad run-study nf2 -p KEY VALUE`).
@@ -27,13 +27,14 @@ manifest = "work/cohorts/nf2/manifest.yaml"   # study manifest (data_manifests/R
 data_root = None              # overrides the manifest's data root
 settings = "seed-protocol"    # settings preset name or YAML file
 families = ["morphology", "statistics", "glcm", "glrlm", "fractal"]  # of the studies' set: statistics, GLCM, GLRLM, shape, fractal
-levels = [8, 32]              # FBN grey levels (published: 2, 4, 8, 16, 32, 64, 128)
+levels = [2, 4, 8, 16, 32, 64, 128]  # grey levels (as published)
+binnings = ["fbn", "ep"]      # equal-interval (IBSI fixed bin number), equal-probability
 filters = None                # IBSI-2 filter specs (list, docs/filters.md); None: none, as published
 models = ["null", "lasso_lr", "svm", "rf"]
 outer_folds = 5
-repeats = 1                   # repeats of grouped K-fold CV
+repeats = 5                   # repeats of grouped K-fold CV
 fast = True                   # two-value tuning grids, untuned forests (60 trees); False: full
-n_permutations = 5            # label permutations of the control
+n_permutations = 99           # label permutations of the control: p down to 0.01
 seed = 0
 device = "auto"               # cpu | gpu | auto
 scheduler = None              # None/"local": local Dask cluster; "synchronous"; "tcp://host:8786"
@@ -60,12 +61,8 @@ from neurorad.studies.headline import write_headline
 from neurorad.studies import common, validation
 
 clock = prov.RunClock()
-# Quick mode; defines output, options, notes, inner_cv and PARAMETERS (every parameter).
+# Quick mode (lowers the design); defines output, options, notes, inner_cv and PARAMETERS (every parameter).
 common.prepare_run("nf2", globals())
-
-if quick:
-    # 19 permutations: the fewest whose smallest p-value, 1/20, still reaches 0.05.
-    embedding_permutations = min(embedding_permutations, 19)
 
 # %% [markdown]
 # ## Manifest check
@@ -86,8 +83,8 @@ display(manifest_obj.target_table()[targets + annotations].describe().T)
 # RIA does). Finished cases are cached in `work_dir`, so a rerun only computes what is new.
 
 # %%
-run_settings = common.study_settings(settings, levels, families=families,
-                                    filters=filters)
+run_settings = common.study_settings(settings, levels, methods=binnings,
+                                    families=families, filters=filters)
 selected = common.select(manifest_obj, images=None, rois=None)
 batch = common.extract(selected, run_settings, common.resolve(work_dir), data_root=data_root,
                        scheduler=scheduler, workers=workers, device=device, progress=False)

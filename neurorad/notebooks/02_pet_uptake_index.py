@@ -13,10 +13,11 @@
 # filter on all 40 patients leaks), and rho is shown **per split**: with 12 test patients a
 # single split's rho ranges widely, which is why one number from one split says little.
 #
-# **Reduced settings of the default run**: `n_splits` random 70/30 splits (published 300; pass
-# `-p n_splits 300` for the published design), FBN levels `levels` (published 2 to 128), the
-# studies' feature families, `n_permutations` label permutations. (`fast` stays off here:
-# its cap of 3 repeats would cut the random splits to 3.)
+# **Design of the default run: the published one.** `n_splits` random 70/30 splits (300 as
+# published), equal-interval and equal-probability binning at 2 to 128 grey levels (`levels` x
+# `binnings`: 14 discretisations), the studies' feature families, `n_permutations` label
+# permutations (p-values down to 1/(1 + n_permutations)). (`fast` stays off here: its cap of 3
+# repeats would cut the random splits to 3.) `--quick` (smoke tests) lowers these.
 
 # %% tags=["parameters"]
 # Parameters (papermill injects a cell after this one; `neurorad run-study pet -p KEY VALUE`).
@@ -24,13 +25,14 @@ manifest = "work/cohorts/pet/manifest.yaml"   # study manifest (data_manifests/R
 data_root = None              # overrides the manifest's data root
 settings = "seed-protocol"    # settings preset name or YAML file
 families = ["morphology", "statistics", "glcm", "glrlm", "fractal"]  # of the studies' set: statistics, GLCM, GLRLM, shape, fractal
-levels = [8, 32]              # FBN grey levels (published: 2, 4, 8, 16, 32, 64, 128)
+levels = [2, 4, 8, 16, 32, 64, 128]  # grey levels (as published)
+binnings = ["fbn", "ep"]      # equal-interval (IBSI fixed bin number), equal-probability
 filters = None                # IBSI-2 filter specs (list, docs/filters.md); None: none, as published
 models = ["null", "lasso_lr", "svm", "rf"]
 outer_folds = 5
-repeats = 1                   # repeats of grouped K-fold CV
+repeats = 5                   # repeats of grouped K-fold CV
 fast = False                  # two-value tuning grids, untuned forests (60 trees); False: full
-n_permutations = 5            # label permutations of the control
+n_permutations = 99           # label permutations of the control: p down to 0.01
 seed = 0
 device = "auto"               # cpu | gpu | auto
 scheduler = None              # None/"local": local Dask cluster; "synchronous"; "tcp://host:8786"
@@ -41,7 +43,7 @@ quick = False                 # smoke-test mode (tests, CI): fewer repeats, fast
 run_label = ""                # shown on the index page (`run-all --null` sets "null cohort")
 target = "uptake_index"
 regression_models = ["null", "lasso", "svr", "rf"]
-n_splits = 30                 # random 70/30 splits (published: 300)
+n_splits = 300                # random 70/30 splits (as published)
 test_size = 0.3
 pet_image = "PET"             # DICOM series: SUV from its headers
 model_image = "SUV"           # image the radiomic features come from
@@ -62,11 +64,8 @@ from neurorad.studies.headline import write_headline
 from neurorad.studies import common, validation
 
 clock = prov.RunClock()
-# Quick mode; defines output, options, notes, inner_cv and PARAMETERS (every parameter).
+# Quick mode (lowers the design); defines output, options, notes, inner_cv and PARAMETERS (every parameter).
 common.prepare_run("pet", globals())
-
-if quick:
-    n_splits = min(n_splits, 4)
 
 # %% [markdown]
 # ## Manifest check
@@ -102,8 +101,8 @@ display(uptake.describe().T)
 # Only the tumour VOI on the SUV image enters the model.
 
 # %%
-run_settings = common.study_settings(settings, levels, families=families,
-                                    filters=filters)
+run_settings = common.study_settings(settings, levels, methods=binnings,
+                                    families=families, filters=filters)
 selected = common.select(manifest_obj, images=[model_image], rois=[tumour_roi])
 batch = common.extract(selected, run_settings, common.resolve(work_dir), data_root=data_root,
                        scheduler=scheduler, workers=workers, device=device, progress=False)

@@ -13,11 +13,12 @@
 # subject (honest) and split by ROI (leaky, the published design). Univariate "top
 # differentiating features" are tested at the subject level with FDR control.
 #
-# **Reduced settings of the default run**: the maps in `maps` (all ten in the published
-# design: pass `-p maps "[AK, AWF, AxEAD, FA, MD, KA, MK, RadEAD, RK, TORT]"`), FBN levels
-# `levels`, the studies' feature families without shape (the ROIs are standardised discs),
-# `repeats` repeat(s) of grouped 5-fold CV with small tuning grids (`fast`), `n_permutations`
-# label permutations. For more: `-p repeats 10 -p fast false`.
+# **Design of the default run: the published one.** All ten DKI maps present in the cohort
+# (`maps`), equal-interval and equal-probability binning at 2 to 128 grey levels (`levels` x
+# `binnings`: 14 discretisations), the studies' feature families without shape (the ROIs are
+# standardised discs), `repeats` repeats of grouped 5-fold CV with two-value tuning grids
+# (`fast`), `n_permutations` label permutations (p-values down to 1/(1 + n_permutations)).
+# `--quick` (smoke tests) lowers these.
 
 # %% tags=["parameters"]
 # Parameters (papermill injects a cell after this one; `neurorad run-study dai -p KEY VALUE`).
@@ -25,13 +26,14 @@ manifest = "work/cohorts/dai/manifest.yaml"   # study manifest (data_manifests/R
 data_root = None              # overrides the manifest's data root
 settings = "seed-protocol"    # settings preset name or YAML file
 families = ["statistics", "glcm", "glrlm"]  # of the studies' set: statistics, GLCM, GLRLM, shape, fractal
-levels = [8, 32]              # FBN grey levels (published: 2, 4, 8, 16, 32, 64, 128)
+levels = [2, 4, 8, 16, 32, 64, 128]  # grey levels (as published)
+binnings = ["fbn", "ep"]      # equal-interval (IBSI fixed bin number), equal-probability
 filters = None                # IBSI-2 filter specs (list, docs/filters.md); None: none, as published
 models = ["null", "lasso_lr", "svm", "rf"]
 outer_folds = 5
-repeats = 1                   # repeats of grouped K-fold CV
+repeats = 5                   # repeats of grouped K-fold CV
 fast = True                   # two-value tuning grids, untuned forests (60 trees); False: full
-n_permutations = 5            # label permutations of the control
+n_permutations = 99           # label permutations of the control: p down to 0.01
 seed = 0
 device = "auto"               # cpu | gpu | auto
 scheduler = None              # None/"local": local Dask cluster; "synchronous"; "tcp://host:8786"
@@ -40,7 +42,7 @@ work_dir = "work/features/dai"  # feature cache (finished cases are skipped on r
 output_dir = "reports/dai"      # tables, headline and provenance of this report
 quick = False                 # smoke-test mode (tests, CI): fewer repeats, fast models
 run_label = ""                # shown on the index page (`run-all --null` sets "null cohort")
-maps = ["FA", "MK"]           # DKI maps used (published: all 10): one diffusion, one kurtosis
+maps = ["AK", "AWF", "AxEAD", "FA", "MD", "KA", "MK", "RadEAD", "RK", "TORT"]  # DKI maps (as published)
 tasks = ["diagnosis", "outcome"]
 control_targets = ["random_label"]      # null targets (synthetic cohorts)
 fdr = 0.05
@@ -58,7 +60,7 @@ from neurorad.studies.headline import write_headline
 from neurorad.studies import common, validation
 
 clock = prov.RunClock()
-# Quick mode; defines output, options, notes, inner_cv and PARAMETERS (every parameter).
+# Quick mode (lowers the design); defines output, options, notes, inner_cv and PARAMETERS (every parameter).
 common.prepare_run("dai", globals())
 
 # %% [markdown]
@@ -77,8 +79,8 @@ display(manifest_obj.target_table().drop(columns="group").describe().T)
 # RIA does). Finished cases are cached in `work_dir`, so a rerun only computes what is new.
 
 # %%
-run_settings = common.study_settings(settings, levels, families=families,
-                                    filters=filters)
+run_settings = common.study_settings(settings, levels, methods=binnings,
+                                    families=families, filters=filters)
 selected = common.select(manifest_obj, images=maps, rois=None)
 batch = common.extract(selected, run_settings, common.resolve(work_dir), data_root=data_root,
                        scheduler=scheduler, workers=workers, device=device, progress=False)

@@ -13,10 +13,11 @@
 # reported for every type with all seven published metrics, grouped by patient next to the
 # leaky split, plus a multiclass model.
 #
-# **Reduced settings of the default run**: FBN levels `levels` (published 2 to 128), the
-# studies' feature families without shape (the ROIs are fixed-size cubes), `repeats` repeat(s)
-# of grouped 5-fold CV with small tuning grids (`fast`), `n_permutations` label permutations.
-# For more: `-p repeats 10 -p fast false -p levels "[2, 4, 8, 16, 32, 64, 128]"`.
+# **Design of the default run: the published one.** Equal-interval and equal-probability
+# binning at 2 to 128 grey levels (`levels` x `binnings`: 14 discretisations), the studies'
+# feature families without shape (the ROIs are fixed-size cubes), `repeats` repeats of grouped
+# 5-fold CV with two-value tuning grids (`fast`), `n_permutations` label permutations (p-values
+# down to 1/(1 + n_permutations)). `--quick` (smoke tests) lowers these.
 
 # %% tags=["parameters"]
 # Parameters (papermill injects a cell after this one; `neurorad run-study glioma -p KEY VALUE`).
@@ -24,13 +25,14 @@ manifest = "work/cohorts/glioma/manifest.yaml"   # study manifest (data_manifest
 data_root = None              # overrides the manifest's data root
 settings = "seed-protocol"    # settings preset name or YAML file
 families = ["statistics", "glcm", "glrlm"]  # of the studies' set: statistics, GLCM, GLRLM, shape, fractal
-levels = [8, 32]              # FBN grey levels (published: 2, 4, 8, 16, 32, 64, 128)
+levels = [2, 4, 8, 16, 32, 64, 128]  # grey levels (as published)
+binnings = ["fbn", "ep"]      # equal-interval (IBSI fixed bin number), equal-probability
 filters = None                # IBSI-2 filter specs (list, docs/filters.md); None: none, as published
 models = ["null", "lasso_lr", "svm", "rf"]
 outer_folds = 5
-repeats = 1                   # repeats of grouped K-fold CV
+repeats = 5                   # repeats of grouped K-fold CV
 fast = True                   # two-value tuning grids, untuned forests (60 trees); False: full
-n_permutations = 5            # label permutations of the control
+n_permutations = 99           # label permutations of the control: p down to 0.01
 seed = 0
 device = "auto"               # cpu | gpu | auto
 scheduler = None              # None/"local": local Dask cluster; "synchronous"; "tcp://host:8786"
@@ -57,7 +59,7 @@ from neurorad.studies.headline import write_headline
 from neurorad.studies import common, validation
 
 clock = prov.RunClock()
-# Quick mode; defines output, options, notes, inner_cv and PARAMETERS (every parameter).
+# Quick mode (lowers the design); defines output, options, notes, inner_cv and PARAMETERS (every parameter).
 common.prepare_run("glioma", globals())
 
 # %% [markdown]
@@ -76,8 +78,8 @@ display(manifest_obj.target_table()[target].value_counts().rename("patients").to
 # RIA does). Finished cases are cached in `work_dir`, so a rerun only computes what is new.
 
 # %%
-run_settings = common.study_settings(settings, levels, families=families,
-                                    filters=filters)
+run_settings = common.study_settings(settings, levels, methods=binnings,
+                                    families=families, filters=filters)
 selected = common.select(manifest_obj, images=None, rois=None)
 batch = common.extract(selected, run_settings, common.resolve(work_dir), data_root=data_root,
                        scheduler=scheduler, workers=workers, device=device, progress=False)

@@ -111,9 +111,9 @@ def model_names(models, parameter: str = "models") -> list[str]:
 def prepare_run(study: str, namespace: dict) -> None:
     """The setup every study notebook runs right after its parameters cell.
 
-    ``namespace`` is the notebook's ``globals()``. In quick mode (smoke test) the validation
-    parameters there are lowered: one repeat, at most 2 label permutations and 3 outer folds,
-    only the ``null`` and ``lasso_lr`` models. Then it defines there ``output`` (the report
+    ``namespace`` is the notebook's ``globals()``. In quick mode (smoke test) the design
+    parameters there are lowered (:func:`quick_design`) before anything is recorded. Then it
+    defines there ``output`` (the report
     folder, created), ``options`` (keyword options for :func:`neurorad.modeling.evaluate`:
     two-value grids when ``fast`` or quick, bootstrap replicates, parallel outer splits),
     ``notes`` (shown with the headline), ``inner_cv`` (for the methods text) and
@@ -132,15 +132,45 @@ def prepare_run(study: str, namespace: dict) -> None:
     ns["output"].mkdir(parents=True, exist_ok=True)
     quick = ns["quick"]
     if quick:
-        ns["repeats"], ns["n_permutations"] = 1, min(ns["n_permutations"], 2)
-        ns["outer_folds"] = min(ns["outer_folds"], 3)
-        ns["models"] = [m for m in ns["models"] if m in ("null", "lasso_lr")]
+        ns.update(quick_design(ns))
     ns["options"] = {"fast": bool(ns["fast"] or quick), "n_bootstrap": 200 if quick else 500,
                      "n_jobs": parallel_jobs(ns["workers"])}  # outer CV splits in parallel
     ns["notes"] = "; ".join(x for x in (ns["run_label"], "quick mode" if quick else "") if x)
     ns["inner_cv"] = (f"3-fold inner CV over {'two-value' if ns['options']['fast'] else 'full'} "
                       "hyper-parameter grids")
     ns["PARAMETERS"] = parameter_values(study, ns)
+
+
+#: DKI maps a quick run keeps (one diffusion, one kurtosis map), when present.
+QUICK_MAPS = ("FA", "MK")
+
+
+def quick_design(params: dict) -> dict:
+    """The parameters a quick run (smoke test) changes, with their lowered values.
+
+    One repeat, at most 2 label permutations, 3 outer folds, 4 random splits (PET),
+    19 embedding permutations (NF2: the fewest whose smallest p-value, 1/20, still
+    reaches 0.05), only the ``null`` and ``lasso_lr`` models, one binning at two grey levels
+    (the third and fifth of ``levels``: 8 and 32 of the published 2..128) and two DKI maps.
+    Parameters absent from ``params`` are left alone.
+    """
+    out = {"repeats": 1, "n_permutations": min(params["n_permutations"], 2),
+           "outer_folds": min(params["outer_folds"], 3),
+           "models": [m for m in params["models"] if m in ("null", "lasso_lr")]}
+    if "n_splits" in params:
+        out["n_splits"] = min(params["n_splits"], 4)
+    if "embedding_permutations" in params:
+        out["embedding_permutations"] = min(params["embedding_permutations"], 19)
+    levels = sorted(params.get("levels") or [])
+    if len(levels) > 2:
+        out["levels"] = [levels[len(levels) // 3], levels[2 * len(levels) // 3]]
+    if len(params.get("binnings") or []) > 1:
+        out["binnings"] = list(params["binnings"][:1])
+    maps = list(params.get("maps") or [])
+    if len(maps) > 2:
+        preferred = [m for m in maps if m in QUICK_MAPS]
+        out["maps"] = preferred if len(preferred) == 2 else maps[:2]
+    return out
 
 
 def extraction_summary(batch) -> str:

@@ -1,6 +1,10 @@
 """Shared study steps: discretisation columns, model table, permutation, table export."""
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -93,3 +97,39 @@ def test_parallel_jobs_takes_workers_else_the_usable_cpus(monkeypatch):
     for bad in (0, -1, 1.5, True):
         with pytest.raises(common.StudyInputError, match="workers"):
             common.parallel_jobs(bad)
+
+
+def test_quick_design_lowers_the_published_design():
+    from neurorad.studies.common import quick_design
+    from neurorad.studies.notebooks import parameters
+
+    dai = parameters("dai")
+    # the default run is the published design (issue 16)
+    assert dai["levels"] == [2, 4, 8, 16, 32, 64, 128] and dai["binnings"] == ["fbn", "ep"]
+    assert len(dai["maps"]) == 10 and dai["repeats"] >= 5 and dai["n_permutations"] >= 99
+    assert parameters("pet")["n_splits"] == 300
+    quick = quick_design(dai)
+    assert quick["levels"] == [8, 32] and quick["binnings"] == ["fbn"]
+    assert quick["maps"] == ["FA", "MK"] and quick["repeats"] == 1
+    assert quick["n_permutations"] == 2 and quick["outer_folds"] == 3
+    assert quick["models"] == ["null", "lasso_lr"] and "n_splits" not in quick
+    pet = quick_design(parameters("pet"))
+    assert pet["n_splits"] == 4
+    assert quick_design(parameters("nf2"))["embedding_permutations"] == 19
+    # two levels or one map given: kept as they are
+    small = quick_design({**dai, "levels": [4, 16], "maps": ["MD"]})
+    assert "levels" not in small and "maps" not in small
+
+
+@pytest.mark.parametrize("study", ["nf2", "pet", "dai", "glioma"])
+def test_papermill_reads_every_parameter(study):
+    # papermill skips a parameter line it cannot parse (e.g. parentheses in its comment) and
+    # then warns "Passed unknown parameter" when the run sets it.
+    import papermill
+
+    from neurorad.studies.notebooks import notebook, parameters
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{study}.ipynb"
+        nbformat.write(notebook(study), path)
+        assert set(papermill.inspect_notebook(str(path))) == set(parameters(study))

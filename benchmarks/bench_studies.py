@@ -1,0 +1,151 @@
+"""Where the main job's time goes: each study notebook's stages at the published design.
+
+    .venv/bin/python benchmarks/bench_studies.py [--studies pet nf2 dai glioma]
+        [--work work] [--out work/bench_studies] [--permutation-sample P] [-p KEY VALUE ...]
+
+For each study the real notebook runs (``neurorad run-study``, its default parameters: the
+published design) on the synthetic cohort in ``WORK/cohorts/<study>`` (generated first if
+missing; the generation is timed on its own and not counted), with a fresh feature cache, so
+extraction is measured too. papermill records every cell's duration; the cells are summed
+into stages:
+
+extraction
+    the cell that calls ``common.extract`` (Dask batch extraction of every case).
+modelling
+    every other cell (validation, tables, figures), permutations included.
+permutations
+    the label-permutation control inside the modelling cells, measured as the difference
+    between this run and a second run with ``-p n_permutations 0`` (same cache, so no
+    extraction) — or, with ``--permutation-sample P``, the first run uses ``P`` permutations
+    and the design's count is extrapolated linearly from the per-permutation cost
+    (permutations are independent, equally sized jobs); the output says which.
+rendering
+    ``render_html`` of the executed notebook (+ index page).
+
+Printed per study and in total: wall seconds, and the CPU seconds of this process and its
+children (the notebook kernel and its process pools; Dask workers of the local cluster are
+children of the kernel). The machine this was written on is shared: report the load average
+printed at start and end, and read wall times as upper bounds.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+STUDIES = ("pet", "nf2", "glioma", "dai")
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its reaped children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def cell_stages(notebook_path: Path) -> dict[str, float]:
+    """Seconds per stage (extraction, modelling) from papermill's per-cell durations."""
+    nb = nbformat.read(notebook_path, as_version=4)
+    out = {"extraction": 0.0, "modelling": 0.0}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        seconds = float(cell.metadata.get("papermill", {}).get("duration") or 0.0)
+        out["extraction" if "common.extract(" in cell.source else "modelling"] += seconds
+    return out
+
+
+def run_once(study: str, params: dict, output: Path) -> tuple[dict, float, float]:
+    """Execute the notebook; returns (stages from cell durations, wall, CPU)."""
+    from neurorad.reports.run import executed_path, run_study
+
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    run_study(study, params, output, progress=False)
+    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    return cell_stages(executed_path(study, output)), wall, cpu
+
+
+def bench_study(study: str, args, extra: dict) -> dict:
+    from neurorad.reports.cli import ensure_cohort, render_reports
+    from neurorad.studies.notebooks import parameters
+
+    work = Path(args.work)
+    started = time.perf_counter()
+    manifest = ensure_cohort(study, work / "cohorts", quiet=True)
+    cohort_s = time.perf_counter() - started
+    design = {**parameters(study), **extra}
+    n_perm = int(design["n_permutations"])
+    output = Path(args.out) / "reports"
+    cache = Path(tempfile.mkdtemp(prefix=f"{study}-", dir=args.out))
+    base = {"manifest": str(manifest), "work_dir": str(cache), **extra}
+    sample = args.permutation_sample
+    first = {**base, "n_permutations": sample} if sample is not None else base
+    stages, wall, cpu = run_once(study, first, output)
+    ref_stages, ref_wall, ref_cpu = run_once(study, {**base, "n_permutations": 0}, output)
+    ran = sample if sample is not None else n_perm
+    per_perm = (stages["modelling"] - ref_stages["modelling"]) / ran if ran else 0.0
+    per_perm_cpu = (cpu - ref_cpu) / ran if ran else 0.0
+    t = time.perf_counter()
+    render_reports([study], output, quiet=True)
+    render = time.perf_counter() - t
+    row = {"study": study, "cohort_generation_s": round(cohort_s, 1),
+           "extraction_s": round(stages["extraction"], 1),
+           "modelling_without_permutations_s": round(ref_stages["modelling"], 1),
+           "permutations_s": round(per_perm * n_perm, 1),
+           "permutations_measured": sample is None,
+           "n_permutations": n_perm, "rendering_s": round(render, 1)}
+    row["total_s"] = round(row["extraction_s"] + row["modelling_without_permutations_s"]
+                           + row["permutations_s"] + row["rendering_s"], 1)
+    # CPU: the run without permutations (no extraction: cached) plus the extraction and the
+    # permutations of the first run.
+    row["cpu_s"] = round(ref_cpu + (cpu - ref_cpu) / max(ran, 1) * n_perm
+                         if ran else cpu, 1)
+    row["first_run_wall_s"] = round(wall, 1)
+    row["first_run_cpu_s"] = round(cpu, 1)
+    row["no_permutation_run_wall_s"] = round(ref_wall, 1)
+    row["per_permutation_cpu_s"] = round(per_perm_cpu, 2)
+    return row
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--studies", nargs="+", choices=STUDIES, default=list(STUDIES))
+    parser.add_argument("--work", default="work", help="holds cohorts/ (default: work)")
+    parser.add_argument("--out", default="work/bench_studies",
+                        help="reports and feature caches of the benchmark runs")
+    parser.add_argument("--permutation-sample", type=int, default=None, metavar="P",
+                        help="run P permutations and extrapolate to the design's count "
+                        "(default: run them all)")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("KEY", "VALUE"), help="notebook parameter for every study")
+    args = parser.parse_args(argv)
+    from neurorad.reports.cli import parse_parameter_value
+
+    extra = {k: parse_parameter_value(v) for k, v in args.parameter}
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    print(f"load average at start: {os.getloadavg()}; CPUs: {os.cpu_count()}", flush=True)
+    rows = []
+    for study in args.studies:
+        row = bench_study(study, args, extra)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    total = sum(r["total_s"] for r in rows)
+    cpu = sum(r["cpu_s"] for r in rows)
+    print(f"load average at end: {os.getloadavg()}")
+    print(f"main job ({', '.join(args.studies)}), cohorts present: {total:.0f} s wall "
+          f"(upper bound on a shared machine), {cpu:.0f} s CPU; "
+          f"permutations {'measured' if args.permutation_sample is None else 'extrapolated'}")
+    with open(Path(args.out) / "bench_studies.json", "w") as fh:
+        json.dump(rows, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
