@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from neurorad.modeling.metrics import quiet_runtime_warnings
+from neurorad.modeling.metrics import METRIC_LABELS, quiet_runtime_warnings
 from neurorad.modeling.scoring import bootstrap_counts
 from neurorad.settings.schema import discretisation_sort_key
 
@@ -27,6 +27,11 @@ GRID = np.linspace(0.0, 1.0, 101)
 #: Balanced accuracy is 1/K for K classes: pass ``chance=1 / K`` (not in the table, the
 #: number of classes is not in a metrics table).
 CHANCE_LEVELS = {"roc_auc": 0.5, "spearman_rho": 0.0, "pearson_r": 0.0, "r2": 0.0}
+
+
+def _label(metric: str) -> str:
+    """Axis label of a metric: ``'roc_auc'`` -> ``'ROC AUC'`` (unknown names unchanged)."""
+    return METRIC_LABELS.get(metric, metric)
 
 
 def _chance(metric: str, chance):
@@ -145,7 +150,7 @@ def _curve_plot(result, kind, models, cls, ax, ci, n_bootstrap, seed):
         ax.set(xlabel="Recall", ylabel="Precision")
     ax.set(xlim=(0, 1), ylim=(0, 1.02))
     ax.legend(loc="lower right" if kind == "roc" else "lower left", fontsize="small",
-              title=f"{metric} [{int(ci * 100)}% CI]")
+              title=f"{_label(metric)} [{int(ci * 100)}% CI]")
     return ax
 
 
@@ -449,7 +454,7 @@ def plot_performance_vs_discretisation(table: pd.DataFrame, *, metric: str = "ro
                     label=model)
     _draw_chance(ax, _chance(metric, chance))
     ax.set_xticks(range(len(levels)), [str(lv) for lv in levels])
-    ax.set(xlabel=level, ylabel=metric, title=title)
+    ax.set(xlabel=level, ylabel=_label(metric), title=title)
     ax.legend(fontsize="small")
     return ax
 
@@ -491,7 +496,7 @@ def plot_grouped_vs_leaky(metrics: pd.DataFrame, metric: str = "roc_auc", *, by:
     crowded = len(keys) > 4 or max((len(str(k)) for k in keys), default=0) > 12
     ax.set_xticks(np.arange(len(keys)), [str(k) for k in keys], rotation=25 if crowded else 0,
                   ha="right" if crowded else "center")
-    ax.set(ylabel=metric, title=title)
+    ax.set(ylabel=_label(metric), title=title)
     # Beside the axes: inside, it would hide the bars (which all start at 0).
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return ax
@@ -520,7 +525,7 @@ def plot_metric_over_splits(per_split: pd.DataFrame, metric: str = "spearman_rho
     chance = _chance(metric, chance)
     if chance is not None:
         ax.axvline(chance, color="grey", ls=":", lw=1, label=f"chance ({chance:g})")
-    ax.set(xlabel=f"{metric} on the test patients of one split", ylabel="splits")
+    ax.set(xlabel=f"{_label(metric)} on the test patients of one split", ylabel="splits")
     ax.legend(fontsize="x-small")
     return ax
 

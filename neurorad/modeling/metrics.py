@@ -41,6 +41,13 @@ CLASSIFICATION_METRICS = ("acc", "bacc", "sens", "spec", "f1", "roc_auc", "pr_au
 REGRESSION_METRICS = ("spearman_rho", "pearson_r", "mae", "rmse", "r2")
 # Per-class (one-vs-rest) rows of a multi-class evaluation.
 ONE_VS_REST_METRICS = ("bacc", "sens", "spec", "f1", "roc_auc", "pr_auc")
+#: Metric name -> the label a reader knows (axis labels, report tables).
+METRIC_LABELS = {
+    "acc": "Accuracy", "bacc": "Balanced accuracy", "sens": "Sensitivity",
+    "spec": "Specificity", "f1": "F1 score", "roc_auc": "ROC AUC", "pr_auc": "PR AUC",
+    "brier": "Brier score", "spearman_rho": "Spearman rho", "pearson_r": "Pearson r",
+    "mae": "Mean absolute error", "rmse": "Root mean squared error", "r2": "R\u00b2",
+}
 HIGHER_IS_BETTER = {"acc": True, "bacc": True, "sens": True, "spec": True, "f1": True,
                     "roc_auc": True, "pr_auc": True, "brier": False, "spearman_rho": True,
                     "pearson_r": True, "mae": False, "rmse": False, "r2": True}

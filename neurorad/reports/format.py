@@ -16,28 +16,12 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from neurorad.modeling.metrics import METRIC_LABELS
 from neurorad.reports.safe import html_text
 from neurorad.studies.validation import format_interval
 
 __all__ = ["METRIC_LABELS", "MODEL_LABELS", "ReportTable", "format_interval", "format_number",
            "format_p", "format_table", "metric_label", "model_label", "report_table"]
-
-#: Metric name (``neurorad.modeling``) -> label a reader knows.
-METRIC_LABELS = {
-    "acc": "Accuracy",
-    "bacc": "Balanced accuracy",
-    "sens": "Sensitivity",
-    "spec": "Specificity",
-    "f1": "F1 score",
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-    "brier": "Brier score",
-    "spearman_rho": "Spearman rho",
-    "pearson_r": "Pearson r",
-    "mae": "Mean absolute error",
-    "rmse": "Root mean squared error",
-    "r2": "R\u00b2",
-}
 
 #: Model name (``neurorad.modeling``) -> short label for tables and captions.
 MODEL_LABELS = {

@@ -102,7 +102,7 @@ def test_performance_vs_discretisation_orders_levels_by_method_then_number():
     ax = plots.plot_performance_vs_discretisation(table)
     expected = ["ep8", "fbn8", "fbn16", "fbn64", "fbn128", "fbs2p5"]  # by hand
     assert [t.get_text() for t in ax.get_xticklabels()] == expected
-    assert ax.get_xlabel() == "discretisation" and ax.get_ylabel() == "roc_auc"
+    assert ax.get_xlabel() == "discretisation" and ax.get_ylabel() == "ROC AUC"
     assert len(ax.containers) == 2                           # one errorbar per model
     for k, container in enumerate(ax.containers):
         line, _, (whiskers,) = container
