@@ -136,7 +136,8 @@ def format_table(frame: pd.DataFrame, *, digits: int = 3, intervals=None, p_valu
         cell (the three columns are dropped). Default: ``estimate``/``ci_low``/``ci_high``
         become ``Estimate [95% CI]`` when all three are present.
     p_values : sequence of str
-        Columns formatted as p-values (:func:`format_p`); ``p_value`` always is.
+        Columns formatted as p-values (:func:`format_p`); ``p_value`` always is. Columns
+        named ``n_...`` are counts, shown as integers.
     n_permutations : int, optional
         Passed to :func:`format_p` for the p-value columns.
     labels : bool
@@ -167,6 +168,9 @@ def format_table(frame: pd.DataFrame, *, digits: int = 3, intervals=None, p_valu
             cells = [model_label(v) for v in values]
         elif labels and column == "metric":
             cells = [metric_label(v) for v in values]
+        elif str(column).startswith("n_"):  # counts, even when stored as floats
+            cells = [format_number(int(round(v)) if isinstance(v, numbers.Real)
+                                   and not _missing(v) else v, digits) for v in values]
         else:
             cells = [v if isinstance(v, str) else format_number(v, digits) for v in values]
         out[column_label(column) if labels else column] = cells

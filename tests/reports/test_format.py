@@ -46,6 +46,9 @@ def test_table_merges_intervals_labels_models_and_formats_cells():
         {"Model": "LASSO logistic regression", "Metric": "Balanced accuracy",
          "Estimate [95% CI]": "0.500", "Features": "30", "p": "< 0.001"},
     ]
+    counts = format_table(pd.DataFrame({"n_splits": [4.0, np.nan], "median": [4.0, 0.5]}))
+    assert counts.to_dict("records") == [{"Splits": "4", "Median": "4.000"},
+                                         {"Splits": "\u2013", "Median": "0.500"}]
     custom = format_table(pd.DataFrame({"value": [1.0], "lo": [0.5], "hi": [2.25]}),
                           intervals={"published": ("value", "lo", "hi")}, digits=2)
     assert custom.to_dict("records") == [{"Published": "1.00 [0.50; 2.25]"}]
