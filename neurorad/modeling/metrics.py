@@ -44,7 +44,8 @@ ONE_VS_REST_METRICS = ("bacc", "sens", "spec", "f1", "roc_auc", "pr_auc")
 #: Metric name -> the label a reader knows (axis labels, report tables).
 METRIC_LABELS = {
     "acc": "Accuracy", "bacc": "Balanced accuracy", "sens": "Sensitivity",
-    "spec": "Specificity", "f1": "F1 score", "roc_auc": "ROC AUC", "pr_auc": "PR AUC",
+    "spec": "Specificity", "ppv": "Precision", "f1": "F1 score", "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
     "brier": "Brier score", "spearman_rho": "Spearman rho", "pearson_r": "Pearson r",
     "mae": "Mean absolute error", "rmse": "Root mean squared error", "r2": "R\u00b2",
 }
