@@ -27,11 +27,7 @@ def _show(args) -> int:
 def _from_pyradiomics(args) -> int:
     from neurorad.settings.pyradiomics import from_pyradiomics
 
-    try:
-        conversion = from_pyradiomics(args.params)
-    except SettingsError as exc:
-        print(f"neurorad settings from-pyradiomics: {exc}", file=sys.stderr)
-        return 2
+    conversion = from_pyradiomics(args.params)  # a SettingsError exits with code 2 (neurorad.cli)
     report = "\n".join("# " + line for line in conversion.report().splitlines())
     text = (f"# neurorad settings converted from the PyRadiomics parameter file "
             f"{args.params}\n# status per item: exact | ibsi (IBSI definition, differences "
