@@ -94,3 +94,13 @@ def test_every_ibsi2_spec_has_a_distinct_part_that_parses_back():
     # Same part only for the same (normalised) spec: unambiguous.
     assert all(len(set(v)) == 1 for v in parts.values())
     assert len(parts) == len({json.dumps(normalise_spec(s), sort_keys=True) for s in specs})
+
+
+def test_tag_grammar_knows_every_registered_filter():
+    """A filter added to neurorad.filters needs its name (and keys) in the tag grammar."""
+    from neurorad.features.tags import FILTER_NAMES, SPEC_KEYS
+    from neurorad.filters import FILTERS
+
+    assert set(FILTER_NAMES) == set(FILTERS)
+    for name, module in FILTERS.items():
+        assert set(module.CHECKS) <= set(SPEC_KEYS), name
