@@ -25,11 +25,14 @@ GLIOMA_CLASSES = {"glioblastoma": '<img src=x onerror="alert(1)">',
 
 CASES = {
     # NF2's size control needs tumour volume: morphology stays (still no texture).
-    "nf2": {"n_subjects": 12, "params": {"families": "[morphology, statistics]"},
+    "nf2": {"n_subjects": 12, "params": {"families": "[morphology, statistics]",
+                                         "headline_metric": "bacc"},
             "table": "nf2_predictive_checks"},
-    "pet": {"n_subjects": 10, "params": {"regression_models": "[null, lasso]"},
+    "pet": {"n_subjects": 10, "params": {"regression_models": "[null, lasso]",
+                                         "headline_metric": "pearson_r"},
             "table": "pet_metrics"},
-    "dai": {"n_subjects": 10, "params": {"outer_folds": 2, "maps": ["FA", "MD"]},
+    "dai": {"n_subjects": 10, "params": {"outer_folds": 2, "maps": ["FA", "MD"],
+                                         "headline_metric": "bacc"},
             "table": "dai_metrics"},
     "glioma": {"n_subjects": 12, "params": {"outer_folds": 2, "headline_metric": "bacc"},
                "table": "glioma_one_vs_rest"},
@@ -80,11 +83,12 @@ def test_notebook_with_one_level_no_texture_and_yaml_null_model(study, tmp_path)
     features = pd.read_parquet(tmp_path / "work" / "features.parquet")["feature"]
     assert features.str.startswith(("stat_", "morph_")).all()  # nothing discretised
     head = json.loads((out / "headline.json").read_text(encoding="utf-8"))
+    assert head["metric"] == parse_parameter_value(case["params"]["headline_metric"])
     html = render_html(executed, tmp_path / "reports" / f"{study}.html").read_text(
         encoding="utf-8")
     assert active_content(html) == []
     if study == "glioma":
-        assert head["metric"] == "bacc" and head["published"] is None
+        assert head["published"] is None  # published for glioblastoma ROC AUC only
         # No glioblastoma: the headline is the most prevalent evaluated class.
         ovr = table[(table.split == "grouped") & table["class"].notna()]
         assert head["target_class"] in set(ovr["class"])

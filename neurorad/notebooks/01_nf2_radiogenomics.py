@@ -47,6 +47,7 @@ embedding_method = "pca"     # pca | tsne | mds | isomap
 embedding_permutations = 199
 fdr = 0.05                    # Benjamini-Hochberg false discovery rate
 headline_target = "variant_origin"
+headline_metric = "roc_auc"   # of lasso_lr (else the last model); acc, bacc, f1, pr_auc, ...
 
 # %%
 # %matplotlib inline
@@ -219,7 +220,8 @@ common.save_tables(output, nf2_predictive_checks=checks, nf2_univariate=univaria
                    nf2_embedding=coords.astype({c: str for c in labels.columns}))
 head = validation.headline(
     checks[(checks.target == headline_target) & (checks.feature_set == "all")],
-    study="nf2", model="lasso_lr", metric="roc_auc", task=headline_target,
+    study="nf2", model="lasso_lr" if "lasso_lr" in models else models[-1],
+    metric=headline_metric, task=headline_target,
     notes="; ".join(x for x in (notes, "no metric published") if x),
     permutation=permutation[permutation.target == headline_target],
     n_permutations=n_permutations, cohort=validation.cohort_text(table, rows="lesions"))

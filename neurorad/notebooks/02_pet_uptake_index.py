@@ -43,6 +43,7 @@ quick = False                 # smoke-test mode (tests, CI): fewer repeats, fast
 run_label = ""                # shown on the index page (`run-all --null` sets "null cohort")
 target = "uptake_index"
 regression_models = ["null", "lasso", "svr", "rf"]
+headline_metric = "spearman_rho"  # of lasso (else the last model); pearson_r, r2, mae, rmse
 n_splits = 300                # random 70/30 splits (as published)
 test_size = 0.3
 pet_image = "PET"             # DICOM series: SUV from its headers
@@ -240,7 +241,8 @@ common.save_tables(output, pet_metrics=metrics, pet_rho_per_split=rho,
                    pet_top_features=top, pet_permutation=permutation,
                    pet_control_targets=control_metrics, pet_by_discretisation=by_level,
                    pet_comparison=comparison)
-head = validation.headline(metrics, study="pet", model="lasso", metric="spearman_rho",
+head = validation.headline(metrics, study="pet", model="lasso" if "lasso" in regression_models
+                           else regression_models[-1], metric=headline_metric,
                            task=target, notes=(notes + "; " if notes else "")
                            + f"{n_splits} random 70/30 splits",
                            permutation=permutation, n_permutations=n_permutations,

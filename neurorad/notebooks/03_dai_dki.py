@@ -44,6 +44,7 @@ quick = False                 # smoke-test mode (tests, CI): fewer repeats, fast
 run_label = ""                # shown on the index page (`run-all --null` sets "null cohort")
 maps = ["AK", "AWF", "AxEAD", "FA", "MD", "KA", "MK", "RadEAD", "RK", "TORT"]  # DKI maps (as published)
 tasks = ["diagnosis", "outcome"]
+headline_metric = "roc_auc"   # of svm (else the last model) on outcome; acc, bacc, f1, ...
 control_targets = ["random_label"]      # null targets (synthetic cohorts)
 fdr = 0.05
 
@@ -222,7 +223,7 @@ common.save_tables(output, dai_metrics=all_metrics, dai_permutation=permutation,
                    dai_by_discretisation=by_level, dai_comparison=comparison)
 headline_task = "outcome" if "outcome" in task_metrics else tasks[0]
 head = validation.headline(task_metrics[headline_task], study="dai", model="svm"
-                           if "svm" in models else models[-1], metric="roc_auc",
+                           if "svm" in models else models[-1], metric=headline_metric,
                            task=headline_task, notes=notes,
                            permutation=permutation[permutation.task == headline_task],
                            n_permutations=n_permutations,
