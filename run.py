@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """neurorad's two commands, for a fresh machine that has only python3.
 
-    python3 run.py main    # all four studies on the built-in synthetic cohorts -> reports/index.html
+    python3 run.py main    # all five studies on the built-in synthetic cohorts -> reports/index.html
     python3 run.py test    # the test suite
 
 Both create (once) and reuse a project-local virtual environment in ``.venv/`` and install
-neurorad into it (editable, with its test extra) from the package index. The install is
+neurorad into it (editable, with its test and dl extras: the tests, and PyTorch, MONAI and
+timm for the deep-learning study) from the package index. The install is
 repeated only when ``pyproject.toml`` changes. Extra arguments after the command are passed
 on (to ``neurorad run-all`` for ``main``, to pytest for ``test``).
 """
@@ -37,7 +38,7 @@ def _install_fingerprint() -> str:
 
 
 def ensure_venv() -> None:
-    """Create .venv and install neurorad[test] into it unless already up to date."""
+    """Create .venv and install neurorad[test,dl] into it unless already up to date."""
     if sys.version_info < (3, 11):
         sys.exit(f"neurorad needs Python >= 3.11; this is {sys.version.split()[0]}")
     if not PY.exists():
@@ -49,7 +50,7 @@ def ensure_venv() -> None:
     _say("installing neurorad and its dependencies into .venv (first run takes a few minutes)")
     pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check"]
     subprocess.run(pip + ["-q", "--upgrade", "pip"], check=True)
-    subprocess.run(pip + ["-q", "-e", f"{ROOT}[test]"], check=True)
+    subprocess.run(pip + ["-q", "-e", f"{ROOT}[test,dl]"], check=True)
     STAMP.write_text(fingerprint)
 
 

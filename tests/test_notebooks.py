@@ -39,6 +39,10 @@ CASES = {
             "tables": ["dai_metrics", "dai_top_features", "dai_comparison"]},
     "glioma": {"n_subjects": 12, "params": {"outer_folds": 2},
                "tables": ["glioma_one_vs_rest", "glioma_multiclass", "glioma_comparison"]},
+    # 12 patients (2 of each rare grade), ~17 MRI studies; quick: 2 epochs per network.
+    "grading": {"n_subjects": 12, "params": {"outer_folds": 2},
+                "tables": ["grading_metrics", "grading_comparison", "grading_training",
+                           "grading_radiomics"]},
 }
 
 

@@ -9,6 +9,7 @@ metric is computed for all rows at once, as it would be on the data set that rep
 Definitions (binary; positive class = 1; :math:`w` the weights; TP, FP, TN, FN weighted):
 
 - ``acc`` = (TP + TN) / N; ``sens`` = TP / (TP + FN); ``spec`` = TN / (TN + FP);
+  ``ppv`` (precision) = TP / (TP + FP);
   ``bacc`` = (sens + spec) / 2; ``f1`` = 2 TP / (2 TP + FP + FN);
 - ``roc_auc`` = Mann--Whitney probability
   :math:`\sum_{i \in P} \sum_{j \in N} w_i w_j ([s_i > s_j] + \tfrac12 [s_i = s_j]) /
@@ -40,7 +41,7 @@ import numpy as np
 CLASSIFICATION_METRICS = ("acc", "bacc", "sens", "spec", "f1", "roc_auc", "pr_auc", "brier")
 REGRESSION_METRICS = ("spearman_rho", "pearson_r", "mae", "rmse", "r2")
 # Per-class (one-vs-rest) rows of a multi-class evaluation.
-ONE_VS_REST_METRICS = ("bacc", "sens", "spec", "f1", "roc_auc", "pr_auc")
+ONE_VS_REST_METRICS = ("bacc", "sens", "spec", "ppv", "f1", "roc_auc", "pr_auc")
 #: Metric name -> the label a reader knows (axis labels, report tables).
 METRIC_LABELS = {
     "acc": "Accuracy", "bacc": "Balanced accuracy", "sens": "Sensitivity",
@@ -49,8 +50,9 @@ METRIC_LABELS = {
     "brier": "Brier score", "spearman_rho": "Spearman rho", "pearson_r": "Pearson r",
     "mae": "Mean absolute error", "rmse": "Root mean squared error", "r2": "R\u00b2",
 }
-HIGHER_IS_BETTER = {"acc": True, "bacc": True, "sens": True, "spec": True, "f1": True,
-                    "roc_auc": True, "pr_auc": True, "brier": False, "spearman_rho": True,
+HIGHER_IS_BETTER = {"acc": True, "bacc": True, "sens": True, "spec": True, "ppv": True,
+                    "f1": True, "roc_auc": True, "pr_auc": True, "brier": False,
+                    "spearman_rho": True,
                     "pearson_r": True, "mae": False, "rmse": False, "r2": True}
 
 
@@ -108,6 +110,7 @@ def binary_metrics(positive, score, predicted_positive, W) -> dict[str, np.ndarr
         "bacc": (sens + spec) / 2,
         "sens": sens,
         "spec": spec,
+        "ppv": _divide(tp, tp + fp),
         "f1": _divide(2 * tp, 2 * tp + fp + fn),
         "roc_auc": weighted_auc(positive, score, W),
         "pr_auc": weighted_average_precision(positive, score, W),

@@ -1,7 +1,7 @@
 """``neurorad run-study``, ``neurorad report`` and ``neurorad run-all``.
 
 run-study NAME [-p KEY VALUE ...]
-    Execute the study notebook (papermill) with parameters; NAME is nf2, pet, dai, glioma
+    Execute the study notebook (papermill) with parameters; NAME is nf2, pet, dai, glioma, grading
     or all. The executed notebook and its tables go to ``<output>/<study>/``.
 report [STUDY ...] [--all] [--no-code]
     Render executed notebooks to self-contained HTML (``<output>/<study>.html``) and write
@@ -175,7 +175,7 @@ def register(subparsers) -> None:
         description="Generate the synthetic cohorts if missing (WORK/cohorts), run the four "
         "study notebooks and render their reports and the index page.")
     a.add_argument("studies", nargs="*", type=_study_name, metavar="STUDY",
-                   help="subset of nf2, pet, dai, glioma (default: all)")
+                   help="subset of nf2, pet, dai, glioma, grading (default: all)")
     a.add_argument("--work", default="work", help="work folder (default: work)")
     a.add_argument("--output", default="reports", help="report folder (default: reports)")
     a.add_argument("--null", action="store_true",

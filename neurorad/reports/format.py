@@ -31,6 +31,8 @@ MODEL_LABELS = {
     "svm": "SVM",
     "svr": "SVR",
     "rf": "Random forest",
+    "densenet3d": "3-D DenseNet",
+    "resnest2d": "2-D ResNeSt",
 }
 
 #: Column names shown differently from the plain ``snake_case -> Snake case`` rule.

@@ -20,7 +20,8 @@ Published values: ``shared/studies.md`` (G. Danilov et al., 2022-2023, computed 
 Every value is what the authors reported; none is derived here. Model and metric names are
 those of ``neurorad.modeling``: ``lasso_lr`` (logistic regression with LASSO penalty, the
 studies' "LR"), ``lasso`` (LASSO linear regression, the PET study), ``svm``, ``rf``,
-``null``; metrics ``acc``, ``bacc``, ``sens``, ``spec``, ``f1``, ``roc_auc``, ``pr_auc``,
+``null``, and the grading study's networks ``densenet3d`` and ``resnest2d``; metrics ``acc``,
+``bacc``, ``sens``, ``spec``, ``ppv`` (precision), ``f1``, ``roc_auc``, ``pr_auc``,
 ``spearman_rho``.
 """
 from __future__ import annotations
@@ -154,6 +155,28 @@ _PET_PUBLISHED = (
                    source="conference slide"),
 )
 
+def _grading_published() -> tuple[PublishedValue, ...]:
+    # Danilov et al., Stud Health Technol Inform 2022;290:675-678 (707 MRI studies, 17,730
+    # slices): 3-D DenseNet per MRI study, 2-D ResNeSt-200e per slice; per-grade precision,
+    # recall and F1 as (precision, recall, F1).
+    source = "Stud Health Technol Inform 2022"
+    overall = {"densenet3d": {"acc": 0.83, "roc_auc": 0.95},
+               "resnest2d": {"acc": 0.50, "roc_auc": 0.72}}
+    per_grade = {
+        "densenet3d": {"I": (0.79, 1.00, 0.88), "II": (0.97, 0.63, 0.76),
+                       "III": (0.50, 1.00, 0.67), "IV": (0.95, 0.85, 0.90)},
+        "resnest2d": {"I": (0.60, 0.56, 0.58), "II": (0.11, 0.45, 0.17),
+                      "III": (0.02, 0.32, 0.04), "IV": (0.85, 0.47, 0.61)},
+    }
+    return tuple(
+        PublishedValue("grading", "who_grade", model, metric, value, source=source)
+        for model, row in overall.items() for metric, value in row.items()) + tuple(
+        PublishedValue("grading", "who_grade", model, metric, value, target_class=grade,
+                       source=source)
+        for model, grades in per_grade.items() for grade, values in grades.items()
+        for metric, value in zip(("ppv", "sens", "f1"), values))
+
+
 #: Study name -> Study, in the order reports and the index list them.
 STUDIES: dict[str, Study] = {s.name: s for s in (
     # Exploratory: 2-D maps of the feature space coloured by genotype; no metric published.
@@ -178,6 +201,13 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
           published=_glioma_published(),
           question="Can MRI radiomics (a digital biopsy) tell the histological type of a "
                    "glioma before surgery?"),
+    Study("grading", "Glioma WHO grade: 3-D DenseNet vs 2-D ResNeSt", "05_glioma_grading_dl",
+          synth="neurorad.synth.grading", published_subjects=707,
+          headline=HeadlineMetric("who_grade", "densenet3d", "roc_auc"),
+          published=_grading_published(),
+          question="Can a convolutional network tell a glioma's WHO grade (I-IV) from "
+                   "pre-operative MRI, and does a 3-D model of the whole study beat a 2-D "
+                   "model of single slices?"),
 )}
 
 

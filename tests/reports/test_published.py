@@ -86,3 +86,23 @@ def test_unknown_study_is_an_error():
 def test_table_has_nan_interval_when_none_published():
     row = published_table("glioma").iloc[0]
     assert math.isnan(row.ci_low) and math.isnan(row.ci_high)
+
+
+def test_grading_values_match_source(studies_text):
+    # "... a 2-D slice model (ResNeSt-200e) reached ACC 50 % / AUC 0.72, a 3-D whole-study
+    # model (DenseNet) ACC 83 % / AUC 0.95."
+    text = " ".join(studies_text.split("Deep-learning WHO grading", 1)[1][:300].split())
+    for model, words in (("resnest2d", "2-D slice model"), ("densenet3d", "3-D whole-study")):
+        acc = published_value("grading", "who_grade", model, "acc").value
+        auc = published_value("grading", "who_grade", model, "roc_auc").value
+        assert re.search(rf"{words}[^A]*ACC {acc * 100:.0f} % / AUC {auc:.2f}", text), text
+    assert "707 MRI" in text and STUDIES["grading"].published_subjects == 707
+    # Per grade: precision, recall and F1 of grades I-IV for both networks (issue 17).
+    per_grade = published_table("grading").query("`class` != ''")
+    assert len(per_grade) == 2 * 4 * 3
+    f1 = per_grade[per_grade.metric == "f1"].set_index(["model", "class"]).value
+    precision = per_grade[per_grade.metric == "ppv"].set_index(["model", "class"]).value
+    recall = per_grade[per_grade.metric == "sens"].set_index(["model", "class"]).value
+    # F1 is the harmonic mean of the published precision and recall (to their rounding).
+    harmonic = 2 * precision * recall / (precision + recall)
+    assert (harmonic - f1).abs().max() < 0.02
