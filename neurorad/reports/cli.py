@@ -7,7 +7,7 @@ report [STUDY ...] [--all] [--no-code]
     Render executed notebooks to self-contained HTML (``<output>/<study>.html``) and write
     ``<output>/index.html``.
 run-all
-    Generate the synthetic cohorts if missing, run and render all four studies, write the
+    Generate the synthetic cohorts if missing, run and render all five studies, write the
     index: what ``python3 run.py main`` calls.
 """
 from __future__ import annotations
@@ -148,7 +148,7 @@ def register(subparsers) -> None:
         "run-study", help="execute a study notebook with papermill",
         description="Execute a study notebook (papermill) with parameters; the executed "
         "notebook, tables (CSV/Parquet) and provenance go to OUTPUT/<study>/.")
-    p.add_argument("name", choices=STUDY_CHOICES, help="study to run (all: the four)")
+    p.add_argument("name", choices=STUDY_CHOICES, help="study to run (all: every study)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
                    help="notebook parameter (value parsed as YAML: 8, [8, 16], true); "
                    "repeatable, e.g. -p manifest data_manifests/my.yaml -p repeats 20")
@@ -165,14 +165,14 @@ def register(subparsers) -> None:
         "embedded, no network resources) and write OUTPUT/index.html.")
     r.add_argument("studies", nargs="*", type=_study_name, metavar="STUDY",
                    help="studies to render (default: every executed one)")
-    r.add_argument("--all", action="store_true", help="render all four studies")
+    r.add_argument("--all", action="store_true", help="render all five studies")
     r.add_argument("--no-code", action="store_true", help="hide code cells")
     r.add_argument("--output", default="reports", help="report folder (default: reports)")
     r.set_defaults(func=_cmd_report)
 
     a = subparsers.add_parser(
-        "run-all", help="synthetic cohorts -> all four studies -> reports/index.html",
-        description="Generate the synthetic cohorts if missing (WORK/cohorts), run the four "
+        "run-all", help="synthetic cohorts -> all five studies -> reports/index.html",
+        description="Generate the synthetic cohorts if missing (WORK/cohorts), run the five "
         "study notebooks and render their reports and the index page.")
     a.add_argument("studies", nargs="*", type=_study_name, metavar="STUDY",
                    help="subset of nf2, pet, dai, glioma, grading (default: all)")

@@ -1,4 +1,4 @@
-"""Steps shared by the four study notebooks: manifest -> features -> model table -> tables.
+"""Steps shared by the radiomics study notebooks: manifest -> features -> model table -> tables.
 
 A notebook calls, in order, :func:`load_checked_manifest`, :func:`study_settings`,
 :func:`extract`, :func:`model_table`, then its study module, and finally

@@ -15,9 +15,9 @@ def register(subparsers) -> None:
     """Add the ``demo-data`` subcommand."""
     parser = subparsers.add_parser(
         "demo-data",
-        help="write synthetic cohorts mirroring the four studies",
+        help="write synthetic cohorts mirroring the five studies",
         description="Write synthetic cohorts (NIfTI/DICOM images, label maps, manifest.yaml, "
-                    "truth.json) of the NF2, PET, DAI and glioma designs into OUT/<study>/. "
+                    "truth.json) of the NF2, PET, DAI, glioma and glioma-grading designs into OUT/<study>/. "
                     "The manifest path(s) are printed as the last line(s).")
     parser.add_argument("study", choices=[*STUDIES, "all"], help="which design ('all': every study)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
