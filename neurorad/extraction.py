@@ -35,6 +35,7 @@ import numpy as np
 from neurorad.backend import (get_xp, resolve_device, to_device, to_numpy,
                                        xp_for_device)
 from neurorad.errors import EmptyROIError
+from neurorad.features import FAMILIES, families_where
 from neurorad.features.texture import level_dtype
 from neurorad.features.texture_batch import TextureItem, TextureParams, texture_features_batch
 from neurorad.preprocess.discretise import discretise, fbn_nested_levels
@@ -43,25 +44,8 @@ from neurorad.preprocess.guard import check_grey_levels
 from neurorad.preprocess.pipeline import PreprocessedROI, preprocess_roi
 from neurorad.preprocess.response_maps import image_rois
 
-# family -> (module, function); imported when first used so a missing optional dependency
-# of one family cannot break the others.
-FAMILY_FUNCTIONS = {
-    "morphology": ("neurorad.features.morphology", "morphology_features"),
-    "local_intensity": ("neurorad.features.local_intensity", "local_intensity_features"),
-    "statistics": ("neurorad.features.statistics", "statistics_features"),
-    "histogram": ("neurorad.features.histogram", "histogram_features"),
-    "ivh": ("neurorad.features.ivh", "ivh_features"),
-    "glcm": ("neurorad.features.glcm", "glcm_features"),
-    "glrlm": ("neurorad.features.glrlm", "glrlm_features"),
-    "glszm": ("neurorad.features.glszm", "glszm_features"),
-    "gldzm": ("neurorad.features.gldzm", "gldzm_features"),
-    "ngtdm": ("neurorad.features.ngtdm", "ngtdm_features"),
-    "ngldm": ("neurorad.features.ngldm", "ngldm_features"),
-    "fractal": ("neurorad.features.fractal", "fractal_features"),
-    "ria_extras": ("neurorad.features.ria_extras", "ria_extra_features"),
-}
-LEVEL_FREE = ("morphology", "local_intensity", "statistics", "fractal", "ria_extras")
-PER_DISCRETISATION = ("histogram", "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
+# Families computed once per discretisation (from the registry, neurorad.features.FAMILIES).
+PER_DISCRETISATION = families_where(needs_discretisation=True)
 
 
 # What extract_features does with an ROI that re-segmentation empties: "nan" returns
@@ -71,8 +55,12 @@ ON_EMPTY = ("nan", "raise")
 
 
 def family_function(family: str):
-    """The feature function of ``family``, or None (with a warning) when its module is absent."""
-    module_name, func_name = FAMILY_FUNCTIONS[family]
+    """The feature function of ``family``, or None (with a warning) when its module is absent.
+
+    Family modules are imported when first used (:data:`neurorad.features.FAMILIES` says
+    where), so a missing optional dependency of one family cannot break the others.
+    """
+    module_name, func_name = FAMILIES[family].module, FAMILIES[family].function
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -227,61 +215,19 @@ def features_from_rois(rois: Sequence[PreprocessedROI], settings, *,
     return out
 
 
-def features_from_roi(roi: PreprocessedROI, settings, *, batched: bool = True
-                      ) -> dict[str, float]:
-    """All enabled families on a preprocessed ROI (see module doc for the order of work).
-
-    ``batched`` (default) builds each texture family's matrices for all discretisations in
-    one call (:func:`features_from_rois`); ``batched=False`` calls each family's
-    ``*_features`` function once per discretisation (the reference path; same values).
+def features_from_roi(roi: PreprocessedROI, settings) -> dict[str, float]:
+    """All enabled families on a preprocessed ROI (see module doc for the order of work):
+    :func:`features_from_rois` with one ROI.
 
     Raises
     ------
     neurorad.errors.EmptyROIError
         No voxel of the ROI survived re-segmentation.
     """
-    if batched:
-        (features,) = features_from_rois([roi], settings)
-        if features is None:
-            raise EmptyROIError("no voxel of the ROI survived re-segmentation")
-        return features
-    funcs = _enabled_functions(settings)
-    values = roi.image[roi.int_mask]
-    if values.size == 0:
+    (features,) = features_from_rois([roi], settings)
+    if features is None:
         raise EmptyROIError("no voxel of the ROI survived re-segmentation")
-    out = _level_free_features(roi, values, settings, funcs)
-    xp = get_xp(roi.image)
-    for disc, levels, n_levels, sfx in _discretisations(values, settings, funcs):
-        out.update(_first_order_features(values, disc, levels, n_levels, sfx, settings, funcs))
-        binned = _binned_image(roi.image.shape, roi.int_mask, levels, xp)
-        out.update(_as_floats(_texture_one_discretisation(binned, n_levels, roi, settings,
-                                                          funcs), sfx))
-    return out
-
-
-def _texture_one_discretisation(binned, n_levels, roi, settings, funcs) -> dict:
-    """The texture families of one discretisation, each family's ``*_features`` function."""
-    texture = settings.texture
-    directional = list(settings.directional_aggregations())
-    plain = list(settings.plain_aggregations())
-    out: dict = {}
-    if "glcm" in funcs:
-        out.update(funcs["glcm"](binned, n_levels, aggregations=directional,
-                                 distance=texture.glcm_distance))
-    if "glrlm" in funcs:
-        out.update(funcs["glrlm"](binned, n_levels, aggregations=directional))
-    if "glszm" in funcs:
-        out.update(funcs["glszm"](binned, n_levels, aggregations=plain))
-    if "gldzm" in funcs:
-        out.update(funcs["gldzm"](binned, n_levels, roi.morph_mask, aggregations=plain))
-    if "ngtdm" in funcs:
-        out.update(funcs["ngtdm"](binned, n_levels, aggregations=plain,
-                                  distance=texture.ngtdm_distance))
-    if "ngldm" in funcs:
-        out.update(funcs["ngldm"](binned, n_levels, aggregations=plain,
-                                  distance=texture.ngldm_distance,
-                                  coarseness=texture.ngldm_coarseness))
-    return out
+    return features
 
 
 def extract_features(image, mask, settings, *, label: int | None = None,

@@ -8,31 +8,19 @@ from __future__ import annotations
 import importlib
 import sys
 
-from neurorad.extraction import FAMILY_FUNCTIONS, PER_DISCRETISATION
+from neurorad.features import FAMILIES, families_where
 from neurorad.features.tags import build_tag
 
-FAMILY_TITLES = {
-    "morphology": "Morphology",
-    "local_intensity": "Local intensity",
-    "statistics": "Intensity statistics",
-    "histogram": "Intensity histogram",
-    "ivh": "Intensity-volume histogram",
-    "glcm": "Grey level co-occurrence matrix (GLCM)",
-    "glrlm": "Grey level run length matrix (GLRLM)",
-    "glszm": "Grey level size zone matrix (GLSZM)",
-    "gldzm": "Grey level distance zone matrix (GLDZM)",
-    "ngtdm": "Neighbourhood grey tone difference matrix (NGTDM)",
-    "ngldm": "Neighbouring grey level dependence matrix (NGLDM)",
-    "fractal": "Fractal dimensions (RIA; not IBSI)",
-    "ria_extras": "Extra first-order statistics (RIA; not IBSI)",
-}
-DIRECTIONAL = ("glcm", "glrlm")
-PLAIN_AGGREGATED = ("glszm", "gldzm", "ngtdm", "ngldm")
+#: Family -> heading in docs/features.md (from the family registry).
+FAMILY_TITLES = {name: f.title for name, f in FAMILIES.items()}
+DIRECTIONAL = families_where(aggregations="directional")
+PLAIN_AGGREGATED = families_where(aggregations="plain")
+PER_DISCRETISATION = families_where(needs_discretisation=True)
 
 
 def family_table(family: str) -> dict | None:
     """``FEATURES`` of a family (base tag -> (IBSI code, name, formula)); None if absent."""
-    module_name = FAMILY_FUNCTIONS[family][0]
+    module_name = FAMILIES[family].module
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -181,7 +169,7 @@ def render_markdown() -> str:
     for family, title in FAMILY_TITLES.items():
         table = family_table(family)
         parts.append(f"\n## {title}\n")
-        module_name = FAMILY_FUNCTIONS[family][0]
+        module_name = FAMILIES[family].module
         if table is None:
             parts.append(f"Module `{module_name}` is not available in this installation.\n")
             continue

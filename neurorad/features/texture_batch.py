@@ -20,11 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from neurorad.features import glcm, gldzm, glrlm, glszm, ngldm, ngtdm
 from neurorad.backend import get_xp
+from neurorad.features import families_where, glcm, gldzm, glrlm, glszm, ngldm, ngtdm
 from neurorad.features.texture import PreparedRoi, level_dtype, needs_slices, roi_bounding_box
 
-TEXTURE_FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
+#: Families whose matrices are built here (``inputs="texture"`` in the family registry).
+TEXTURE_FAMILIES = families_where(inputs="texture")
 
 # Image-box voxels per chunk (summed over items). Peak memory is a few hundred bytes per voxel
 # (GLCM pair codes: 13 int64 per ROI voxel, concatenated once; zone label maps). The CPU gains

@@ -63,13 +63,13 @@ from typing import Any
 
 from neurorad.backend import DEVICES
 from neurorad.errors import SettingsInputError
+from neurorad.features import FAMILIES as FEATURE_FAMILIES
+from neurorad.features import families_where
 from neurorad.yamlsafe import short_repr
 
-FAMILIES = (
-    "morphology", "local_intensity", "statistics", "histogram", "ivh",
-    "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm", "fractal", "ria_extras",
-)
-DEFAULT_FAMILIES = FAMILIES[:-2]
+# Family names come from the feature-family registry, nowhere else.
+FAMILIES = tuple(FEATURE_FAMILIES)
+DEFAULT_FAMILIES = families_where(default=True)
 INTERPOLATORS = {"nearest": 0, "linear": 1, "cubic": 3}
 MASK_INTERPOLATORS = ("nearest", "linear")
 DISCRETISATION_METHODS = ("fbn", "fbs", "ep", "fbs_aligned", "none")
@@ -84,7 +84,9 @@ class SettingsError(SettingsInputError):
 
 # Families that do not change on a response map (they see the mask only, or nearly:
 # morphology's centre-of-mass shift); IBSI-2 computes none of them on response maps.
-MASK_ONLY_FAMILIES = ("morphology", "fractal")
+MASK_ONLY_FAMILIES = families_where(on_response_maps=False)
+# Families computed per discretisation: settings enabling one must give a discretisation.
+DISCRETISED_FAMILIES = families_where(needs_discretisation=True)
 
 
 def _check_keys(section: str, given: dict, allowed: set[str]) -> None:
@@ -511,7 +513,7 @@ class Settings:
         if d.get("filters") is not None:
             kw["filters"] = Filters.from_dict(d["filters"])
         settings = cls(**kw)
-        needs_bins = {"histogram", "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm"}
+        needs_bins = set(DISCRETISED_FAMILIES)
         if needs_bins & set(settings.families) and not settings.discretisation:
             raise SettingsError(
                 "discretisation: required for families "

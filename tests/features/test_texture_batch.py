@@ -2,7 +2,7 @@
 
 The reference (second method) is the per-discretisation path: each family's public
 ``*_features(binned, n_levels, ...)`` called once per discretisation
-(``features_from_roi(..., batched=False)``), and ``extract_features`` called once per ROI.
+(``tests.features.oracle.features_one_by_one``), and ``extract_features`` called once per ROI.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from neurorad.features.texture_batch import TextureItem, chunk_items
 from neurorad.features.texture_kernels import batched_bincount
 from neurorad.preprocess.pipeline import PreprocessedROI, preprocess_roi
 from tests.features.ibsi_phantom_data import AVAILABLE, PHANTOM
+from tests.features.oracle import features_one_by_one
 
 SEED = neurorad.load_settings("seed-protocol")
 # Every aggregation, two FBN levels and one equal-probability level, IVH on the grey levels:
@@ -71,7 +72,7 @@ def test_seed_protocol_batched_equals_per_discretisation_on_a_random_roi():
     image, mask = random_image_and_mask(3, (14, 22, 19))
     roi = preprocess_roi(image, mask, SEED, diagnostics=False)
     batched = quietly(features_from_roi, roi, SEED)
-    reference = quietly(features_from_roi, roi, SEED, batched=False)
+    reference = quietly(features_one_by_one, roi, SEED)
     assert len(reference) == 2400  # 14 discretisations: the preset's documented feature count
     assert_same_features(batched, reference)
 
@@ -82,7 +83,7 @@ def test_seed_protocol_batched_equals_per_discretisation_on_the_ibsi_phantom():
     roi = preprocess_roi(str(path / "image" / "phantom.nii.gz"),
                          str(path / "mask" / "mask.nii.gz"), SEED, diagnostics=False)
     assert_same_features(quietly(features_from_roi, roi, SEED),
-                         quietly(features_from_roi, roi, SEED, batched=False))
+                         quietly(features_one_by_one, roi, SEED))
 
 
 @pytest.mark.skipif(not AVAILABLE, reason=f"IBSI digital phantom not found at {PHANTOM}")
@@ -92,7 +93,7 @@ def test_ibsi_phantom_preset_batched_equals_per_discretisation():
     roi = preprocess_roi(str(PHANTOM / "image" / "phantom.nii.gz"),
                          str(PHANTOM / "mask" / "mask.nii.gz"), settings, diagnostics=False)
     assert_same_features(quietly(features_from_roi, roi, settings),
-                         quietly(features_from_roi, roi, settings, batched=False))
+                         quietly(features_one_by_one, roi, settings))
 
 
 @pytest.mark.parametrize("family", ["glszm", "gldzm", "ngtdm", "ngldm"])
@@ -112,7 +113,7 @@ def test_seed_protocol_batched_equals_per_discretisation_on_a_single_slice_image
     image, mask = random_image_and_mask(4, (1, 25, 23))
     roi = preprocess_roi(image, mask, SEED, diagnostics=False)
     batched = quietly(features_from_roi, roi, SEED)
-    assert_same_features(batched, quietly(features_from_roi, roi, SEED, batched=False))
+    assert_same_features(batched, quietly(features_one_by_one, roi, SEED))
     assert math.isnan(batched["szm_sze_3D_fbn8"]) and math.isnan(batched["cm_joint_max_3D_avg_ep4"])
 
 
@@ -135,7 +136,7 @@ def several_rois():
 def per_discretisation(image, mask, settings):
     """The reference: preprocessing, then every family once per discretisation."""
     roi = preprocess_roi(image, mask, settings, diagnostics=False)
-    return quietly(features_from_roi, roi, settings, batched=False)
+    return quietly(features_one_by_one, roi, settings)
 
 
 @pytest.fixture(scope="module")
@@ -293,8 +294,7 @@ def test_features_from_rois_marks_an_empty_intensity_mask_with_none():
     empty = PreprocessedROI(roi.image, roi.morph_mask, np.zeros_like(roi.int_mask), roi.spacing)
     results = quietly(features_from_rois, [empty, roi], ALL_AGGREGATIONS)
     assert results[0] is None
-    assert_same_features(results[1], quietly(features_from_roi, roi, ALL_AGGREGATIONS,
-                                             batched=False))
+    assert_same_features(results[1], quietly(features_one_by_one, roi, ALL_AGGREGATIONS))
 
 
 @pytest.mark.gpu
