@@ -16,15 +16,14 @@ import pandas as pd
 from neurorad.modeling.fitting import FoldFit, fit_split
 from neurorad.modeling.inputs import (check_fold_feasibility, check_inputs,
                                       check_training_size, patient_labels)
-from neurorad.modeling.pipelines import PreprocessOptions, make_model
+from neurorad.modeling.models import make_model, model_names
+from neurorad.modeling.pipelines import PreprocessOptions
 from neurorad.modeling.scoring import (bootstrap_counts, delong_table, headline_statistic,
                                        jackknife_weights, summarise, to_units)
 from neurorad.modeling.splits import outer_splits, permuted_labels
 
 TEST_COLUMNS = ["model", "versus", "class", "metric", "estimate", "se", "statistic", "p_value",
                 "method"]
-DEFAULT_MODELS = {"classification": ("null", "lasso_lr", "svm", "rf"),
-                  "regression": ("null", "lasso", "svr", "rf")}
 
 
 @dataclass(frozen=True)
@@ -254,7 +253,8 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
     """
     opts = _options(task, options)
     inputs = check_inputs(X, y, groups, task, opts.source)
-    models = tuple(models or DEFAULT_MODELS.get(task, ()))
+    models = tuple(models or (model_names(task) if task in ("classification", "regression")
+                              else ()))
     if repeats is None:
         repeats = 3 if opts.fast else 10
     n_bootstrap = opts.n_bootstrap if opts.n_bootstrap is not None else \

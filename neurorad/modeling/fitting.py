@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from neurorad.modeling.metrics import weighted_auc
+from neurorad.modeling.models import get_model
 from neurorad.modeling.pipelines import (ModelSpec, PreprocessOptions, make_preprocessor,
                                          selected_input_columns, with_params)
 from neurorad.modeling.splits import Split, feasible_inner_folds, kfold_splits
@@ -129,7 +130,7 @@ def fit_split(X, y, groups, split: Split, specs: list[ModelSpec], *, task, class
             elif importance is None:
                 result.features, result.importance = columns, np.full(len(columns), np.nan)
             else:
-                keep = importance > 0 if spec.name in ("lasso_lr", "lasso") else \
+                keep = importance > 0 if get_model(spec.name, task).sparse else \
                     np.ones(len(columns), bool)
                 result.features, result.importance = columns[keep], importance[keep]
             results.append(result)

@@ -15,24 +15,13 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
-from sklearn.compose import TransformedTargetRegressor
-from sklearn.dummy import DummyClassifier, DummyRegressor
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.feature_selection import SelectKBest, f_classif, f_regression
-from sklearn.linear_model import Lasso, LogisticRegression
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC, SVR
+from sklearn.svm import SVC
 
-CLASSIFICATION_MODELS = ("null", "lasso_lr", "svm", "rf")
-# scikit-learn 1.8 replaced `penalty="l1"` by `l1_ratio=1`; support both.
-_L1_PENALTY = ({"l1_ratio": 1.0} if tuple(int(v) for v in sklearn.__version__.split(".")[:2])
-               >= (1, 8) else {"penalty": "l1"})
-REGRESSION_MODELS = ("null", "lasso", "svr", "rf")
 
 
 class MedianImputeScale(BaseEstimator, TransformerMixin):
@@ -349,64 +338,6 @@ class ModelSpec:
     tuning_params: dict = field(default_factory=dict)  # cheaper settings for inner-CV fits
 
 
-def _grid(param: str, values) -> list[dict]:
-    return [{param: v} for v in values]
-
-
-def make_model(name: str, task: str, n_classes: int, seed: int, fast: bool = False,
-               rf_trees: int | None = None, tune_rf: bool = False) -> ModelSpec:
-    """The estimator and grid for a model name.
-
-    Classification: ``null`` (predicts the training prevalence), ``lasso_lr`` (L1 logistic
-    regression, liblinear; one-vs-rest for >2 classes), ``svm`` (RBF SVC with Platt
-    probabilities), ``rf`` (random forest); all with ``class_weight="balanced"`` against
-    imbalance. Regression: ``null`` (training mean), ``lasso``, ``svr``, ``rf``; linear and
-    kernel regressors see a standardised target so one grid fits any target scale.
-
-    Random forests are used with fixed, default-like settings (``rf_trees`` trees, 100 or 60
-    when ``fast``; square-root / one-third feature sampling) unless ``tune_rf``: forests are
-    the least tunable of these models (Probst, Wright & Boulesteix, WIREs DMKD 2019) and the
-    most expensive to refit, so an inner grid over them dominates the runtime for little gain.
-    """
-    trees = rf_trees or (60 if fast else 100)
-    if task == "classification":
-        if name == "null":
-            return ModelSpec(name, DummyClassifier(strategy="prior"))
-        if name == "lasso_lr":
-            base = LogisticRegression(solver="liblinear", class_weight="balanced",
-                                      random_state=seed, max_iter=2000, **_L1_PENALTY)
-            est = base if n_classes == 2 else OneVsRestClassifier(base)
-            prefix = "" if n_classes == 2 else "estimator__"
-            values = (0.1, 1.0) if fast else (0.05, 0.2, 1.0, 5.0)
-            return ModelSpec(name, est, _grid(prefix + "C", values))
-        if name == "svm":
-            est = CalibratedSVC(random_state=seed)
-            values = (0.3, 3.0) if fast else (0.1, 1.0, 10.0)
-            return ModelSpec(name, est, _grid("C", values), {"calibrate": False})
-        if name == "rf":
-            est = RandomForestClassifier(n_estimators=trees, class_weight="balanced",
-                                         random_state=seed, n_jobs=1)
-            return ModelSpec(name, est, _grid("min_samples_leaf", (3, 1)) if tune_rf else [])
-        raise ValueError(f"unknown classification model {name!r}; "
-                         f"choose from {CLASSIFICATION_MODELS}.")
-    if task == "regression":
-        if name == "null":
-            return ModelSpec(name, DummyRegressor(strategy="mean"))
-        if name == "lasso":
-            est = TransformedTargetRegressor(Lasso(max_iter=5000, random_state=seed),
-                                             transformer=StandardScaler())
-            values = (0.3, 0.1) if fast else (0.5, 0.2, 0.1, 0.03)
-            return ModelSpec(name, est, _grid("regressor__alpha", values))
-        if name == "svr":
-            est = TransformedTargetRegressor(SVR(kernel="rbf"), transformer=StandardScaler())
-            values = (0.3, 3.0) if fast else (0.1, 1.0, 10.0)
-            return ModelSpec(name, est, _grid("regressor__C", values))
-        if name == "rf":
-            est = RandomForestRegressor(n_estimators=trees, random_state=seed, n_jobs=1,
-                                        max_features=0.33)
-            return ModelSpec(name, est, _grid("min_samples_leaf", (3, 1)) if tune_rf else [])
-        raise ValueError(f"unknown regression model {name!r}; choose from {REGRESSION_MODELS}.")
-    raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
 
 
 def with_params(spec: ModelSpec, params: dict | None):

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from neurorad.modeling.metrics import METRIC_LABELS
+from neurorad.modeling.models import labels as model_labels
 from neurorad.reports.safe import html_text
 from neurorad.studies.validation import format_interval
 
@@ -24,16 +25,10 @@ __all__ = ["METRIC_LABELS", "MODEL_LABELS", "ReportTable", "format_interval", "f
            "format_p", "format_table", "metric_label", "model_label", "report_table"]
 
 #: Model name (``neurorad.modeling``) -> short label for tables and captions.
-MODEL_LABELS = {
-    "null": "Null model",
-    "lasso_lr": "LASSO logistic regression",
-    "lasso": "LASSO regression",
-    "svm": "SVM",
-    "svr": "SVR",
-    "rf": "Random forest",
-    "densenet3d": "3-D DenseNet",
-    "resnest2d": "2-D ResNeSt",
-}
+# The registered models (neurorad.modeling.models) and the grading study's networks, which
+# its own module trains (neurorad.studies.grading), not modeling.evaluate.
+MODEL_LABELS = {**model_labels("label"), "densenet3d": "3-D DenseNet",
+                "resnest2d": "2-D ResNeSt"}
 
 #: Column names shown differently from the plain ``snake_case -> Snake case`` rule.
 COLUMN_LABELS = {

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from neurorad.modeling.models import labels as model_labels
+
 from neurorad.reports.safe import markdown_text
 
-MODEL_LABELS = {
-    "null": "a model without predictors (null model)",
-    "lasso_lr": "logistic regression with LASSO penalty",
-    "lasso": "linear regression with LASSO penalty",
-    "svm": "a support vector machine (RBF kernel)",
-    "svr": "support vector regression (RBF kernel)",
-    "rf": "a random forest",
-}
+#: Model name -> phrase of the methods text (the model registry's descriptions).
+MODEL_LABELS = model_labels("description")
 
 
 @dataclass

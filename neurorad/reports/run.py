@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from neurorad.modeling.models import is_known, labels
 from neurorad.reports.summary import clear_outputs
 from neurorad.studies import get_study
 from neurorad.studies.common import (StudyInputError, default_manifest, ensure_demo_cohort,
@@ -32,7 +33,7 @@ def check_inputs(study: str, params: dict, cwd=None) -> dict:
 
     Raises :class:`~neurorad.studies.common.StudyInputError` (exit code 2 on the command
     line) with one line naming the file or parameter and what to do: an unknown parameter
-    name, a missing manifest (other than the default one, whose demo cohort is generated
+    name or model name, a missing manifest (other than the default one, whose demo cohort is generated
     here), a manifest with errors, a missing data root, settings that do not load.
     """
     from neurorad import load_settings
@@ -44,6 +45,15 @@ def check_inputs(study: str, params: dict, cwd=None) -> dict:
         raise StudyInputError(
             f"{study}: unknown notebook parameter(s) {', '.join(unknown)}; the notebook takes "
             f"{', '.join(defaults)}")
+    for key in (k for k in params if k == "models" or k.endswith("_models")):
+        # Registered models, or those the notebook itself declares (the grading study's
+        # networks are trained by its own module, not by modeling.evaluate).
+        own = defaults.get(key) or []
+        unknown = [m for m in (params[key] or []) if not is_known(m) and m not in own]
+        if unknown:
+            raise StudyInputError(
+                f"{key}: unknown model(s) {', '.join(map(str, unknown))}; registered models: "
+                f"{', '.join(sorted(labels()))} (neurorad.modeling.models)")
     cwd = Path(cwd or Path.cwd())
     checked = dict(params)
     for key in PATH_PARAMETERS:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from neurorad.errors import InputError
+from neurorad.modeling.models import quick_models
 from neurorad.features.tags import FILTER_SEPARATOR
 from neurorad.settings.schema import discretisation_sort_key
 
@@ -150,13 +151,13 @@ def quick_design(params: dict) -> dict:
 
     One repeat, at most 2 label permutations, 3 outer folds, 4 random splits (PET),
     19 embedding permutations (NF2: the fewest whose smallest p-value, 1/20, still
-    reaches 0.05), only the ``null`` and ``lasso_lr`` models, one binning at two grey levels
+    reaches 0.05), only the model registry's quick models (``null``, ``lasso_lr``), one binning at two grey levels
     (the third and fifth of ``levels``: 8 and 32 of the published 2..128) and two DKI maps.
     Parameters absent from ``params`` are left alone.
     """
     out = {"repeats": 1, "n_permutations": min(params["n_permutations"], 2),
            "outer_folds": min(params["outer_folds"], 3),
-           "models": [m for m in params["models"] if m in ("null", "lasso_lr")]}
+           "models": [m for m in params["models"] if m in quick_models()]}
     if "n_splits" in params:
         out["n_splits"] = min(params["n_splits"], 4)
     if "embedding_permutations" in params:
