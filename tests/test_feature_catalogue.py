@@ -5,7 +5,8 @@ import re
 from pathlib import Path
 
 import neurorad
-from neurorad.features.catalogue import FAMILY_TITLES, expected_tags, family_table, render_markdown
+from neurorad.features import family_table
+from neurorad.features.catalogue import FAMILY_TITLES, expected_tags, render_markdown
 from neurorad.settings import FAMILIES
 
 ROOT = Path(__file__).resolve().parents[1]

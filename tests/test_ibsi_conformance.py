@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import neurorad
-from neurorad.features.catalogue import family_table
+from neurorad.features import family_table
 from neurorad.preprocess.pipeline import preprocess_roi
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -249,7 +249,7 @@ def compute_case(task: CaseTask, extractor: Callable | None = None,
     """
     try:
         if extractor is None:
-            from neurorad import extract_features
+            from neurorad.extraction import extract_features
 
             def extractor(*args, **kwargs):  # an ROI emptied by preprocessing fails
                 return extract_features(*args, on_empty="raise", **kwargs)
@@ -394,7 +394,7 @@ def _extract_group(readable: list) -> list[dict]:
 def _load_settings(settings):
     if hasattr(settings, "settings_id") and hasattr(settings, "to_dict"):
         return settings
-    from neurorad import load_settings
+    from neurorad.settings import load_settings
 
     return load_settings(settings)
 

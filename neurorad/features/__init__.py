@@ -7,7 +7,8 @@ extraction orchestrator (:mod:`neurorad.extraction`), the texture batcher
 (:mod:`neurorad.features.texture_batch`) and the catalogue read it, so adding a family is
 its module plus one entry here (``docs/architecture.md``, "How to add a feature family").
 
-This module is plain data: it imports no family module (they are imported when first used).
+This module is plain data: it imports no family module (they are imported when first used,
+e.g. by :func:`family_table`).
 """
 from __future__ import annotations
 
@@ -106,4 +107,19 @@ def families_where(**conditions) -> tuple[str, ...]:
                  if all(getattr(f, key) == value for key, value in conditions.items()))
 
 
-__all__ = ["FAMILIES", "INPUTS", "Family", "families_where"]
+def family_table(family: str) -> dict | None:
+    """``FEATURES`` of a family (base tag -> (IBSI code, name, formula)); None when its
+    module is not installed (the module is imported here, on first use)."""
+    import importlib
+
+    module_name = FAMILIES[family].module
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return None
+    return dict(getattr(module, "FEATURES"))
+
+
+__all__ = ["FAMILIES", "INPUTS", "Family", "families_where", "family_table"]

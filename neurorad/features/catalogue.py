@@ -5,10 +5,9 @@
 """
 from __future__ import annotations
 
-import importlib
 import sys
 
-from neurorad.features import FAMILIES, families_where
+from neurorad.features import FAMILIES, families_where, family_table
 from neurorad.features.tags import build_tag
 
 #: Family -> heading in docs/features.md (from the family registry).
@@ -16,18 +15,6 @@ FAMILY_TITLES = {name: f.title for name, f in FAMILIES.items()}
 DIRECTIONAL = families_where(aggregations="directional")
 PLAIN_AGGREGATED = families_where(aggregations="plain")
 PER_DISCRETISATION = families_where(needs_discretisation=True)
-
-
-def family_table(family: str) -> dict | None:
-    """``FEATURES`` of a family (base tag -> (IBSI code, name, formula)); None if absent."""
-    module_name = FAMILIES[family].module
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return None
-    return dict(getattr(module, "FEATURES"))
 
 
 def expected_tags(settings) -> list[str]:

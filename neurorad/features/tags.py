@@ -298,10 +298,10 @@ class FeatureTag:
 
 
 def _base_tags() -> set[str]:
-    from neurorad.features.catalogue import FAMILY_TITLES, family_table
+    from neurorad.features import FAMILIES, family_table
 
     out: set[str] = set()
-    for family in FAMILY_TITLES:
+    for family in FAMILIES:
         out.update(family_table(family) or ())
     return out
 

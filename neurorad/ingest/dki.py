@@ -41,12 +41,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurorad.io.dwi import gradient_table
+
 MAP_NAMES = ("AK", "AWF", "AxEAD", "FA", "MD", "KA", "MK", "RadEAD", "RK", "TORT")
 WHITE_MATTER_MAPS = ("AWF", "AxEAD", "RadEAD", "TORT")
 DEFAULT_WM_FA_THRESHOLD = 0.4
 DEFAULT_KURTOSIS_RANGE = (0.0, 3.0)
 KMAX_SPHERE_SUBDIVISIONS = 1
-MIN_DWI_VOLUMES = 22         # 15 kurtosis + 6 diffusion tensor elements + S0
 DEFAULT_B_MAX = 3000.0       # s/mm^2; see select_shells for the reason
 SHELL_TOLERANCE = 50.0       # s/mm^2 a b-value may exceed b_max by (scanner jitter)
 B0_THRESHOLD = 50.0
@@ -111,25 +112,6 @@ def select_shells(bvals, b_max: float | None = DEFAULT_B_MAX, *,
     used = tuple(float(v) for v in np.unique(shell[weighted & keep]))
     dropped = tuple(float(v) for v in np.unique(shell[weighted & ~keep]))
     return ShellSelection(b_max, keep, used, dropped)
-
-
-def gradient_table(bvals, bvecs, *, b0_threshold: float = 50.0):
-    """A dipy ``GradientTable`` after checking DKI can be fitted (>= 2 non-zero b-values,
-    >= 22 volumes); raises ValueError otherwise."""
-    from dipy.core.gradients import gradient_table as dipy_gradient_table
-
-    bvals = np.asarray(bvals, float).ravel()
-    bvecs = np.asarray(bvecs, float)
-    if bvecs.shape == (3, len(bvals)) and len(bvals) != 3:
-        bvecs = bvecs.T
-    if len(bvals) < MIN_DWI_VOLUMES:
-        raise ValueError(f"DKI needs at least {MIN_DWI_VOLUMES} volumes (21 tensor elements + "
-                         f"S0), got {len(bvals)}")
-    shells = np.unique(np.round(bvals[bvals > b0_threshold], -2))
-    if len(shells) < 2:
-        raise ValueError("DKI needs at least two non-zero b-values (shells); got "
-                         f"{', '.join(f'{s:g}' for s in shells) or 'none'}")
-    return dipy_gradient_table(bvals, bvecs=bvecs, b0_threshold=b0_threshold)
 
 
 def kmax_sphere(subdivisions: int = KMAX_SPHERE_SUBDIVISIONS):

@@ -18,6 +18,8 @@ import numpy as np
 from neurorad.errors import InputError
 from neurorad.io.images import ImageReadError, display_path
 
+MIN_DWI_VOLUMES = 22         # 15 kurtosis + 6 diffusion tensor elements + S0
+
 log = logging.getLogger(__name__)
 
 BVEC_NORM_TOLERANCE = 0.1
@@ -193,7 +195,6 @@ def dwi_problems(path, bvals_path, bvecs_path, *, read_voxels: bool = True,
     """
     import nibabel as nib
 
-    from neurorad.ingest.dki import gradient_table
     from neurorad.io.images import nifti_nonfinite_counts, nifti_truncation
 
     path = Path(path)
@@ -234,3 +235,22 @@ def default_gradient_files(path: str | os.PathLike) -> tuple[Path, Path]:
     path = Path(path)
     stem = path.name[:-7] if path.name.endswith(".nii.gz") else path.stem
     return path.with_name(stem + ".bval"), path.with_name(stem + ".bvec")
+
+
+def gradient_table(bvals, bvecs, *, b0_threshold: float = 50.0):
+    """A dipy ``GradientTable`` after checking DKI can be fitted (>= 2 non-zero b-values,
+    >= 22 volumes); raises ValueError otherwise."""
+    from dipy.core.gradients import gradient_table as dipy_gradient_table
+
+    bvals = np.asarray(bvals, float).ravel()
+    bvecs = np.asarray(bvecs, float)
+    if bvecs.shape == (3, len(bvals)) and len(bvals) != 3:
+        bvecs = bvecs.T
+    if len(bvals) < MIN_DWI_VOLUMES:
+        raise ValueError(f"DKI needs at least {MIN_DWI_VOLUMES} volumes (21 tensor elements + "
+                         f"S0), got {len(bvals)}")
+    shells = np.unique(np.round(bvals[bvals > b0_threshold], -2))
+    if len(shells) < 2:
+        raise ValueError("DKI needs at least two non-zero b-values (shells); got "
+                         f"{', '.join(f'{s:g}' for s in shells) or 'none'}")
+    return dipy_gradient_table(bvals, bvecs=bvecs, b0_threshold=b0_threshold)

@@ -36,7 +36,7 @@ def check_inputs(study: str, params: dict, cwd=None) -> dict:
     name or model name, a missing manifest (other than the default one, whose demo cohort is generated
     here), a manifest with errors, a missing data root, settings that do not load.
     """
-    from neurorad import load_settings
+    from neurorad.settings import load_settings
     from neurorad.io import validate_manifest
 
     defaults = notebook_parameters(study)

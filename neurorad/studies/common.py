@@ -222,7 +222,7 @@ def study_settings(preset, levels, methods=("fbn",), families=None, filters=None
         kept (``neurorad.settings.schema``). None or empty (default): no filters, as in the
         published studies.
     """
-    from neurorad import load_settings
+    from neurorad.settings import load_settings
 
     base = load_settings(preset).to_dict()
     levels = sorted({int(n) for n in levels})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurorad.ingest.dki import MAP_NAMES, WHITE_MATTER_MAPS, fit_maps, gradient_table
-from neurorad.io.dwi import DwiError, read_dwi, read_gradient_table
+from neurorad.ingest.dki import MAP_NAMES, WHITE_MATTER_MAPS, fit_maps
+from neurorad.io.dwi import DwiError, gradient_table, read_dwi, read_gradient_table
 
 
 @pytest.fixture(scope="module")

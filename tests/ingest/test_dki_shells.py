@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from neurorad.cli import main
-from neurorad.ingest.dki import fit_maps, gradient_table, select_shells
-from neurorad.io.dwi import DwiError, read_dwi, read_gradient_table
+from neurorad.ingest.dki import fit_maps, select_shells
+from neurorad.io.dwi import DwiError, gradient_table, read_dwi, read_gradient_table
 
 
 @pytest.fixture(scope="module")
