@@ -55,21 +55,10 @@ ON_EMPTY = ("nan", "raise")
 
 
 def family_function(family: str):
-    """The feature function of ``family``, or None (with a warning) when its module is absent.
-
-    Family modules are imported when first used (:data:`neurorad.features.FAMILIES` says
-    where), so a missing optional dependency of one family cannot break the others.
-    """
-    module_name, func_name = FAMILIES[family].module, FAMILIES[family].function
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise  # the module exists but one of its imports is missing: a real error
-        warnings.warn(f"feature family {family!r} is not available ({module_name} is not "
-                      "installed); its features are skipped", RuntimeWarning, stacklevel=3)
-        return None
-    return getattr(module, func_name)
+    """The feature function of ``family`` (its module, named by the registry
+    :data:`neurorad.features.FAMILIES`, is imported on first use)."""
+    family = FAMILIES[family]
+    return getattr(importlib.import_module(family.module), family.function)
 
 
 def _as_floats(features: dict, suffix: str = "") -> dict[str, float]:
@@ -110,8 +99,7 @@ def _per_discretisation_levels(values, settings, range_low):
 
 
 def _enabled_functions(settings) -> dict:
-    funcs = {f: family_function(f) for f in settings.families}
-    return {f: fn for f, fn in funcs.items() if fn is not None}
+    return {f: family_function(f) for f in settings.families}
 
 
 def _level_free_features(roi: PreprocessedROI, values, settings, funcs) -> dict[str, float]:
@@ -268,6 +256,24 @@ def extract_features(image, mask, settings, *, label: int | None = None,
         Mask on another grid, a label that is not a whole number >= 1 (``ROILabelError``).
     neurorad.settings.SettingsError
         Invalid settings.
+
+    Examples
+    --------
+    A 3 x 3 x 3 ROI inside a 5 x 5 x 5 image of intensities 0 ... 124 (1 mm voxels):
+
+    >>> import numpy as np, SimpleITK as sitk
+    >>> from neurorad.extraction import extract_features
+    >>> array = np.arange(125, dtype=float).reshape(5, 5, 5)
+    >>> mask = np.zeros((5, 5, 5), np.uint8)
+    >>> mask[1:4, 1:4, 1:4] = 1
+    >>> settings = {"families": ["statistics", "glcm"],
+    ...             "discretisation": {"method": "fbn", "n_bins": 8}}
+    >>> features = extract_features(sitk.GetImageFromArray(array),
+    ...                             sitk.GetImageFromArray(mask), settings)
+    >>> features["stat_mean"] == float(array[1:4, 1:4, 1:4].mean()), features["stat_max"]
+    (True, 93.0)
+    >>> sorted(tag for tag in features if tag.startswith("cm_joint_max"))
+    ['cm_joint_max_3D_avg', 'cm_joint_max_3D_comb']
     """
     from neurorad.settings import load_settings
 
@@ -340,6 +346,22 @@ def extract_features_batch(rois: Sequence, settings, *, device: str | None = Non
     ------
     Exceptions of :func:`extract_features`, with a note naming the ROI's position in
     ``rois`` (``exc.__notes__``).
+
+    Examples
+    --------
+    >>> import numpy as np, SimpleITK as sitk
+    >>> from neurorad.extraction import extract_features, extract_features_batch
+    >>> rng = np.random.default_rng(0)
+    >>> mask = np.zeros((6, 6, 6), np.uint8)
+    >>> mask[1:5, 1:5, 1:5] = 1
+    >>> rois = [(sitk.GetImageFromArray(rng.normal(size=(6, 6, 6))),
+    ...          sitk.GetImageFromArray(mask)) for _ in range(3)]
+    >>> settings = {"families": ["glcm", "ngtdm"],
+    ...             "discretisation": {"method": "fbn", "n_bins": 4}}
+    >>> batch = extract_features_batch(rois, settings)
+    >>> batch == [extract_features(image, roi, settings) for image, roi in rois]
+    True
+
     """
     from neurorad.settings import load_settings
 

@@ -135,3 +135,19 @@ def test_the_checks_catch_a_cycle_and_an_upward_import():
     assert layer_of("neurorad.io.manifest") < layer_of("neurorad.extraction")
     assert layer_of("neurorad.studies") < layer_of("neurorad.studies.common")
     assert layer_of("neurorad.features") < layer_of("neurorad.features.glcm")
+
+
+def test_every_subpackage_says_what_it_offers():
+    """Each subpackage's ``__all__`` exists and every name in it resolves (an attribute, or a
+    submodule for the packages whose submodules are imported on demand)."""
+    import importlib
+
+    packages = sorted(m for m, p in package_modules().items()
+                      if p.name == "__init__.py" and m != "neurorad")
+    assert "neurorad.features" in packages and "neurorad.reports" in packages
+    for name in packages:
+        package = importlib.import_module(name)
+        assert getattr(package, "__all__", None), f"{name} has no __all__"
+        for item in package.__all__:
+            if not hasattr(package, item):
+                importlib.import_module(f"{name}.{item}")

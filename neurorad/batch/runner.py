@@ -37,7 +37,6 @@ from neurorad.errors import EmptyROIError
 
 log = logging.getLogger("neurorad.batch")
 
-SCHEDULERS = ("local", "synchronous")
 CACHE_DIRNAME = "cache"
 FEATURES_FILE = "features.parquet"
 FAILURES_FILE = "failures.parquet"
@@ -636,6 +635,25 @@ def extract_manifest(manifest, settings, out_dir, *, data_root=None, scheduler=N
     Returns
     -------
     BatchResult
+
+    Examples
+    --------
+    A small synthetic cohort (8 subjects of the glioma design), first-order statistics only,
+    in this process:
+
+    >>> import tempfile
+    >>> from neurorad.batch.runner import extract_manifest
+    >>> from neurorad.synth.cohort import make_cohort
+    >>> work = tempfile.mkdtemp()
+    >>> manifest = make_cohort("glioma", f"{work}/cohort", n_subjects=8, progress=False)
+    >>> result = extract_manifest(manifest, {"families": ["statistics"], "discretisation": []},
+    ...                           f"{work}/features", scheduler="synchronous", progress=False)
+    >>> result.n_failed, result.features.subject.nunique(), result.n_cases == result.n_computed
+    (0, 8, True)
+    >>> rerun = extract_manifest(manifest, {"families": ["statistics"], "discretisation": []},
+    ...                          f"{work}/features", scheduler="synchronous", progress=False)
+    >>> rerun.n_cached == result.n_cases  # finished cases come from the cache
+    True
     """
     t0 = time.perf_counter()
     started = _prov.utc_now()

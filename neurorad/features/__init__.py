@@ -107,19 +107,12 @@ def families_where(**conditions) -> tuple[str, ...]:
                  if all(getattr(f, key) == value for key, value in conditions.items()))
 
 
-def family_table(family: str) -> dict | None:
-    """``FEATURES`` of a family (base tag -> (IBSI code, name, formula)); None when its
-    module is not installed (the module is imported here, on first use)."""
+def family_table(family: str) -> dict:
+    """``FEATURES`` of a family (base tag -> (IBSI code, name, formula)); its module is
+    imported here, on first use."""
     import importlib
 
-    module_name = FAMILIES[family].module
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return None
-    return dict(getattr(module, "FEATURES"))
+    return dict(importlib.import_module(FAMILIES[family].module).FEATURES)
 
 
 __all__ = ["FAMILIES", "INPUTS", "Family", "families_where", "family_table"]

@@ -18,7 +18,7 @@ PER_DISCRETISATION = families_where(needs_discretisation=True)
 
 
 def expected_tags(settings) -> list[str]:
-    """Tags produced by ``extract_features`` with ``settings`` (families that are installed).
+    """Tags produced by ``extract_features`` with ``settings``.
 
     ``<base tag>[_<aggregation>][_<discretisation suffix>][__<filter part>]`` (see
     ``docs/features.md``): the original image's tags (when kept), then each response map's.
@@ -40,8 +40,6 @@ def _image_tags(settings) -> list[str]:
     tags = []
     for family in settings.families:
         table = family_table(family)
-        if table is None:
-            continue
         if family in DIRECTIONAL:
             aggs = ["_" + a for a in settings.directional_aggregations()]
         elif family in PLAIN_AGGREGATED:
@@ -157,9 +155,6 @@ def render_markdown() -> str:
         table = family_table(family)
         parts.append(f"\n## {title}\n")
         module_name = FAMILIES[family].module
-        if table is None:
-            parts.append(f"Module `{module_name}` is not available in this installation.\n")
-            continue
         if family in DIRECTIONAL:
             note = "aggregations `_2D_avg` ... `_3D_comb`; discretisation suffix"
         elif family in PLAIN_AGGREGATED:

@@ -98,6 +98,19 @@ def apply(image, spec: Mapping):
         Scalar 3-D image.
     spec : mapping
         Filter spec (see the module docstring).
+
+    Examples
+    --------
+    The mean filter leaves a constant image constant, whatever its boundary condition:
+
+    >>> import numpy as np, SimpleITK as sitk
+    >>> from neurorad.filters import apply
+    >>> image = sitk.GetImageFromArray(np.full((4, 5, 6), 7.0))
+    >>> spec = {"filter": "mean", "dimensions": "3d", "boundary": "mirror",
+    ...         "support_voxels": 3}
+    >>> response = sitk.GetArrayFromImage(apply(image, spec))
+    >>> response.shape, bool(np.allclose(response, 7.0))
+    ((4, 5, 6), True)
     """
     import SimpleITK as sitk
 

@@ -50,10 +50,6 @@ METRIC_LABELS = {
     "brier": "Brier score", "spearman_rho": "Spearman rho", "pearson_r": "Pearson r",
     "mae": "Mean absolute error", "rmse": "Root mean squared error", "r2": "R\u00b2",
 }
-HIGHER_IS_BETTER = {"acc": True, "bacc": True, "sens": True, "spec": True, "ppv": True,
-                    "f1": True, "roc_auc": True, "pr_auc": True, "brier": False,
-                    "spearman_rho": True,
-                    "pearson_r": True, "mae": False, "rmse": False, "r2": True}
 
 
 def _divide(num, den):

@@ -80,6 +80,16 @@ def load_settings(source: "str | Path | dict | Settings") -> Settings:
     SettingsError
         Unknown preset, unreadable file, unknown key or bad value (the message names the
         key, and the file when there is one).
+
+    Examples
+    --------
+    >>> from neurorad.settings import load_settings
+    >>> settings = load_settings({"families": ["statistics", "glcm"],
+    ...                           "discretisation": {"method": "fbn", "n_bins": 8}})
+    >>> settings.families, [d.suffix for d in settings.discretisation]
+    (('statistics', 'glcm'), ['fbn8'])
+    >>> load_settings("seed-protocol").families[:3]
+    ('morphology', 'local_intensity', 'statistics')
     """
     if isinstance(source, Settings):
         return source

@@ -37,8 +37,9 @@ def published_table(study: str | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> from neurorad.studies.published import published_table
-    >>> published_table("pet")[["model", "metric", "value", "ci_low", "ci_high"]].iloc[0].tolist()
-    ['lasso', 'spearman_rho', 0.58, 0.43, 0.74]
+    >>> first = published_table("pet").iloc[0]
+    >>> first.model, first.metric, float(first.value), float(first.ci_low), float(first.ci_high)
+    ('lasso', 'spearman_rho', 0.58, 0.43, 0.74)
     """
     return pd.DataFrame(
         [[v.study, v.task, v.model, v.metric, v.target_class, v.value, v.ci_low, v.ci_high,

@@ -50,8 +50,6 @@ class Tissue(IntEnum):
 
 
 N_TISSUES = len(Tissue)
-WHITE_MATTER_LIKE = (Tissue.WHITE_MATTER, Tissue.CORPUS_CALLOSUM, Tissue.INTERNAL_CAPSULE,
-                     Tissue.BRAINSTEM, Tissue.CEREBELLUM_WM)
 BRAIN_TISSUES = (Tissue.GREY_MATTER, Tissue.WHITE_MATTER, Tissue.THALAMUS, Tissue.LENTIFORM,
                  Tissue.CAUDATE, Tissue.CORPUS_CALLOSUM, Tissue.INTERNAL_CAPSULE,
                  Tissue.BRAINSTEM, Tissue.CEREBELLUM_GM, Tissue.CEREBELLUM_WM)

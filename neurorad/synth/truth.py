@@ -58,8 +58,3 @@ def plain(value):
 def write_truth(truth: dict, path: Path) -> None:
     """Write ``truth`` as indented JSON (stable key order: deterministic bytes)."""
     Path(path).write_text(json.dumps(plain(truth), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def read_truth(path) -> dict:
-    """Read a ``truth.json``."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
