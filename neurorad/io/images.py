@@ -30,6 +30,8 @@ from neurorad.errors import InputError
 log = logging.getLogger(__name__)
 
 # Image formats a manifest may name; "auto" decides from the suffix (a folder is DICOM).
+# A format SimpleITK reads is added here and in _SUFFIX_FORMATS, nowhere else
+# (docs/architecture.md, "How to add an input format").
 IMAGE_FORMATS = ("auto", "nifti", "nrrd", "mha", "dicom")
 
 _SUFFIX_FORMATS = {
@@ -235,7 +237,7 @@ def _resolve_format(path: Path, fmt: str, shown: str, subject: str | None,
         found = detect_format(path)
         if found is None:
             raise ImageReadError(
-                shown, "unsupported format: expected .nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd "
+                shown, f"unsupported format: expected {', '.join(sorted(_SUFFIX_FORMATS))} "
                 "or a DICOM series folder", subject=subject, role=role)
         return found
     if fmt == "dicom" and not path.is_dir():
