@@ -14,18 +14,19 @@ extraction
 modelling
     every other cell (validation, tables, figures), permutations included.
 permutations
-    the label-permutation control inside the modelling cells, measured as the difference
-    between this run and a second run with ``-p n_permutations 0`` (same cache, so no
-    extraction) — or, with ``--permutation-sample P``, the first run uses ``P`` permutations
-    and the design's count is extrapolated linearly from the per-permutation cost
-    (permutations are independent, equally sized jobs); the output says which.
+    the label-permutation control inside the modelling cells: ``evaluate`` logs the wall time
+    of each permutation test to ``$NEURORAD_TIMING_LOG`` (set here); with
+    ``--permutation-sample P`` the notebook runs ``P`` permutations and their time is scaled
+    to the design's count (permutations are independent, equally sized jobs); the output
+    says which.
 rendering
     ``render_html`` of the executed notebook (+ index page).
 
-Printed per study and in total: wall seconds, and the CPU seconds of this process and its
-children (the notebook kernel and its process pools; Dask workers of the local cluster are
-children of the kernel). The machine this was written on is shared: report the load average
-printed at start and end, and read wall times as upper bounds.
+Printed per study and in total: wall seconds per stage, and the CPU seconds of this process
+and the children it reaped (the notebook kernel; worker pools the kernel leaves running when
+it exits are not counted, so this is a lower bound). The machine this was written on is
+shared: report the load average printed at start and end, and read wall times as upper
+bounds.
 """
 from __future__ import annotations
 
@@ -62,18 +63,9 @@ def cell_stages(notebook_path: Path) -> dict[str, float]:
     return out
 
 
-def run_once(study: str, params: dict, output: Path) -> tuple[dict, float, float]:
-    """Execute the notebook; returns (stages from cell durations, wall, CPU)."""
-    from neurorad.reports.run import executed_path, run_study
-
-    wall, cpu = time.perf_counter(), cpu_seconds()
-    run_study(study, params, output, progress=False)
-    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
-    return cell_stages(executed_path(study, output)), wall, cpu
-
-
 def bench_study(study: str, args, extra: dict) -> dict:
     from neurorad.reports.cli import ensure_cohort, render_reports
+    from neurorad.reports.run import executed_path, run_study
     from neurorad.studies.notebooks import parameters
 
     work = Path(args.work)
@@ -84,33 +76,35 @@ def bench_study(study: str, args, extra: dict) -> dict:
     n_perm = int(design["n_permutations"])
     output = Path(args.out) / "reports"
     cache = Path(tempfile.mkdtemp(prefix=f"{study}-", dir=args.out))
-    base = {"manifest": str(manifest), "work_dir": str(cache), **extra}
+    params = {"manifest": str(manifest), "work_dir": str(cache), **extra}
     sample = args.permutation_sample
-    first = {**base, "n_permutations": sample} if sample is not None else base
-    stages, wall, cpu = run_once(study, first, output)
-    ref_stages, ref_wall, ref_cpu = run_once(study, {**base, "n_permutations": 0}, output)
+    if sample is not None:
+        params["n_permutations"] = sample
+    log = cache / "timing.jsonl"
+    os.environ["NEURORAD_TIMING_LOG"] = str(log.resolve())
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    run_study(study, params, output, progress=False)
+    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    del os.environ["NEURORAD_TIMING_LOG"]
+    stages = cell_stages(executed_path(study, output))
+    records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    perm_wall = sum(r["wall_s"] for r in records if r["stage"] == "permutations")
     ran = sample if sample is not None else n_perm
-    per_perm = (stages["modelling"] - ref_stages["modelling"]) / ran if ran else 0.0
-    per_perm_cpu = (cpu - ref_cpu) / ran if ran else 0.0
+    scale = n_perm / ran if ran else 0.0
     t = time.perf_counter()
     render_reports([study], output, quiet=True)
     render = time.perf_counter() - t
     row = {"study": study, "cohort_generation_s": round(cohort_s, 1),
            "extraction_s": round(stages["extraction"], 1),
-           "modelling_without_permutations_s": round(ref_stages["modelling"], 1),
-           "permutations_s": round(per_perm * n_perm, 1),
-           "permutations_measured": sample is None,
-           "n_permutations": n_perm, "rendering_s": round(render, 1)}
+           "modelling_without_permutations_s": round(stages["modelling"] - perm_wall, 1),
+           "permutations_s": round(perm_wall * scale, 1),
+           "permutations_measured": sample is None, "permutations_run": ran,
+           "n_permutations": n_perm, "permutation_tests": len(records),
+           "rendering_s": round(render, 1)}
     row["total_s"] = round(row["extraction_s"] + row["modelling_without_permutations_s"]
                            + row["permutations_s"] + row["rendering_s"], 1)
-    # CPU: the run without permutations (no extraction: cached) plus the extraction and the
-    # permutations of the first run.
-    row["cpu_s"] = round(ref_cpu + (cpu - ref_cpu) / max(ran, 1) * n_perm
-                         if ran else cpu, 1)
-    row["first_run_wall_s"] = round(wall, 1)
-    row["first_run_cpu_s"] = round(cpu, 1)
-    row["no_permutation_run_wall_s"] = round(ref_wall, 1)
-    row["per_permutation_cpu_s"] = round(per_perm_cpu, 2)
+    row["run_wall_s"] = round(wall, 1)
+    row["run_cpu_s_reaped"] = round(cpu, 1)
     return row
 
 
@@ -137,10 +131,9 @@ def main(argv=None) -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
     total = sum(r["total_s"] for r in rows)
-    cpu = sum(r["cpu_s"] for r in rows)
     print(f"load average at end: {os.getloadavg()}")
     print(f"main job ({', '.join(args.studies)}), cohorts present: {total:.0f} s wall "
-          f"(upper bound on a shared machine), {cpu:.0f} s CPU; "
+          f"(upper bound on a shared machine); "
           f"permutations {'measured' if args.permutation_sample is None else 'extrapolated'}")
     with open(Path(args.out) / "bench_studies.json", "w") as fh:
         json.dump(rows, fh, indent=1)

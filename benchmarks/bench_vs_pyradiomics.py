@@ -2,10 +2,11 @@
 
     .venv/bin/pip install -e .[bench]          # PyRadiomics (published as pyradiomics-bhklab)
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_vs_pyradiomics.py [--sizes 4k 30k 250k]
-        [--repeats 3] [--profile 250k] [--json results.json]
+        [--shapes lumpy sphere lobulated] [--repeats 3] [--profile 250k] [--json results.json]
 
-For each ROI size (synthetic lumpy ellipsoids with MR-like intensities, in an image box 8
-voxels larger on every side: local-intensity peaks look outside the ROI) it times
+For each ROI size and shape (``--shapes``: lumpy ellipsoid, smooth sphere, lobulated ball;
+MR-like intensities, in an image box 8 voxels larger on every side: local-intensity peaks
+look outside the ROI) it times
 
 * ``pyradiomics``: PyRadiomics' 7 feature classes (firstorder, shape, glcm, glrlm, glszm,
   gldm, ngtdm), its default settings (bin width 25, 3D, directions averaged): the baseline;
@@ -50,14 +51,40 @@ IBSI_FAMILIES = ("morphology", "local_intensity", "statistics", "histogram", "iv
 ONE_DISCRETISATION = {"method": "fbs_aligned", "bin_width": 25}
 
 
-def synthetic_case(n_voxels: int, seed: int = 0, margin: int = 8):
-    """(image, mask) SimpleITK images: a lumpy ellipsoid ROI of ~n_voxels, MR-like values
-    (mean ~500, range ~1000, so bin width 25 gives ~40 grey levels), 1 x 1 x 1.5 mm voxels."""
+#: ROI shapes of the synthetic cases (see :func:`synthetic_case`).
+SHAPES = ("lumpy", "sphere", "lobulated")
+
+
+def synthetic_case(n_voxels: int, seed: int = 0, margin: int = 8, shape_kind: str = "lumpy"):
+    """(image, mask) SimpleITK images: a ROI of ~n_voxels, MR-like values (mean ~500, range
+    ~1000, so bin width 25 gives ~40 grey levels), 1 x 1 x 1.5 mm voxels.
+
+    ``shape_kind``: ``lumpy`` -- an ellipsoid with a noisy surface (the original case);
+    ``sphere`` -- a smooth ball (the same radius in mm on every axis); ``lobulated`` -- a
+    smooth ball whose radius varies with direction, :math:`r(\theta, \varphi) \propto
+    1 + 0.3 \sin^2\theta \cos 3\varphi + 0.25 \cos 2\theta` (five bulges, concave
+    between them: a lobulated tumour).
+    """
+    if shape_kind not in SHAPES:
+        raise ValueError(f"shape_kind must be one of {SHAPES}, got {shape_kind!r}")
     rng = np.random.default_rng(seed)
     side = max(4, round((n_voxels / 0.5) ** (1 / 3)))
+    if shape_kind == "lobulated":
+        side = round(side * 1.25)      # the lobes reach further than the ball's radius
     shape = (max(2, round(side / 1.5)), side, side)  # fewer slices: 1.5 mm slice spacing
     grids = np.meshgrid(*[np.linspace(-1, 1, n) for n in shape], indexing="ij")
-    score = sum(g ** 2 for g in grids) + rng.normal(0, 0.1, shape)
+    if shape_kind == "lumpy":
+        score = sum(g ** 2 for g in grids) + rng.normal(0, 0.1, shape)
+    else:
+        z, y, x = grids
+        rho = np.sqrt(x ** 2 + y ** 2 + z ** 2)
+        score = rho
+        if shape_kind == "lobulated":
+            cos_theta = np.divide(z, rho, out=np.zeros_like(z), where=rho > 0)
+            phi = np.arctan2(y, x)
+            lobes = (1 + 0.3 * (1 - cos_theta ** 2) * np.cos(3 * phi)
+                     + 0.25 * (2 * cos_theta ** 2 - 1))
+            score = rho / lobes
     inside = score <= np.sort(score.ravel())[min(n_voxels, score.size) - 1]
     full = tuple(n + 2 * margin for n in shape)
     mask = np.zeros(full, dtype=np.uint8)
@@ -102,24 +129,33 @@ def pyradiomics_extractor(classes=PYRADIOMICS_CLASSES):
     return ext
 
 
+#: Clock of :func:`interleaved_best`: ``time.perf_counter`` (wall) or ``time.process_time``
+#: (CPU of this process; both tools run single-threaded here, so on a shared machine the
+#: CPU time is the figure other sessions' load disturbs least). Set by ``--clock``.
+CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
+_clock = time.perf_counter
+
+
 def interleaved_best(fns: dict, repeats: dict) -> tuple[dict, dict]:
-    """Best wall time of each function over its number of repeats, the functions taking turns
-    (A B C A B C ...), so that a change of machine load hits all of them alike."""
+    """Best time (``--clock``: wall or CPU) of each function over its number of repeats, the
+    functions taking turns (A B C A B C ...), so that a change of machine load hits all of
+    them alike."""
     best = {k: float("inf") for k in fns}
     results = {}
     for r in range(max(repeats.values())):
         for name, fn in fns.items():
             if r < repeats[name]:
-                t0 = time.perf_counter()
+                t0 = _clock()
                 results[name] = fn()
-                best[name] = min(best[name], time.perf_counter() - t0)
+                best[name] = min(best[name], _clock() - t0)
     return best, results
 
 
-def run_size(label: str, n_voxels: int, configs: dict, repeats: int, only=None) -> dict:
+def run_size(label: str, n_voxels: int, configs: dict, repeats: int, only=None,
+             shape_kind: str = "lumpy") -> dict:
     import neurorad
 
-    img, lab = synthetic_case(n_voxels)
+    img, lab = synthetic_case(n_voxels, shape_kind=shape_kind)
     ext = pyradiomics_extractor()
     fns = {"pyradiomics": lambda: ext.execute(img, lab, label=1)}
     reps = {"pyradiomics": repeats}
@@ -131,7 +167,7 @@ def run_size(label: str, n_voxels: int, configs: dict, repeats: int, only=None) 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         best, results = interleaved_best(fns, reps)
-    row = {"size": label, "voxels": int(sitk.GetArrayViewFromImage(lab).sum()),
+    row = {"size": label, "shape": shape_kind, "voxels": int(sitk.GetArrayViewFromImage(lab).sum()),
            "pyradiomics_s": best["pyradiomics"],
            "pyradiomics_features": sum(1 for k in results["pyradiomics"] if not k.startswith("diagnostics"))}
     for name in fns:
@@ -171,12 +207,18 @@ def profile_size(label: str, n_voxels: int, repeats: int) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="neurorad vs PyRadiomics, single thread")
     ap.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    ap.add_argument("--shapes", nargs="+", default=["lumpy"], choices=list(SHAPES),
+                    help="ROI shapes (default: lumpy, the original case)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--clock", choices=list(CLOCK), default="wall",
+                    help="wall time (default) or CPU time of this process (shared machines)")
     ap.add_argument("--only", nargs="+", default=None,
                     help="neurorad configs to time (nr_7fam nr_ibsi_3d nr_ibsi_all nr_seed)")
     ap.add_argument("--profile", nargs="*", default=[], choices=list(SIZES))
     ap.add_argument("--json", default=None, help="also write the results here")
     args = ap.parse_args(argv)
+    global _clock
+    _clock = CLOCK[args.clock]
 
     import SimpleITK
 
@@ -195,14 +237,14 @@ def main(argv=None) -> int:
             neurorad.extract_features(img, lab, settings, label=1, device="cpu")
     print(f"neurorad {neurorad.__version__}, PyRadiomics {radiomics.__version__}, "
           f"Python {platform.python_version()}, {platform.processor() or platform.machine()}, "
-          f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, load average {os.getloadavg()[0]:.1f}")
+          f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, clock {args.clock}, load average {os.getloadavg()[0]:.1f}")
     rows = []
-    for label in args.sizes:
-        row = run_size(label, SIZES[label], configs, args.repeats, args.only)
+    for label, kind in [(size, kind) for size in args.sizes for kind in args.shapes]:
+        row = run_size(label, SIZES[label], configs, args.repeats, args.only, kind)
         rows.append(row)
         ratios = "  ".join(f"{k[:-6]} {row[k]:.2f} ({row[k[:-6] + '_s']:.2f}s, {row[k[:-6] + '_features']} f)"
                            for k in row if k.endswith("_ratio"))
-        print(f"{label:>5s} ({row['voxels']} voxels): PyRadiomics {row['pyradiomics_s']:.2f}s "
+        print(f"{label:>5s} {kind} ({row['voxels']} voxels): PyRadiomics {row['pyradiomics_s']:.2f}s "
               f"({row['pyradiomics_features']} f) | ratio neurorad/PyRadiomics: {ratios}", flush=True)
     profiles = {}
     for label in args.profile:

@@ -7,6 +7,9 @@ inflates the metrics. How metrics are estimated and their intervals built:
 """
 from __future__ import annotations
 
+import json
+import os
+import time
 import warnings
 from dataclasses import asdict, dataclass, field, replace
 
@@ -312,6 +315,7 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
     tests = delong_table(unit_folds, classes, positive) if task == "classification" \
         else pd.DataFrame(columns=TEST_COLUMNS)
     if opts.n_permutations:
+        started = time.perf_counter(), time.process_time()
         perm = permutation_test(inputs, task=task, specs=specs, prep=prep, opts=opts,
                                 X_fit=X_fit, outer_folds=outer_folds,
                                 repeats=opts.permutation_repeats or repeats, seed=seed,
@@ -319,6 +323,7 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
                                                             positive),
                                 classes=classes, positive=positive)
         tests = pd.concat([t for t in (tests, perm) if len(t)], ignore_index=True)
+        _log_timing("permutations", started, n_permutations=opts.n_permutations)
     settings = {"task": task, "models": list(models), "outer_folds": outer_folds,
                 **{k: v for k, v in asdict(replace(opts, batch=None)).items()},
                 "repeats": repeats, "seed": seed, "n_bootstrap": n_bootstrap,
@@ -329,6 +334,22 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
                             _feature_table(fits, inputs.feature_names), tests, per_fold,
                             _unit_table(unit_folds, patient_ids, classes, task), hyper,
                             settings)
+
+
+#: Environment variable naming a file that receives one JSON line per timed evaluation
+#: stage (``benchmarks/bench_studies.py`` sets it to split a notebook's modelling time).
+TIMING_LOG = "NEURORAD_TIMING_LOG"
+
+
+def _log_timing(stage: str, started, **info) -> None:
+    """Append ``{"stage", "wall_s", "driver_cpu_s", **info}`` to ``$NEURORAD_TIMING_LOG``."""
+    path = os.environ.get(TIMING_LOG)
+    if not path:
+        return
+    record = {"stage": stage, "wall_s": time.perf_counter() - started[0],
+              "driver_cpu_s": time.process_time() - started[1], **info}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
 
 
 def _with_batch_column(X, batch, source):

@@ -255,3 +255,20 @@ def test_tiny_regression_is_a_clear_error(n):
                                          f"{smallest}, too few"):
         evaluate(X, y, task="regression", outer_folds=2, fast=True, n_bootstrap=20,
                  repeats=1)
+
+
+def test_permutation_time_is_logged_when_asked(make_clustered, tmp_path, monkeypatch):
+    import json
+
+    X, y, groups = make_clustered(n_patients=12, rois_per_patient=2, n_features=4, seed=13)
+    log = tmp_path / "timing.jsonl"
+    monkeypatch.setenv("NEURORAD_TIMING_LOG", str(log))
+    evaluate(X, y, groups=groups, models=("null",), outer_folds=3, repeats=1, n_bootstrap=10,
+             n_permutations=3)
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert record["stage"] == "permutations" and record["n_permutations"] == 3
+    assert record["wall_s"] >= 0 and record["driver_cpu_s"] >= 0
+    monkeypatch.delenv("NEURORAD_TIMING_LOG")
+    evaluate(X, y, groups=groups, models=("null",), outer_folds=3, repeats=1, n_bootstrap=10,
+             n_permutations=3)
+    assert len(log.read_text().splitlines()) == 1          # not logged without the variable
