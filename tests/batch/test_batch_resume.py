@@ -73,10 +73,12 @@ def test_ctrl_c_ends_with_one_line_exit_3_and_no_lock_files(tmp_path):
     os.killpg(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == EXIT_INTERRUPTED, stderr
-    lines = [line for line in stderr.splitlines()
-             if "RuntimeWarning" not in line and "result.update" not in line]
+    # Feature warnings of finished cases (logged naming subject, ROI and image) may precede it;
+    # the interrupt itself is one line, the last, and nothing else mentions it.
+    lines = [line for line in stderr.splitlines() if line.strip()]
     cached = len(list((out / "cache").glob("*.parquet")))
-    assert lines == [f"interrupted; {cached} cases cached; rerun to resume"], stderr
+    assert lines[-1] == f"interrupted; {cached} cases cached; rerun to resume", stderr
+    assert not [line for line in lines[:-1] if "nterrupt" in line], stderr
     assert "Traceback" not in stderr
     assert not [p for p in scratch.rglob("*") if "lock" in p.name], list(scratch.rglob("*"))
     resumed = extract_manifest(cohort.manifest, "seed-protocol", out, scheduler="synchronous",
