@@ -460,7 +460,8 @@ def plot_performance_vs_discretisation(table: pd.DataFrame, *, metric: str = "ro
 
 
 def plot_grouped_vs_leaky(metrics: pd.DataFrame, metric: str = "roc_auc", *, by: str = "model",
-                          chance="auto", title: str = "", ax=None):
+                          chance="auto", title: str = "", ax=None,
+                          leaky_label: str = "leaky (ROI split)"):
     """Grouped (patient-level split) next to leaky (ROI-level split) estimates.
 
     One pair of bars per value of ``by`` (model, class or target): the estimate with its
@@ -474,6 +475,8 @@ def plot_grouped_vs_leaky(metrics: pd.DataFrame, metric: str = "roc_auc", *, by:
         Columns ``split``, ``metric``, ``by``, ``estimate``, ``ci_low``, ``ci_high``.
     chance : float, None or "auto"
         Dotted chance line (see :data:`CHANCE_LEVELS`).
+    leaky_label : str
+        Legend entry of the leaky bars (e.g. "leaky (slice split)" where slices are split).
 
     Returns
     -------
@@ -485,7 +488,7 @@ def plot_grouped_vs_leaky(metrics: pd.DataFrame, metric: str = "roc_auc", *, by:
     ax = _axes(ax, (max(4.5, 1.3 * len(keys) + 2), 3.4))
     width = 0.8 / max(len(splits), 1)
     colours = {"grouped": "#1f77b4", "leaky": "#d62728"}
-    names = {"grouped": "grouped by patient", "leaky": "leaky (ROI split)"}
+    names = {"grouped": "grouped by patient", "leaky": leaky_label}
     for i, split in enumerate(splits):
         part = m[m["split"] == split].set_index(by).reindex(keys)
         x = np.arange(len(keys)) + (i - (len(splits) - 1) / 2) * width

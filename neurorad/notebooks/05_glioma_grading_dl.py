@@ -123,7 +123,8 @@ display(report_table(training.groupby(["network", "split", "labels"])[
 display(report_table(grading_dl.overview(metrics).reset_index(),
                      "Both arms, grouped by patient and leaky, with the null model"))
 show_figure(plots.plot_grouped_vs_leaky(grading_dl.arms_table(metrics), "roc_auc", by="arm",
-                                        title="macro ROC AUC, grades I-IV"),
+                                        title="macro ROC AUC, grades I-IV",
+                                        leaky_label="leaky (slice split)"),
             "Macro one-vs-rest ROC AUC of each arm with its 95 % interval, validated grouped "
             "by patient (blue) and, for the 2-D network, with slices split regardless of "
             "patient (red); the dotted line is chance.", key=True, output_dir=output)

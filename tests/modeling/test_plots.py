@@ -215,6 +215,10 @@ def test_grouped_vs_leaky_bars_whiskers_and_chance():
     lows_highs = [seg[:, 1].tolist() for w in whiskers for seg in w.get_segments()]
     np.testing.assert_allclose(lows_highs, np.column_stack([metrics.ci_low, metrics.ci_high]))
     assert [set(ln.get_ydata()) for ln in ax.get_lines() if "chance" in ln.get_label()] == [{0.5}]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "grouped by patient" in legend and "leaky (ROI split)" in legend
+    ax = plots.plot_grouped_vs_leaky(metrics, "roc_auc", leaky_label="leaky (slice split)")
+    assert "leaky (slice split)" in [t.get_text() for t in ax.get_legend().get_texts()]
     plt.close("all")
 
 
