@@ -20,7 +20,7 @@ from neurorad.modeling.models import is_known, labels
 from neurorad.reports.summary import clear_outputs
 from neurorad.studies import get_study
 from neurorad.studies.common import (StudyInputError, default_manifest, ensure_demo_cohort,
-                                     project_dir, resolve)
+                                     model_names, project_dir, resolve)
 from neurorad.studies.notebooks import notebook, parameters as notebook_parameters
 
 #: Parameters naming files or folders: relative values given to ``run_study`` are taken
@@ -49,7 +49,8 @@ def check_inputs(study: str, params: dict, cwd=None) -> dict:
         # Registered models, or those the notebook itself declares (the grading study's
         # networks are trained by its own module, not by modeling.evaluate).
         own = defaults.get(key) or []
-        unknown = [m for m in (params[key] or []) if not is_known(m) and m not in own]
+        # YAML's null is the null model (model_names), as in the notebook itself.
+        unknown = [m for m in model_names(params[key], key) if not is_known(m) and m not in own]
         if unknown:
             raise StudyInputError(
                 f"{key}: unknown model(s) {', '.join(map(str, unknown))}; registered models: "

@@ -108,3 +108,13 @@ def test_default_manifest_missing_generates_the_demo_cohort(tmp_path, monkeypatc
     assert "manifest" not in checked  # the notebook resolves its default the same way
     check_inputs("glioma", {}, root)  # present now: not generated again
     assert len(calls) == 1
+
+
+def test_yaml_null_in_a_model_list_is_the_null_model_not_an_unknown_one(tmp_path):
+    """`-p models '[null, lasso_lr]'` reaches check_inputs as [None, 'lasso_lr']: the check
+    passes the models (it stops later, at the missing manifest), while a real typo stops it."""
+    missing = tmp_path / "missing.yaml"
+    with pytest.raises(StudyInputError, match="manifest not found"):
+        check_inputs("nf2", {"models": [None, "lasso_lr"], "manifest": str(missing)})
+    with pytest.raises(StudyInputError, match="unknown model.*lasso_typo"):
+        check_inputs("nf2", {"models": [None, "lasso_typo"], "manifest": str(missing)})
