@@ -106,12 +106,9 @@ def run_suv(args: argparse.Namespace) -> int:
 
 def _sidecar(output: Path) -> Path:
     """``suv.nii.gz`` -> ``suv.provenance.json`` (beside the image)."""
-    name = output.name
-    for suffix in (".nii.gz", ".nii", ".nrrd", ".mha"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return output.with_name(f"{name}.provenance.json")
+    from neurorad.io.images import image_stem
+
+    return output.with_name(f"{image_stem(output)}.provenance.json")
 
 
 # ----------------------------------------------------------------------------- dki

@@ -186,6 +186,15 @@ def path_problem(path: str | os.PathLike) -> str | None:
     return None
 
 
+def image_stem(path: str | os.PathLike) -> str:
+    """File name of ``path`` without its image suffix (``suv.nii.gz`` -> ``suv``)."""
+    name = Path(path).name
+    for suffix in _SUFFIX_FORMATS:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def detect_format(path: str | os.PathLike) -> str | None:
     """The image format implied by ``path``: a folder is ``"dicom"``, else by suffix.
 
