@@ -17,11 +17,13 @@ from neurorad.studies import STUDIES
 
 
 def study_card(study: str, reports_dir: str | os.PathLike) -> str:
-    """The index card of ``study`` from its saved outputs in ``<reports_dir>/<study>/``."""
+    """The index card of ``study`` from the saved outputs of its executed notebook in
+    ``<reports_dir>/<study>/`` (the run's ``output_dir``, by default that same folder)."""
+    from neurorad.reports.render import study_outputs_dir
     from neurorad.reports.summary import card_html, read_key_figure, read_outputs
 
     reports_dir = Path(reports_dir)
-    study_dir = reports_dir / study
+    study_dir = study_outputs_dir(reports_dir / study / f"{STUDIES[study].notebook}.ipynb")
     return card_html(study, STUDIES[study], read_outputs(study_dir), read_key_figure(study_dir),
                      report_exists=(reports_dir / f"{study}.html").is_file())
 

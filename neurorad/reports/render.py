@@ -203,12 +203,30 @@ def notebook_to_html(notebook: nbformat.NotebookNode, *, hide_code: bool = False
     return add_content_security_policy(html)
 
 
+def study_outputs_dir(notebook_path: str | os.PathLike) -> Path:
+    """Folder holding a study run's saved outputs (``headline.json``, ``key_figure.png``).
+
+    The executed notebook's ``output_dir`` parameter, as papermill recorded it, when it is an
+    absolute path (``run_study`` makes it one); otherwise the notebook's own folder, which is
+    where ``run_study`` puts both by default.
+    """
+    notebook_path = Path(notebook_path)
+    try:
+        notebook = nbformat.read(notebook_path, as_version=4)
+        given = notebook.metadata.get("papermill", {}).get("parameters", {}).get("output_dir")
+    except (OSError, ValueError):
+        given = None
+    if isinstance(given, str) and Path(given).is_absolute():
+        return Path(given)
+    return notebook_path.parent
+
+
 def render_html(notebook_path: str | os.PathLike, html_path: str | os.PathLike, *,
                 hide_code: bool = False, title: str | None = None, entry=None) -> Path:
     """Render the executed notebook at ``notebook_path`` into ``html_path``.
 
-    The study's saved outputs (headline, key figure) are read from the notebook's folder,
-    where ``run_study`` writes both. Returns the HTML path. Raises FileNotFoundError naming
+    The study's saved outputs (headline, key figure) are read from the run's ``output_dir``
+    (:func:`study_outputs_dir`). Returns the HTML path. Raises FileNotFoundError naming
     the notebook when it is missing (run ``neurorad run-study`` first).
     """
     notebook_path = Path(notebook_path)
@@ -217,7 +235,7 @@ def render_html(notebook_path: str | os.PathLike, html_path: str | os.PathLike, 
             f"{notebook_path}: executed notebook not found; run `neurorad run-study` first")
     notebook = nbformat.read(notebook_path, as_version=4)
     html = notebook_to_html(notebook, hide_code=hide_code, title=title,
-                            study_dir=notebook_path.parent, entry=entry)
+                            study_dir=study_outputs_dir(notebook_path), entry=entry)
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(html, encoding="utf-8")

@@ -96,3 +96,26 @@ def test_run_study_kernel_uses_unix_sockets_not_tcp(tmp_path):
     text = "".join(o.get("text", "") for o in nbformat.read(out, as_version=4).cells[-1].outputs)
     assert "TRANSPORT ipc SHELL-PORT" in text, text
     assert not list(tmp_path.glob("**/kernel-ipc*"))  # sockets beside the connection file, not here
+
+
+def test_saved_outputs_are_read_from_the_runs_output_dir(tmp_path):
+    """`run-study -p output_dir ELSEWHERE`: the summary and the index card read headline.json
+    from where the run wrote it (papermill records the parameter), not the notebook's folder."""
+    import nbformat
+
+    from neurorad.reports.render import study_outputs_dir
+
+    elsewhere = tmp_path / "elsewhere"
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["papermill"] = {"parameters": {"output_dir": str(elsewhere)}}
+    executed = tmp_path / "reports" / "nf2" / "01.ipynb"
+    executed.parent.mkdir(parents=True)
+    nbformat.write(notebook, executed)
+    assert study_outputs_dir(executed) == elsewhere
+    # a relative or missing parameter: the notebook's own folder (run_study's default)
+    notebook.metadata["papermill"] = {"parameters": {"output_dir": "reports/nf2"}}
+    nbformat.write(notebook, executed)
+    assert study_outputs_dir(executed) == executed.parent
+    del notebook.metadata["papermill"]
+    nbformat.write(notebook, executed)
+    assert study_outputs_dir(executed) == executed.parent
