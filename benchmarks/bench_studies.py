@@ -22,6 +22,12 @@ permutations
 rendering
     ``render_html`` of the executed notebook (+ index page).
 
+``--from-run REPORTS --timing-log FILE`` summarises a run that already happened instead -- e.g.
+the main job itself, started with ``NEURORAD_TIMING_LOG=FILE python3 run.py main``: the
+stages come from the executed notebooks in ``REPORTS/<study>/`` (papermill's per-cell
+durations; each notebook's start and end time assign the timing records to it), so one run
+gives both the main job's total and where its time went.
+
 Printed per study and in total: wall seconds per stage, and the CPU seconds of this process
 and the children it reaped (the notebook kernel; worker pools the kernel leaves running when
 it exits are not counted, so this is a lower bound). The machine this was written on is
@@ -41,7 +47,7 @@ from pathlib import Path
 
 import nbformat
 
-STUDIES = ("pet", "nf2", "glioma", "dai")
+STUDIES = ("pet", "nf2", "glioma", "dai", "grading")
 
 
 def cpu_seconds() -> float:
@@ -77,7 +83,7 @@ def bench_study(study: str, args, extra: dict) -> dict:
     output = Path(args.out) / "reports"
     cache = Path(tempfile.mkdtemp(prefix=f"{study}-", dir=args.out))
     params = {"manifest": str(manifest), "work_dir": str(cache), **extra}
-    sample = args.permutation_sample
+    sample = args.permutation_sample if study != "grading" else None  # its control is not `evaluate`
     if sample is not None:
         params["n_permutations"] = sample
     log = cache / "timing.jsonl"
@@ -108,6 +114,38 @@ def bench_study(study: str, args, extra: dict) -> dict:
     return row
 
 
+def _iso_seconds(stamp: str) -> float:
+    from datetime import datetime, timezone
+
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))   # papermill: UTC, +00:00
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def summarise_run(reports: Path, timing_log: Path | None) -> list[dict]:
+    """Stage table of a finished run from its executed notebooks (see the module docstring)."""
+    from neurorad.reports.run import executed_path
+
+    records = []
+    if timing_log is not None and timing_log.exists():
+        records = [json.loads(line) for line in timing_log.read_text().splitlines() if line]
+    rows = []
+    for study in STUDIES:
+        path = executed_path(study, reports)
+        if not path.exists():
+            continue
+        meta = nbformat.read(path, as_version=4).metadata.get("papermill", {})
+        start, end = _iso_seconds(meta["start_time"]), _iso_seconds(meta["end_time"])
+        stages = cell_stages(path)
+        mine = [r for r in records if r["stage"] == "permutations" and start <= r["at"] <= end]
+        perm = sum(r["wall_s"] for r in mine)
+        row = {"study": study, "notebook_wall_s": round(end - start, 1),
+               "extraction_s": round(stages["extraction"], 1),
+               "modelling_without_permutations_s": round(stages["modelling"] - perm, 1),
+               "permutations_s": round(perm, 1), "permutation_tests": len(mine)}
+        rows.append(row)
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--studies", nargs="+", choices=STUDIES, default=list(STUDIES))
@@ -119,7 +157,18 @@ def main(argv=None) -> int:
                         "(default: run them all)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("KEY", "VALUE"), help="notebook parameter for every study")
+    parser.add_argument("--from-run", type=Path, default=None, metavar="REPORTS",
+                        help="summarise the executed notebooks of a finished run instead")
+    parser.add_argument("--timing-log", type=Path, default=None,
+                        help="with --from-run: the run's $NEURORAD_TIMING_LOG file")
     args = parser.parse_args(argv)
+    if args.from_run is not None:
+        rows = summarise_run(args.from_run, args.timing_log)
+        for row in rows:
+            print(json.dumps(row))
+        total = sum(r["notebook_wall_s"] for r in rows)
+        print(f"notebooks of {args.from_run}: {total:.0f} s wall in total")
+        return 0 if rows else 1
     from neurorad.reports.cli import parse_parameter_value
 
     extra = {k: parse_parameter_value(v) for k, v in args.parameter}

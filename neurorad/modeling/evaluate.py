@@ -342,11 +342,12 @@ TIMING_LOG = "NEURORAD_TIMING_LOG"
 
 
 def _log_timing(stage: str, started, **info) -> None:
-    """Append ``{"stage", "wall_s", "driver_cpu_s", **info}`` to ``$NEURORAD_TIMING_LOG``."""
+    """Append ``{"stage", "at" (end, Unix time), "wall_s", "driver_cpu_s", **info}`` to
+    ``$NEURORAD_TIMING_LOG``."""
     path = os.environ.get(TIMING_LOG)
     if not path:
         return
-    record = {"stage": stage, "wall_s": time.perf_counter() - started[0],
+    record = {"stage": stage, "at": time.time(), "wall_s": time.perf_counter() - started[0],
               "driver_cpu_s": time.process_time() - started[1], **info}
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
