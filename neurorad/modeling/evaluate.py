@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from neurorad.modeling.fitting import FoldFit, fit_split
+from neurorad.modeling.fitting import FoldFit, fit_split_labels
 from neurorad.modeling.inputs import (check_fold_feasibility, check_inputs,
                                       check_training_size, patient_labels)
 from neurorad.modeling.models import make_model, model_names
@@ -51,6 +51,10 @@ class EvaluationOptions:
         explicit ``repeats`` (e.g. the PET study's random 70/30 splits) is always honoured
     n_permutations : int -- label-permutation test replicates (0: no test)
     permutation_repeats : int or None -- repeats per permutation run (None: as ``repeats``)
+    permutation_splits : "shared" (default) or "resplit" -- the permuted runs reuse the
+        observed run's outer splits (its first ``permutation_repeats`` repeats) and inner
+        folds, sharing the label-free preprocessing; or each permuted label vector gets
+        its own stratified splits (the earlier behaviour). See :func:`permutation_test`
     split_by_group : bool -- False splits ROIs ignoring the patient (the leaky design); the
         bootstrap still resamples patients
     rf_trees : int or None -- trees per random forest (None: 100, or 60 when fast)
@@ -75,6 +79,7 @@ class EvaluationOptions:
     fast: bool = False
     n_permutations: int = 0
     permutation_repeats: int | None = None
+    permutation_splits: str = "shared"
     split_by_group: bool = True
     n_jobs: int = 1
     progress: bool = False
@@ -136,29 +141,57 @@ def _options(task: str, options: dict) -> EvaluationOptions:
     opts = EvaluationOptions(**options)
     if opts.unit not in ("roi", "patient"):
         raise ValueError(f"unit must be 'roi' or 'patient', got {opts.unit!r}.")
+    if opts.permutation_splits not in ("shared", "resplit"):
+        raise ValueError("permutation_splits must be 'shared' or 'resplit', got "
+                         f"{opts.permutation_splits!r}.")
     return opts
 
 
-def _run_splits(X, y, groups, splits, specs, *, task, classes, prep, opts, seed):
-    """Fit every model on every outer split (see :func:`_run_jobs`)."""
-    nested = _run_jobs(X, groups, [(y, s, seed) for s in splits], specs, task=task,
-                       classes=classes, prep=prep, opts=opts)
-    return [f for per_split in nested for f in per_split]
+@dataclass(frozen=True)
+class _Job:
+    """One outer split and the label vectors fitted on it (see :func:`_run_jobs`).
+
+    ``keep_first``: keep the first label vector's selected features (the observed run);
+    the others' are dropped before they travel back (only their predictions are scored)."""
+
+    labels: list
+    split: object
+    seed: int
+    strata: object = None
+    keep_first: bool = True
+
+
+def _fit_job(X, groups, job: _Job, specs, kwargs) -> list[list[FoldFit]]:
+    per_label = fit_split_labels(X, job.labels, groups, job.split, specs, seed=job.seed,
+                                 strata=job.strata, **kwargs)
+    for i, fits in enumerate(per_label):
+        if i > 0 or not job.keep_first:
+            for f in fits:
+                f.features, f.importance = f.features[:0], f.importance[:0]
+    return per_label
 
 
 def _fit_chunk(X, groups, chunk, specs, kwargs):
-    return [fit_split(X, y, groups, split, specs, seed=seed, **kwargs)
-            for y, split, seed in chunk]
+    return [_fit_job(X, groups, job, specs, kwargs) for job in chunk]
 
 
-def _run_jobs(X, groups, jobs, specs, *, task, classes, prep, opts):
-    """:func:`~neurorad.modeling.fitting.fit_split` on each ``(y, split, seed)`` job.
+def _chunks(jobs: list[_Job], n_chunks: int) -> list[list[_Job]]:
+    """Contiguous chunks of about equal work (work ~ number of label vectors)."""
+    weight = np.cumsum([len(j.labels) for j in jobs])
+    cuts = np.searchsorted(weight, weight[-1] * np.arange(1, n_chunks) / n_chunks,
+                           side="right")
+    bounds = [0, *sorted(set(cuts.tolist()) - {0, len(jobs)}), len(jobs)]
+    return [jobs[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
-    Returns one list of fits per job, in the order of ``jobs``. With ``opts.n_jobs > 1`` the
-    jobs run in joblib processes, in a few contiguous chunks per process: ``X`` is sent once
-    per chunk rather than once per split, and all jobs of a permutation test share one pool
-    (its permutations are batched, instead of one pool per permutation). Each job is
-    deterministic given its split and seed, so the result does not depend on ``n_jobs``.
+
+def _run_jobs(X, groups, jobs: list[_Job], specs, *, task, classes, prep, opts):
+    """:func:`~neurorad.modeling.fitting.fit_split_labels` on each job.
+
+    Returns, per job, one list of fits per label vector, in the order of ``jobs``. With
+    ``opts.n_jobs > 1`` the jobs run in joblib processes, in a few contiguous chunks per
+    process of about equal work: ``X`` is sent once per chunk rather than once per split or
+    label vector. Each job is deterministic given its split, labels and seed, so the result
+    does not depend on ``n_jobs``.
     """
     kwargs = dict(task=task, classes=classes, prep_options=prep, inner_folds=opts.inner_folds,
                   grouped=opts.split_by_group, n_features=X.shape[1] -
@@ -169,23 +202,50 @@ def _run_jobs(X, groups, jobs, specs, *, task, classes, prep, opts):
             from tqdm.auto import tqdm
 
             iterator = tqdm(jobs, desc="outer splits")
-        nested = [fit_split(X, y, groups, s, specs, seed=seed, **kwargs)
-                  for y, s, seed in iterator]
+        nested = [_fit_job(X, groups, job, specs, kwargs) for job in iterator]
     else:
         from joblib import Parallel, delayed
 
-        n_chunks = min(len(jobs), 4 * opts.n_jobs)
-        bounds = np.linspace(0, len(jobs), n_chunks + 1).round().astype(int)
-        chunks = [jobs[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        chunks = _chunks(jobs, min(len(jobs), 4 * opts.n_jobs))
         per_chunk = Parallel(n_jobs=opts.n_jobs, verbose=10 if opts.progress else 0)(
             delayed(_fit_chunk)(X, groups, chunk, specs, kwargs) for chunk in chunks)
         nested = [fits for chunk in per_chunk for fits in chunk]
-    fits = [f for per_job in nested for f in per_job]
-    n_conv = sum(f.convergence_warnings for f in fits)
+    n_conv = sum(f.convergence_warnings for per_job in nested for per_label in per_job
+                 for f in per_label)
     if n_conv:
         warnings.warn(f"{n_conv} model fits did not fully converge (LASSO / logistic "
                       "solvers on small folds); results are still valid.", stacklevel=3)
     return nested
+
+
+def _observed_and_shared_null_fits(X_fit, inputs, splits, permuted, specs, *, seed, n_shared,
+                                   **run):
+    """Fits of the observed labels on every split and, with ``permuted`` vectors, theirs on
+    the splits of the first ``n_shared`` repeats (the shared-partition permutation test:
+    one job per split fits the observed and the permuted labels together).
+
+    Returns ``(observed fits in split order, per permuted vector its list of fits)``."""
+    null_fits = [[] for _ in permuted]
+    by_split = {}
+    if permuted:
+        started = time.perf_counter(), time.process_time()
+        first = [s for s in splits if s.repeat < n_shared]
+        jobs, where = _shared_jobs(inputs.y, permuted, first, seed, run["opts"].n_jobs)
+        nested = _run_jobs(X_fit, inputs.groups, jobs, specs, **run)
+        for (split_index, offset), per_label in zip(where, nested):
+            for k, per_model in enumerate(per_label):
+                label = offset + k                  # 0: observed, i + 1: permutation i
+                if label == 0:
+                    by_split[split_index] = per_model
+                else:
+                    null_fits[label - 1] += per_model
+        _log_timing("permutations", started, n_permutations=len(permuted),
+                    shared_splits=len(first))
+    rest = [i for i in range(len(splits)) if i not in by_split]
+    nested = _run_jobs(X_fit, inputs.groups, [_Job([inputs.y], splits[i], seed) for i in rest],
+                       specs, **run) if rest else []
+    by_split.update({i: per_job[0] for i, per_job in zip(rest, nested)})
+    return [f for i in range(len(splits)) for f in by_split[i]], null_fits
 
 
 def _prediction_table(fits: list[FoldFit], inputs, task: str) -> pd.DataFrame:
@@ -301,8 +361,12 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
     splits = outer_splits(inputs.y, split_units, task=task, scheme=opts.scheme,
                           outer_folds=outer_folds, repeats=repeats, test_size=opts.test_size,
                           seed=seed, grouped=opts.split_by_group)
-    fits = _run_splits(X_fit, inputs.y, inputs.groups, splits, specs, task=task,
-                       classes=classes, prep=prep, opts=opts, seed=seed)
+    run = dict(task=task, classes=classes, prep=prep, opts=opts)
+    shared = bool(opts.n_permutations) and opts.permutation_splits == "shared"
+    permuted = _permuted_vectors(inputs, opts, seed)
+    fits, null_fits = _observed_and_shared_null_fits(
+        X_fit, inputs, splits, permuted if shared else [], specs, seed=seed,
+        n_shared=min(opts.permutation_repeats or repeats, repeats) if shared else 0, **run)
 
     patient_ids, patient_codes = np.unique(inputs.groups, return_inverse=True)
     unit_folds = [to_units(f, inputs.y, patient_codes, task, classes, opts.unit) for f in fits]
@@ -316,14 +380,18 @@ def evaluate(X, y, *, groups=None, task: str = "classification", models=None,
         else pd.DataFrame(columns=TEST_COLUMNS)
     if opts.n_permutations:
         started = time.perf_counter(), time.process_time()
-        perm = permutation_test(inputs, task=task, specs=specs, prep=prep, opts=opts,
-                                X_fit=X_fit, outer_folds=outer_folds,
-                                repeats=opts.permutation_repeats or repeats, seed=seed,
-                                observed=headline_statistic(unit_folds, task, classes,
-                                                            positive),
-                                classes=classes, positive=positive)
+        if not shared:
+            null_fits = _resplit_null_fits(inputs, permuted, specs=specs, X_fit=X_fit,
+                                           outer_folds=outer_folds,
+                                           repeats=opts.permutation_repeats or repeats,
+                                           seed=seed, **run)
+        perm = permutation_test(
+            inputs, permuted, null_fits, task=task, opts=opts,
+            observed=headline_statistic(unit_folds, task, classes, positive),
+            classes=classes, positive=positive)
         tests = pd.concat([t for t in (tests, perm) if len(t)], ignore_index=True)
-        _log_timing("permutations", started, n_permutations=opts.n_permutations)
+        if not shared:
+            _log_timing("permutations", started, n_permutations=opts.n_permutations)
     settings = {"task": task, "models": list(models), "outer_folds": outer_folds,
                 **{k: v for k, v in asdict(replace(opts, batch=None)).items()},
                 "repeats": repeats, "seed": seed, "n_bootstrap": n_bootstrap,
@@ -368,40 +436,109 @@ def _with_batch_column(X, batch, source):
     return np.column_stack([X, codes])
 
 
-def permutation_test(inputs, *, task, specs, prep, opts, X_fit, outer_folds, repeats, seed,
-                     observed, classes, positive) -> pd.DataFrame:
-    r"""Label-permutation p-value of each model's headline metric.
-
-    The whole evaluation (splits, tuning, filters, fitting) is rerun on patient-level
-    permutations of the labels; the statistic is the fold-averaged ROC AUC (macro for
-    multi-class) or Spearman rho. :math:`p = (1 + \#\{T_\pi \ge T\}) / (1 + N)`
-    (Phipson & Smyth 2010). With ``permutation_repeats < repeats`` the observed statistic
-    averages more repeats than the permuted ones; that makes the test conservative.
-    """
+def _permuted_vectors(inputs, opts, seed) -> list[np.ndarray]:
+    """The ``opts.n_permutations`` patient-level permutations of the labels (one stream per
+    seed, the same for both ``permutation_splits`` modes)."""
     rng = np.random.default_rng([seed, 15485863])
+    return [permuted_labels(inputs.y, inputs.groups, rng) for _ in range(opts.n_permutations)]
+
+
+def _shared_jobs(y, permuted, splits, seed, n_jobs):
+    """Jobs of the shared-partition permutation test: per split, the observed labels and all
+    permutations (in ``m`` consecutive batches of label vectors when there are fewer splits
+    than ``2 * n_jobs``, so that every process has work; each batch fits the label-free
+    preprocessing once). Returns the jobs and, per job, ``(split index, offset of its first
+    label vector; 0 = observed)``."""
+    vectors = [y] + list(permuted)
+    m = 1
+    if n_jobs > 1:
+        while len(splits) * m < 2 * n_jobs or (len(splits) * m) % n_jobs:
+            if m >= len(vectors):
+                break
+            m += 1
+    bounds = np.linspace(0, len(vectors), m + 1).round().astype(int)
+    jobs, where = [], []
+    for index, split in enumerate(splits):
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            if b > a:
+                jobs.append(_Job(vectors[a:b], split, seed, strata=y, keep_first=a == 0))
+                where.append((index, int(a)))
+    return jobs, where
+
+
+def _resplit_null_fits(inputs, permuted, *, specs, X_fit, outer_folds, repeats, seed, task,
+                       classes, prep, opts) -> list[list[FoldFit]]:
+    """``permutation_splits="resplit"``: each permuted label vector ``i`` gets its own
+    stratified outer and inner splits (seed ``seed + 1 + i``) and the whole nested
+    validation; all its splits go to one batch of jobs."""
     split_units = inputs.groups if opts.split_by_group else np.arange(len(inputs.y))
-    patient_ids, patient_codes = np.unique(inputs.groups, return_inverse=True)
-    null_stats = {s.name: [] for s in specs}
-    quiet = replace(opts, progress=False)
-    permuted, jobs, owner = [], [], []
-    for i in range(opts.n_permutations):
-        y_perm = permuted_labels(inputs.y, inputs.groups, rng)
+    jobs, owner = [], []
+    for i, y_perm in enumerate(permuted):
         splits = outer_splits(y_perm, split_units, task=task, scheme=opts.scheme,
                               outer_folds=outer_folds, repeats=repeats,
                               test_size=opts.test_size, seed=seed + 1 + i,
                               grouped=opts.split_by_group)
-        permuted.append(y_perm)
-        jobs += [(y_perm, s, seed + 1 + i) for s in splits]
+        jobs += [_Job([y_perm], s, seed + 1 + i) for s in splits]
         owner += [i] * len(splits)
-    # All permutations' splits in one batch (one process pool, X sent once per chunk).
     nested = _run_jobs(X_fit, inputs.groups, jobs, specs, task=task, classes=classes,
-                       prep=prep, opts=quiet)
-    for i, y_perm in enumerate(permuted):
-        fits = [f for k, per_job in zip(owner, nested) if k == i for f in per_job]
+                       prep=prep, opts=replace(opts, progress=False))
+    null_fits = [[] for _ in permuted]
+    for i, per_job in zip(owner, nested):
+        null_fits[i] += per_job[0]
+    return null_fits
+
+
+def permutation_test(inputs, permuted, null_fits, *, task, opts, observed, classes,
+                     positive) -> pd.DataFrame:
+    r"""Label-permutation p-value of each model's headline metric.
+
+    The nested validation (tuning, filters, fitting) is rerun on patient-level permutations
+    of the labels (:func:`~neurorad.modeling.splits.permuted_labels`); the statistic is the
+    fold-averaged ROC AUC (macro for multi-class) or Spearman rho.
+    :math:`p = (1 + \#\{T_\pi \ge T\}) / (1 + N)` (Phipson & Smyth 2010). With
+    ``permutation_repeats < repeats`` the observed statistic averages more repeats than the
+    permuted ones; that makes the test conservative.
+
+    Parameters
+    ----------
+    inputs : checked inputs of :func:`evaluate`
+    permuted : list of the ``N`` permuted label vectors
+    null_fits : list (one per permuted vector) of its fits on every outer split it was run on
+    observed : dict model -> observed statistic
+
+    Notes
+    -----
+    Two designs (``EvaluationOptions.permutation_splits``):
+
+    ``"shared"`` (default)
+        Every permuted label vector is validated on the *same* outer splits as the observed
+        labels (the first ``permutation_repeats`` repeats) and the same inner folds -- the
+        fixed-partition design of scikit-learn's ``permutation_test_score`` (Ojala &
+        Garriga, JMLR 11:1833, 2010). The label-free preprocessing is then fitted once per
+        training set and shared by all ``N + 1`` label vectors
+        (:func:`~neurorad.modeling.fitting.fit_split_labels`): same estimates as rerunning
+        the straightforward procedure per permutation on those splits, far cheaper. The
+        partitions are stratified (and the feasible number of inner folds chosen) on the
+        *observed* labels, not on each permuted vector, so the observed and the permuted
+        runs are not exactly exchangeable: a permuted vector's folds are as unbalanced as a
+        random partition makes them. A permuted training set with a single class (possible
+        on these partitions, never for the observed labels) is fitted as the null model.
+        The p-value's calibration under the null was measured
+        (``benchmarks/bench_permutations.py --calibration``, ``benchmarks/RESULTS.md``).
+    ``"resplit"``
+        Each permuted vector gets its own stratified outer and inner splits (seed
+        ``seed + 1 + i``), i.e. the whole procedure including the partition is rerun;
+        exchangeable with the observed run, but nothing can be shared (each training set
+        differs), so it costs a full nested validation per permutation.
+    """
+    patient_ids, patient_codes = np.unique(inputs.groups, return_inverse=True)
+    null_stats = {model: [] for model in observed}
+    for y_perm, fits in zip(permuted, null_fits):
         units = [to_units(f, y_perm, patient_codes, task, classes, opts.unit) for f in fits]
         for model, value in headline_statistic(units, task, classes, positive).items():
             null_stats[model].append(value)
     metric = "spearman_rho" if task == "regression" else "roc_auc"
+    design = "shared splits" if opts.permutation_splits == "shared" else "own splits"
     rows = []
     for model, values in null_stats.items():
         values = np.asarray(values)
@@ -410,8 +547,8 @@ def permutation_test(inputs, *, task, specs, prep, opts, X_fit, outer_folds, rep
                      "estimate": observed[model], "se": float(np.nanstd(values)),
                      "statistic": float(np.nanmean(values)),
                      "p_value": (1 + exceed) / (1 + len(values)),
-                     "method": f"label permutation (patient level, {len(values)} permutations;"
-                               " statistic = mean permuted value)"})
+                     "method": f"label permutation (patient level, {len(values)} permutations,"
+                               f" {design}; statistic = mean permuted value)"})
     return pd.DataFrame(rows)
 
 

@@ -4,19 +4,29 @@ The preprocessor (imputation, filters, scaling, selection) is fitted once per tr
 each inner training fold and the outer training fold -- and shared by all models, because it
 does not depend on the model. Hyper-parameters are chosen by the inner cross-validation on the
 outer training set only (stratified, and grouped by patient when the outer split is).
+
+:func:`fit_split` is the straightforward procedure for one label vector.
+:func:`fit_split_labels` does the same for several label vectors on one split (the observed
+labels and their permutations, see :func:`neurorad.modeling.evaluate.permutation_test`): the
+steps of the preprocessor that do not look at the labels are fitted once per training set and
+shared by all label vectors, only the label-dependent ones (univariate ``top_k``) and the
+models are refitted per label vector. Both give the same fits for the same label vector.
 """
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import Pipeline
 
 from neurorad.modeling.metrics import weighted_auc
 from neurorad.modeling.models import get_model
-from neurorad.modeling.pipelines import (ModelSpec, PreprocessOptions, make_preprocessor,
-                                         selected_input_columns, with_params)
+from neurorad.modeling.pipelines import (ModelSpec, PreprocessOptions, make_label_step,
+                                         make_preprocessor, selected_input_columns,
+                                         with_params)
 from neurorad.modeling.splits import Split, feasible_inner_folds, kfold_splits
 
 
@@ -52,33 +62,63 @@ def inner_score(estimator, X, y, task: str, classes) -> float:
     return float(np.mean(recalls))
 
 
-def tune(specs, X, y, groups, *, task, classes, prep_options, inner_folds, seed, grouped):
+def inner_splits(strata, groups, *, task, inner_folds, seed, grouped) -> list[Split]:
+    """The inner (tuning) folds of a training set, stratified on ``strata``; [] when the
+    training set cannot be split (a class with a single patient)."""
+    units = groups if grouped else np.arange(len(strata))
+    k = feasible_inner_folds(strata, units, task, inner_folds)
+    if k < 2:
+        return []
+    return kfold_splits(strata, units, task=task, n_folds=k, repeats=1, seed=seed,
+                        grouped=grouped)
+
+
+def _one_class(y, task: str) -> bool:
+    """A classification training set with a single class (possible only for a permuted
+    label vector on partitions stratified on the observed labels)."""
+    return task == "classification" and len(np.unique(y)) < 2
+
+
+def _add_grid_scores(scores, tunable, fit_x, fit_y, val_x, val_y, task, classes) -> None:
+    """Add each grid point's inner-CV score on one inner fold to ``scores`` (in place).
+
+    A non-finite score (e.g. a validation fold with one class) and a training fold with one
+    class (nothing to fit) add nothing."""
+    if _one_class(fit_y, task):
+        return
+    for spec in tunable:
+        for i, params in enumerate(spec.grid):
+            est = with_params(spec, {**params, **spec.tuning_params})
+            est.fit(fit_x, fit_y)
+            value = inner_score(est, val_x, val_y, task, classes)
+            scores[spec.name][i] += value if np.isfinite(value) else 0.0
+
+
+def _best_params(specs, scores) -> dict:
+    return {s.name: (s.grid[int(np.argmax(scores[s.name]))] if s.name in scores else
+                     (s.grid[0] if s.grid else {})) for s in specs}
+
+
+def tune(specs, X, y, groups, *, task, classes, prep_options, inner_folds, seed, grouped,
+         strata=None):
     """Pick each model's hyper-parameters by inner CV; returns ``{model: params}``.
 
     Ties go to the first grid entry (grids are ordered from the most regularised). When the
     training set cannot be split (a class with one patient), the first grid entry is used.
+    ``strata`` (default ``y``): the labels the inner folds are stratified on.
     """
     tunable = [s for s in specs if len(s.grid) > 1]
-    best = {s.name: (s.grid[0] if s.grid else {}) for s in specs}
-    units = groups if grouped else np.arange(len(y))
-    k = feasible_inner_folds(y, units, task, inner_folds)
-    if not tunable or k < 2:
-        return best
-    inner = kfold_splits(y, units, task=task, n_folds=k, repeats=1, seed=seed, grouped=grouped)
-    scores = {s.name: np.zeros(len(s.grid)) for s in tunable}
+    inner = inner_splits(y if strata is None else strata, groups, task=task,
+                         inner_folds=inner_folds, seed=seed, grouped=grouped) \
+        if tunable else []
+    scores = {s.name: np.zeros(len(s.grid)) for s in tunable} if inner else {}
     for split in inner:
         prep = make_preprocessor(task, prep_options)
         fit_x = prep.fit_transform(X[split.train], y[split.train])
         val_x = prep.transform(X[split.test])
-        for spec in tunable:
-            for i, params in enumerate(spec.grid):
-                est = with_params(spec, {**params, **spec.tuning_params})
-                est.fit(fit_x, y[split.train])
-                value = inner_score(est, val_x, y[split.test], task, classes)
-                scores[spec.name][i] += value if np.isfinite(value) else 0.0
-    for spec in tunable:
-        best[spec.name] = spec.grid[int(np.argmax(scores[spec.name]))]
-    return best
+        _add_grid_scores(scores, tunable, fit_x, y[split.train], val_x, y[split.test], task,
+                         classes)
+    return _best_params(specs, scores)
 
 
 def _importance(name: str, estimator) -> np.ndarray | None:
@@ -94,50 +134,164 @@ def _importance(name: str, estimator) -> np.ndarray | None:
     return None
 
 
+def _fit_models(specs, best, split: Split, fit_x, y_train, test_x, columns, *, task,
+                classes, split_seed) -> list[FoldFit]:
+    """Fit every model with its chosen parameters on a preprocessed training set; predict
+    the preprocessed test set.
+
+    A classification training set with a single class (only a permuted label vector on
+    partitions stratified on the observed labels can produce one) cannot be fitted: every
+    model then predicts that class with the training prior, as the null model does."""
+    results = []
+    for spec in specs:
+        est = with_params(spec, best[spec.name])
+        if "random_state" in est.get_params():
+            est.set_params(random_state=split_seed)
+        if _one_class(y_train, task):
+            est = DummyClassifier(strategy="prior")
+        est.fit(fit_x, y_train)
+        result = FoldFit(spec.name, split.repeat, split.fold, split.test,
+                         params=best[spec.name])
+        if task == "classification":
+            proba = np.zeros((len(split.test), len(classes)))
+            raw = est.predict_proba(test_x)
+            for j, c in enumerate(est.classes_):
+                proba[:, list(classes).index(c)] = raw[:, j]
+            result.proba, result.predicted = proba, est.predict(test_x)
+        else:
+            result.predicted = est.predict(test_x)
+            result.train_mean = float(np.mean(y_train))
+        importance = _importance(spec.name, est)
+        if spec.name == "null" or isinstance(est, DummyClassifier):
+            result.features = np.array([], dtype=int)
+        elif importance is None:
+            result.features, result.importance = columns, np.full(len(columns), np.nan)
+        else:
+            keep = importance > 0 if get_model(spec.name, task).sparse else \
+                np.ones(len(columns), bool)
+            result.features, result.importance = columns[keep], importance[keep]
+        results.append(result)
+    return results
+
+
+def _split_seed(seed: int, split: Split) -> int:
+    return int(np.random.SeedSequence([seed, split.repeat, split.fold]).generate_state(1)[0])
+
+
+class _Caught:
+    """Collect ConvergenceWarnings (counted) and re-emit every other warning."""
+
+    def __enter__(self):
+        self._context = warnings.catch_warnings(record=True)
+        self.caught = self._context.__enter__()
+        warnings.simplefilter("always", ConvergenceWarning)
+        return self
+
+    def __exit__(self, *exc):
+        self._context.__exit__(*exc)
+        self.n_convergence = sum(issubclass(w.category, ConvergenceWarning)
+                                 for w in self.caught)
+        for w in self.caught:
+            if not issubclass(w.category, ConvergenceWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return False
+
+
 def fit_split(X, y, groups, split: Split, specs: list[ModelSpec], *, task, classes,
               prep_options: PreprocessOptions, inner_folds: int, seed: int, grouped: bool,
-              n_features: int) -> list[FoldFit]:
-    """Tune, fit and predict every model on one outer split."""
+              n_features: int, strata=None) -> list[FoldFit]:
+    """Tune, fit and predict every model on one outer split.
+
+    The straightforward procedure: the preprocessor is fitted on every inner and the outer
+    training set for this label vector ``y``. ``strata`` (default ``y``): the labels the
+    inner folds are stratified on (the observed labels when ``y`` is a permutation on shared
+    partitions).
+    """
     train, test = split.train, split.test
-    split_seed = int(np.random.SeedSequence([seed, split.repeat, split.fold]).generate_state(1)[0])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
+    split_seed = _split_seed(seed, split)
+    with _Caught() as caught:
         best = tune(specs, X[train], y[train], groups[train], task=task, classes=classes,
                     prep_options=prep_options, inner_folds=inner_folds, seed=split_seed,
-                    grouped=grouped)
+                    grouped=grouped, strata=None if strata is None else strata[train])
         prep = make_preprocessor(task, prep_options)
         fit_x, test_x = prep.fit_transform(X[train], y[train]), prep.transform(X[test])
-        columns = selected_input_columns(prep, n_features)
-        results = []
-        for spec in specs:
-            est = with_params(spec, best[spec.name])
-            if "random_state" in est.get_params():
-                est.set_params(random_state=split_seed)
-            est.fit(fit_x, y[train])
-            result = FoldFit(spec.name, split.repeat, split.fold, test, params=best[spec.name])
-            if task == "classification":
-                proba = np.zeros((len(test), len(classes)))
-                raw = est.predict_proba(test_x)
-                for j, c in enumerate(est.classes_):
-                    proba[:, list(classes).index(c)] = raw[:, j]
-                result.proba, result.predicted = proba, est.predict(test_x)
-            else:
-                result.predicted = est.predict(test_x)
-                result.train_mean = float(np.mean(y[train]))
-            importance = _importance(spec.name, est)
-            if spec.name == "null":
-                result.features = np.array([], dtype=int)
-            elif importance is None:
-                result.features, result.importance = columns, np.full(len(columns), np.nan)
-            else:
-                keep = importance > 0 if get_model(spec.name, task).sparse else \
-                    np.ones(len(columns), bool)
-                result.features, result.importance = columns[keep], importance[keep]
-            results.append(result)
-    n_conv = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
-    for w in caught:
-        if not issubclass(w.category, ConvergenceWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        results = _fit_models(specs, best, split, fit_x, y[train], test_x,
+                              selected_input_columns(prep, n_features), task=task,
+                              classes=classes, split_seed=split_seed)
     if results:
-        results[0].convergence_warnings = n_conv
+        results[0].convergence_warnings = caught.n_convergence
     return results
+
+
+class _SharedFold:
+    """One training set's label-free preprocessing, fitted once: the transformed training
+    and held-out rows, plus the label-dependent step (``top_k``) refitted per label vector."""
+
+    def __init__(self, X_train, X_held_out, task, prep_options):
+        self.prep = make_preprocessor(task, replace(prep_options, top_k=None))
+        self.fit_x = self.prep.fit_transform(X_train)
+        self.held_x = self.prep.transform(X_held_out)
+        self.task, self.options = task, prep_options
+
+    def for_labels(self, y_train):
+        """``(fit_x, held_x, preprocessor)`` for one training label vector."""
+        step = make_label_step(self.task, self.options)
+        if step is None:
+            return self.fit_x, self.held_x, self.prep
+        fit_x = step[1].fit_transform(self.fit_x, y_train)
+        return fit_x, step[1].transform(self.held_x), Pipeline(self.prep.steps + [step])
+
+
+def fit_split_labels(X, labels, groups, split: Split, specs: list[ModelSpec], *, task,
+                     classes, prep_options: PreprocessOptions, inner_folds: int, seed: int,
+                     grouped: bool, n_features: int, strata=None) -> list[list[FoldFit]]:
+    """:func:`fit_split` for several label vectors on the same split, sharing what does not
+    depend on the labels.
+
+    Parameters
+    ----------
+    labels : sequence of arrays (n_samples,) -- e.g. the observed labels and permutations
+    strata : array or None -- labels the inner folds are stratified on (default:
+        ``labels[0]``); the same inner folds serve every label vector
+    (others as :func:`fit_split`)
+
+    Returns
+    -------
+    list (one per label vector) of lists of :class:`FoldFit` (one per model); entry ``i``
+    equals ``fit_split(X, labels[i], ..., strata=strata)``.
+
+    Notes
+    -----
+    Imputation, variance filter, z-scoring, correlation filter and batch harmonisation do not
+    look at the labels, so each is fitted once per training set (the outer one and each
+    inner one) and its output reused for every label vector; the univariate ``top_k``
+    selection and the models are fitted per label vector. Each label vector sees exactly the
+    transformed matrices :func:`fit_split` would compute for it, so the fits are the same.
+    """
+    labels = [np.asarray(y) for y in labels]
+    strata = labels[0] if strata is None else np.asarray(strata)
+    train, test = split.train, split.test
+    split_seed = _split_seed(seed, split)
+    out = []
+    with _Caught() as caught:
+        tunable = [s for s in specs if len(s.grid) > 1]
+        X_train, groups_train = X[train], groups[train]
+        inner = inner_splits(strata[train], groups_train, task=task, inner_folds=inner_folds,
+                             seed=split_seed, grouped=grouped) if tunable else []
+        shared_inner = [_SharedFold(X_train[s.train], X_train[s.test], task, prep_options)
+                        for s in inner]
+        shared_outer = _SharedFold(X_train, X[test], task, prep_options)
+        for y in labels:
+            y_train = y[train]
+            scores = {s.name: np.zeros(len(s.grid)) for s in tunable} if inner else {}
+            for s, shared in zip(inner, shared_inner):
+                fit_x, val_x, _ = shared.for_labels(y_train[s.train])
+                _add_grid_scores(scores, tunable, fit_x, y_train[s.train], val_x,
+                                 y_train[s.test], task, classes)
+            fit_x, test_x, prep = shared_outer.for_labels(y_train)
+            out.append(_fit_models(specs, _best_params(specs, scores), split, fit_x, y_train,
+                                   test_x, selected_input_columns(prep, n_features),
+                                   task=task, classes=classes, split_seed=split_seed))
+    if out and out[0]:
+        out[0][0].convergence_warnings = caught.n_convergence
+    return out

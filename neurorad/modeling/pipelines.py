@@ -288,10 +288,19 @@ def make_preprocessor(task: str, options: PreprocessOptions) -> Pipeline:
     steps.append(("impute_scale", MedianImputeScale(options.variance_threshold)))
     if options.correlation_threshold is not None:
         steps.append(("correlation", CorrelationFilter(options.correlation_threshold)))
-    if options.top_k:
-        score = f_classif if task == "classification" else f_regression
-        steps.append(("univariate", _TopK(score, options.top_k)))
-    return Pipeline(steps)
+    label_step = make_label_step(task, options)
+    return Pipeline(steps + ([label_step] if label_step else []))
+
+
+def make_label_step(task: str, options: PreprocessOptions):
+    """The one preprocessing step that looks at the labels, ``("univariate", _TopK)``, or
+    None when ``top_k`` is off. It comes last in :func:`make_preprocessor`; every step
+    before it is label-free, so it can be fitted once per training set and shared by
+    several label vectors (:func:`neurorad.modeling.fitting.fit_split_labels`)."""
+    if not options.top_k:
+        return None
+    score = f_classif if task == "classification" else f_regression
+    return ("univariate", _TopK(score, options.top_k))
 
 
 class _TopK(SelectKBest):

@@ -203,7 +203,7 @@ def test_fast_keeps_explicit_repeats_and_defaults_to_three(make_regression):
 
 
 def test_batched_permutations_equal_one_evaluation_per_permutation(make_clustered):
-    # The permutation test fits all permutations' splits in one batch (in parallel here);
+    # permutation_splits="resplit": the permutation test fits all permutations' splits in one batch (in parallel here);
     # the straightforward procedure -- one complete evaluation per permuted label vector,
     # serially -- must give the same permuted statistics, hence the same p-value.
     from neurorad.modeling.splits import permuted_labels
@@ -212,7 +212,7 @@ def test_batched_permutations_equal_one_evaluation_per_permutation(make_clustere
                                   signal=1.0, seed=11)
     kw = dict(groups=groups, models=("null", "lasso_lr"), outer_folds=3, seed=4, **FAST)
     batched = evaluate(X, y, repeats=2, n_permutations=4, permutation_repeats=1, n_jobs=2,
-                       **kw)
+                       permutation_splits="resplit", **kw)
     rng = np.random.default_rng([4, 15485863])          # the test's permutation stream
     by_hand = []
     for i in range(4):
