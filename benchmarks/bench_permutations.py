@@ -1,0 +1,143 @@
+"""The label-permutation test: old design (own splits per permutation) vs shared partitions.
+
+    .venv/bin/python benchmarks/bench_permutations.py [--permutations B] [--rows 645]
+        [--features 11660] [--survivors 2000] [--models null lasso_lr svm rf]
+    .venv/bin/python benchmarks/bench_permutations.py --calibration [--datasets 300]
+        [--calibration-permutations 19] [--n-jobs 2]
+
+**Timing** (default). A DAI-sized synthetic matrix (by default 645 ROIs of 43 subjects x
+11 660 features in correlated blocks, of which about 2 000 survive the in-fold |r| > 0.9
+correlation filter; labels unrelated to the features) is evaluated as the DAI diagnosis task
+is (4 models, 3-fold inner tuning, grouped 5-fold CV, one repeat) three times in this process,
+``n_jobs=1``:
+
+a. without permutations (the observed run alone),
+b. with ``B`` permutations, ``permutation_splits="resplit"`` (each permuted label vector gets
+   its own stratified splits and the whole nested validation: the design before shared
+   partitions),
+c. with ``B`` permutations, ``permutation_splits="shared"`` (the observed splits; label-free
+   preprocessing fitted once per training set, only the models refitted per label vector).
+
+The permutations' cost is ``b - a`` and ``c - a`` in process CPU seconds; printed per
+permutation and as the ratio old / new. The observed metrics of a, b and c are checked to be
+identical.
+
+**Calibration** (``--calibration``). ``--datasets`` null data sets (20 patients x 2 ROIs,
+8 / 12 patients per class, 10 features with a patient effect, independent of the labels),
+each evaluated with grouped 5-fold CV (one repeat), the fast grids of L1 logistic regression
+and the RBF SVM, and ``--calibration-permutations`` shared-partition permutations. Under the
+null a valid test gives ``P(p <= 0.05) <= 0.05`` and ``P(p <= 0.10) <= 0.10``; the fractions
+are printed with their binomial standard errors.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from neurorad.modeling import evaluate
+
+
+def dai_like(rows: int, subjects: int, features: int, survivors: int, seed: int = 0):
+    """Synthetic matrix: ``survivors`` independent base columns, every other column a base
+    column plus 10 % noise (|r| ~ 0.995, removed by the correlation filter); subject effect
+    on every base column; binary labels per subject (unrelated to the features)."""
+    rng = np.random.default_rng(seed)
+    groups = np.arange(rows) % subjects
+    base = rng.normal(size=(subjects, survivors))[groups] + rng.normal(size=(rows, survivors))
+    parent = rng.integers(0, survivors, size=features - survivors)
+    copies = base[:, parent] + 0.1 * rng.normal(size=(rows, features - survivors))
+    X = np.empty((rows, features))
+    order = rng.permutation(features)
+    X[:, order[:survivors]] = base
+    X[:, order[survivors:]] = copies
+    labels = rng.permutation(np.resize([0, 1], subjects))[groups]
+    return X, labels, groups
+
+
+def _cpu_run(X, y, groups, **kw):
+    start = time.process_time()
+    res = evaluate(X, y, groups=groups, **kw)
+    return time.process_time() - start, res
+
+
+def timing(args) -> None:
+    X, y, groups = dai_like(args.rows, args.subjects, args.features, args.survivors)
+    kw = dict(models=tuple(args.models), outer_folds=5, repeats=1, seed=0, n_bootstrap=50,
+              n_jobs=1)
+    print(f"matrix {X.shape[0]} x {X.shape[1]}, {args.subjects} subjects; models "
+          f"{', '.join(args.models)}; B = {args.permutations} permutations; load "
+          f"{os.getloadavg()[0]:.2f}")
+    a, ra = _cpu_run(X, y, groups, **kw)
+    print(f"a. observed run alone:          {a:8.1f} s CPU", flush=True)
+    b, rb = _cpu_run(X, y, groups, n_permutations=args.permutations,
+                     permutation_splits="resplit", **kw)
+    print(f"b. + B permutations, resplit:   {b:8.1f} s CPU", flush=True)
+    c, rc = _cpu_run(X, y, groups, n_permutations=args.permutations,
+                     permutation_splits="shared", **kw)
+    print(f"c. + B permutations, shared:    {c:8.1f} s CPU", flush=True)
+    for other in (rb, rc):
+        assert other.metrics.equals(ra.metrics), "observed metrics differ"
+    old, new = (b - a) / args.permutations, (c - a) / args.permutations
+    print(f"CPU s per permutation: resplit {old:.2f}, shared {new:.2f}; "
+          f"ratio resplit / shared = {old / new:.1f}")
+    print(f"at 99 permutations (one 5-fold repeat) this task's permutations: resplit "
+          f"~{99 * old:.0f} s CPU, shared ~{99 * new:.0f} s CPU; load "
+          f"{os.getloadavg()[0]:.2f}")
+
+
+def _null_p_values(seed: int, n_permutations: int) -> dict:
+    rng = np.random.default_rng([seed, 777])
+    patients, per_patient, n_features = 20, 2, 10
+    groups = np.repeat(np.arange(patients), per_patient)
+    X = (rng.normal(size=(patients, n_features))[groups]
+         + rng.normal(size=(len(groups), n_features)))
+    y = rng.permutation(np.r_[np.zeros(8, int), np.ones(12, int)])[groups]
+    res = evaluate(X, y, groups=groups, models=("lasso_lr", "svm"), outer_folds=5, repeats=1,
+                   seed=seed, fast=True, n_bootstrap=1, n_permutations=n_permutations,
+                   permutation_splits="shared")
+    perm = res.tests.query("versus == 'permutation'")
+    return dict(zip(perm["model"], perm["p_value"]))
+
+
+def calibration(args) -> None:
+    from joblib import Parallel, delayed
+
+    start, cpu = time.perf_counter(), time.process_time()
+    print(f"{args.datasets} null data sets, {args.calibration_permutations} shared-partition "
+          f"permutations each; load {os.getloadavg()[0]:.2f}", flush=True)
+    rows = Parallel(n_jobs=args.n_jobs)(delayed(_null_p_values)(s, args.calibration_permutations)
+                                        for s in range(args.datasets))
+    for model in rows[0]:
+        p = np.array([r[model] for r in rows])
+        for alpha in (0.05, 0.10):
+            rate = float(np.mean(p <= alpha + 1e-12))
+            se = np.sqrt(alpha * (1 - alpha) / len(p))
+            print(f"{model:9s} P(p <= {alpha:.2f}) = {rate:.3f}  (nominal {alpha:.2f}, "
+                  f"binomial SE {se:.3f}, z = {(rate - alpha) / se:+.2f})")
+        print(f"{model:9s} mean p = {p.mean():.3f} (0.5 + 0.5/(B+1) = "
+              f"{0.5 + 0.5 / (args.calibration_permutations + 1):.3f} if uniform)")
+    print(f"wall {time.perf_counter() - start:.0f} s; driver CPU "
+          f"{time.process_time() - cpu:.0f} s; load {os.getloadavg()[0]:.2f}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--permutations", type=int, default=2)
+    parser.add_argument("--rows", type=int, default=645)
+    parser.add_argument("--subjects", type=int, default=43)
+    parser.add_argument("--features", type=int, default=11660)
+    parser.add_argument("--survivors", type=int, default=2000)
+    parser.add_argument("--models", nargs="+", default=["null", "lasso_lr", "svm", "rf"])
+    parser.add_argument("--calibration", action="store_true")
+    parser.add_argument("--datasets", type=int, default=300)
+    parser.add_argument("--calibration-permutations", type=int, default=19)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    calibration(args) if args.calibration else timing(args)
+
+
+if __name__ == "__main__":
+    main()
