@@ -38,7 +38,7 @@ from neurorad.errors import EmptyROIError
 from neurorad.features import FAMILIES, families_where
 from neurorad.features.texture import level_dtype
 from neurorad.features.texture_batch import TextureItem, TextureParams, texture_features_batch
-from neurorad.preprocess.discretise import discretise, fbn_nested_levels
+from neurorad.preprocess.discretise import discretise, equal_probability_levels, fbn_nested_levels
 from neurorad.features.tags import build_tag
 from neurorad.preprocess.guard import check_grey_levels
 from neurorad.preprocess.pipeline import PreprocessedROI, preprocess_roi
@@ -88,12 +88,15 @@ def _ivh_arguments(values, disc, value_range, levels=None, n_levels=None):
 
 
 def _per_discretisation_levels(values, settings, range_low):
-    """(levels, Ng) per discretisation; FBN power-of-two series come from the finest."""
+    """(levels, Ng) per discretisation; FBN power-of-two series come from the finest, all
+    equal-probability ones from one sort."""
     fbn = [d.n_bins for d in settings.discretisation if d.method == "fbn"]
-    nested = fbn_nested_levels(values, fbn) if len(fbn) > 1 else {}
+    ep = [d.n_bins for d in settings.discretisation if d.method == "ep"]
+    shared = {"fbn": fbn_nested_levels(values, fbn) if len(fbn) > 1 else {},
+              "ep": equal_probability_levels(values, ep) if len(ep) > 1 else {}}
     for disc in settings.discretisation:
-        if disc.method == "fbn" and disc.n_bins in nested:
-            yield disc, nested[disc.n_bins]
+        if disc.n_bins in shared.get(disc.method, {}):
+            yield disc, shared[disc.method][disc.n_bins]
         else:
             yield disc, discretise(values, disc, range_low=range_low)
 

@@ -219,3 +219,39 @@ def test_discretise_dispatch_uses_resegmentation_lower_bound():
     levels, _ = discretise(values, explicit, range_low=-1000.0)
     assert levels.tolist() == [1, 1, 57]  # floor(1410 / 25) + 1 = 57
     assert math.floor(20 / 25) + 1 == discretise(values, explicit)[0][1]
+
+
+def _samples(rng):
+    """Continuous, heavily tied and rounded samples of various sizes (1 included)."""
+    for n in (1, 2, 3, 7, 50, 999):
+        yield rng.normal(size=n)
+        yield rng.integers(0, 4, size=n).astype(float)
+        yield np.round(rng.exponential(3.0, size=n), 1)
+
+
+def test_sorted_quantiles_equal_numpy_quantile_bit_for_bit():
+    from neurorad.features.statistics import sorted_quantiles
+
+    rng = np.random.default_rng(7)
+    for values in _samples(rng):
+        for n_bins in (2, 3, 8, 128):
+            probs = np.linspace(0.0, 1.0, n_bins + 1)
+            np.testing.assert_array_equal(sorted_quantiles(np.sort(values), probs),
+                                          np.quantile(values, probs))
+
+
+def test_equal_probability_from_one_sort_equals_quantile_search():
+    # The shared-sort shortcut against the straightforward definition: type-7 quantile
+    # breaks, then a search of every value among the inner breaks (right-closed bins).
+    from neurorad.preprocess.discretise import equal_probability_levels
+
+    rng = np.random.default_rng(8)
+    for values in _samples(rng):
+        bins = [2, 4, 8, 16, 32, 64, 128, 5]
+        shared = equal_probability_levels(values, bins)
+        for n_bins in bins:
+            breaks = np.quantile(values, np.linspace(0.0, 1.0, n_bins + 1))
+            expected = np.searchsorted(breaks[1:-1], values, side="left") + 1
+            levels, ng = shared[n_bins]
+            assert ng == n_bins and levels.dtype == np.int64
+            np.testing.assert_array_equal(levels, expected)

@@ -20,7 +20,7 @@ from neurorad.features.texture import (
     VOLUME_AGGREGATIONS, PreparedRoi, SliceMatrices, as_volume, check_aggregations,
     evaluate_level_count_family, level_count_catalogue, needed_kinds, prepare_roi, roi_bounding_box,
 )
-from neurorad.features.texture_kernels import border_distance, zone_minimum
+from neurorad.features.texture_kernels import border_distance, group_by_value, zone_minimum
 
 FAMILY = "GLDZM"
 
@@ -70,14 +70,18 @@ def prepare(binned, n_levels, morph_mask):
 
 
 def distance_maps(roi: PreparedRoi, morph, offset, *, in_plane: bool, volume: bool) -> dict:
-    """Distance-to-edge maps of the morphological mask, cropped to the ROI box.
+    """Distance-to-edge maps of the morphological mask over the ROI's voxels.
 
-    ``{"2D": 4-connected in-plane map, "3D": 6-connected map}`` (the kinds asked for); the
-    arguments are those returned by :func:`prepare`. The maps depend on the morphological
-    mask only, so all discretisations of a ROI share them.
+    ``{"2D": 4-connected in-plane map, "3D": 6-connected map}`` (the kinds asked for), each
+    cropped to the ROI box and grouped by distance over the intensity-mask voxels
+    (:func:`~neurorad.features.texture_kernels.group_by_value`); the arguments are those
+    returned by :func:`prepare`. The maps depend on the masks only, so all discretisations of
+    a ROI share them.
     """
     inside_roi_box = tuple(slice(o, o + s) for o, s in zip(offset, roi.shape))
-    return {kind: border_distance(morph, in_plane=kind == "2D")[inside_roi_box]
+    inside = roi.interior > 0
+    return {kind: group_by_value(border_distance(morph, in_plane=kind == "2D")[inside_roi_box],
+                                 inside)
             for kind, wanted in (("2D", in_plane), ("3D", volume)) if wanted}
 
 
@@ -92,9 +96,9 @@ def matrices_from_zones(prepared: list[PreparedRoi | None], zones: list[dict | N
             batch_zones.append(None)
             continue
         kinds = {}
-        for kind, distance in roi_distances.items():
+        for kind, groups in roi_distances.items():
             z = roi_zones[kind]
-            kinds[kind] = (z, zone_minimum(z.labels, distance, z.n))
+            kinds[kind] = (z, zone_minimum(z.labels, groups, z.n))
         batch_zones.append((roi, kinds))
     return zone_counts(batch_zones)
 
@@ -119,7 +123,7 @@ def gldzm_matrices(batch, *, in_plane: bool = True, volume: bool = True
     Notes
     -----
     Distance map: :func:`~neurorad.features.texture_kernels.border_distance`; zone distance: minimum
-    over the zone (:func:`~neurorad.features.texture_kernels.zone_minimum`, one sort). All zones of all
+    over the zone (:func:`~neurorad.features.texture_kernels.zone_minimum`). All zones of all
     ROIs are counted with one ``bincount``.
     """
     prepared = [prepare(b, n, m) for b, n, m in batch]

@@ -8,13 +8,14 @@ neighbour offsets, distance levels or grey levels, never over voxels:
 * :func:`label_zones` labels equal-level zones (scikit-image on the CPU, CuPy per level);
   :func:`label_zones_batch` labels many boxes with one launch per grey level on a GPU;
 * :func:`border_distance` is the GLDZM distance-to-edge map; :func:`zone_minimum` reduces a
-  voxel map to one value per zone;
+  voxel map (grouped by value once, :func:`group_by_value`) to one value per zone;
 * :func:`box_sums`, :func:`neighbour_offsets`, :func:`shifted` serve the neighbourhood
   families (NGTDM, NGLDM).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -110,22 +111,59 @@ def chain_runs(rows, stride: int):
     return row, lengths, levels
 
 
-def zone_minimum(labels, values, n_zones: int):
-    """Minimum of non-negative integer ``values`` over each zone ``1..n_zones`` of ``labels``.
+@dataclass(frozen=True)
+class ValueGroups:
+    """The voxels of a mask grouped by the value of an integer map (:func:`group_by_value`).
 
-    Sort-based (one sort of combined keys), so it runs unchanged on NumPy and CuPy.
+    Attributes
+    ----------
+    index : 1-D int64 array (array module of the map)
+        Flat positions of the mask voxels, by ascending value.
+    starts : tuple of int
+        Start of each group of equal value in ``index``.
+    values : tuple of int
+        The value of each group (ascending).
     """
-    xp = get_xp(labels, values)
-    inside = labels > 0
-    lab = labels[inside].astype(xp.int64)
-    val = values[inside].astype(xp.int64)
-    span = int(val.max()) + 1 if val.size else 1
-    keys = xp.sort(lab * span + val)
-    zone = keys // span
-    first = xp.ones(keys.size, dtype=bool)
-    first[1:] = zone[1:] != zone[:-1]
+
+    index: Any
+    starts: tuple
+    values: tuple
+
+
+def group_by_value(values, inside) -> ValueGroups:
+    """Group the voxels of mask ``inside`` by their value in the integer map ``values``.
+
+    One sort per map; a map shared by many labellings (the GLDZM distance map of a ROI under
+    each of its discretisations) is grouped once and reduced per labelling by
+    :func:`zone_minimum`.
+    """
+    xp = get_xp(values, inside)
+    index = xp.flatnonzero(inside)
+    value = values.ravel()[index].astype(xp.int64)
+    order = xp.argsort(value)
+    index, value = index[order], value[order]
+    starts = xp.concatenate([xp.zeros(1, dtype=xp.int64),
+                             xp.flatnonzero(value[1:] != value[:-1]) + 1]) if value.size else \
+        xp.zeros(0, dtype=xp.int64)
+    return ValueGroups(index, tuple(int(v) for v in to_numpy(starts)),
+                       tuple(int(v) for v in to_numpy(value[starts])))
+
+
+def zone_minimum(labels, groups: ValueGroups, n_zones: int):
+    """Minimum of a non-negative integer map over each zone ``1..n_zones`` of ``labels``.
+
+    ``groups`` is :func:`group_by_value` of the map over the zone voxels (``labels > 0``).
+    Going through the groups from the highest value to the lowest, each writes its value to
+    the zones of its voxels: the last write to a zone is its minimum. Every write of one group
+    carries the same value, so the order of writes within a group does not matter (NumPy and
+    CuPy alike); the loop runs over the distinct values of the map, not over voxels.
+    """
+    xp = get_xp(labels)
     out = xp.zeros(n_zones, dtype=xp.int64)
-    out[zone[first] - 1] = keys[first] % span
+    zone = labels.ravel()[groups.index] - 1
+    ends = groups.starts[1:] + (int(groups.index.size),)
+    for start, end, value in reversed(list(zip(groups.starts, ends, groups.values))):
+        out[zone[start:end]] = value
     return out
 
 

@@ -43,3 +43,37 @@ def test_empty_roi_gives_nan_with_warning():
     with pytest.warns(RuntimeWarning):
         f = histogram_features(np.array([], dtype=int), 4)
     assert all(math.isnan(v) for v in f.values())
+
+
+def test_distribution_from_counts_equals_the_voxelwise_evaluation():
+    # ih_* distribution features come from the histogram (O(N_g)); compare with the
+    # voxel-wise formulas of the statistics family on the same grey levels.
+    import warnings
+
+    from neurorad.features.statistics import distribution_features, distribution_features_from_counts
+
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        n_levels = int(rng.integers(1, 130))
+        size = int(rng.integers(1, 3000))
+        if trial % 3 == 0:  # two or three distinct levels: rmad can be undefined
+            levels = rng.integers(1, min(n_levels, 3) + 1, size)
+        else:
+            levels = np.clip(np.round(rng.normal(n_levels / 2, n_levels / 5 + 0.1, size)), 1,
+                             n_levels).astype(np.int64)
+        with warnings.catch_warnings(record=True) as direct_warnings:
+            warnings.simplefilter("always")
+            direct = distribution_features(levels.astype(np.float64), "ih")
+        with warnings.catch_warnings(record=True) as count_warnings:
+            warnings.simplefilter("always")
+            counted = distribution_features_from_counts(np.bincount(levels - 1, minlength=n_levels))
+        assert [str(w.message) for w in count_warnings] == [str(w.message) for w in direct_warnings]
+        assert list(counted) == list(direct)
+        scale = max(1.0, float(levels.std()))
+        for tag, value in direct.items():
+            if math.isnan(value):
+                assert math.isnan(counted[tag]), tag
+            elif tag in ("ih_skew", "ih_kurt"):  # standardised: compare on their own scale
+                assert counted[tag] == pytest.approx(value, rel=1e-12, abs=1e-11), tag
+            else:
+                assert counted[tag] == pytest.approx(value, rel=1e-12, abs=1e-12 * scale**4), tag
