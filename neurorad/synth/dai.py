@@ -9,11 +9,39 @@ Map model
 ---------
 Tissue means (``MAP_VALUES``; diffusivities in mm^2/s) are plausible adult values: FA 0.45
 in deep white matter, 0.65-0.7 in the internal capsule and corpus callosum, 0.15 in cortex;
-MD ~0.75e-3; MK ~1.0 in white matter, 0.75 in grey matter; CSF MD 3e-3. Every map gets the
-same smooth spatial modulation (SD 4 %) and its own voxel noise (SD 5-10 %), is blurred by
-0.6 voxel and multiplied by a subject factor (log-normal, SD 4 %). Maps are brain-masked (0
-outside the brain) and stored as float32 with a 13-bit mantissa (relative precision
-1.2e-4). AWF, AxEAD, RadEAD (white-matter tract-integrity model) are only valid in coherent
+MD ~0.75e-3; MK ~1.0 in white matter, 0.75 in grey matter; CSF MD 3e-3. For map m::
+
+    m(v) = | G_{0.6 b} * [ mu_m[tissue(v)] F_m (1 + a t(v)) (1 + k_m injury(v)) ] | (1 + s sd_m e(v))
+
+``t`` is a unit-SD smooth micro-structure field (Gaussian, 2 voxels) shared by the maps, ``e``
+unit-SD noise of the map, spatially correlated like the rest of the map (white noise smoothed
+by the same Gaussian ``G_{0.6 b}``, then rescaled: interpolation in motion and eddy-current
+correction correlates neighbouring voxels), ``sd_m`` = 5-10 % (``NOISE_SD``). Maps are
+brain-masked (0 outside the brain) and stored as float32 with a 13-bit mantissa (relative
+precision 1.2e-4).
+
+Subject effects (shared by all 15 ROIs and all 10 maps of a subject; independent of labels)
+----------------------------------------------------------------------------------------------
+* Tissue: ``F_m = exp(l_m w + f_m)`` with a white-matter integrity latent ``w ~ N(0, 1)``
+  (age, overall myelination: FA and the kurtosis maps fall while MD and RadEAD rise;
+  loadings ``INTEGRITY_LOADING``, FA -0.05, MD +0.035) and an independent per-map factor
+  ``f_m ~ N(0, 0.03^2)``. Between-subject log-SD: FA 5.8 %, MD 4.6 %, chosen inside the
+  published bounds: regional FA varies between healthy subjects by more than its
+  2.1-2.4 % within- and between-session CV (Veenith et al. 2013) and tract FA/MD by less
+  than 10 % / 8 % (Heiervang et al. 2006); with the 2.1 % within-session CV it implies a
+  test-retest ICC of 0.058^2 / (0.058^2 + 0.021^2) = 0.88 for an ROI's mean FA, just below
+  the intra-site 0.90-0.99 and inside the inter-site 0.82-0.99 of Vollmar et al. (2010).
+  The split between latent and per-map factor is assumed. References in
+  :mod:`neurorad.synth.subject`.
+* Micro-structure: the modulation amplitude ``a = 0.04 exp(N(0, 0.3^2))`` (assumed).
+* Session (one DWI acquisition gives all ten maps): noise ``s`` and blur ``b`` scales,
+  log-normal SD 0.25 and 0.2 (:class:`neurorad.synth.subject.Session`; assumed). They are
+  what the texture features see: each ROI is discretised over its own range, so ``F_m``
+  alone never reaches them, while the noise's correlation length (``b``) and its size
+  relative to the tissue structure (``s``) change every ROI's GLCM/GLRLM alike.
+
+Head size acts through the random warp (``anatomy.random_warp``, SD 3 % per axis); the ROIs
+are standardised discs of fixed physical size. AWF, AxEAD, RadEAD (white-matter tract-integrity model) are only valid in coherent
 white matter; elsewhere in the brain they hold what a voxel-wise fit returns (low AWF, near
 isotropic extra-axonal diffusivities), and 0 in CSF. TORT = AxEAD / RadEAD (0 where RadEAD
 is 0).
@@ -33,6 +61,7 @@ Planted effects
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +72,8 @@ from neurorad.synth.anatomy import (LANDMARKS, N_TISSUES, TEMPLATE_SCALE, Grid, 
                                     random_head, smooth_field)
 from neurorad.synth.cohort import CohortPlan, SubjectPlan, permute_targets
 from neurorad.synth.common import cohens_d, rng_for, scaled_counts, write_nifti
+from neurorad.synth.subject import (Session, draw_session, effects_record,
+                                   intraclass_correlation)
 
 STUDY = "dai"
 DKI_MAPS = ("AK", "AWF", "AxEAD", "FA", "MD", "KA", "MK", "RadEAD", "RK", "TORT")
@@ -59,6 +90,13 @@ INJURY_EFFECT = {"FA": -1.0, "MD": 0.6, "MK": -0.8, "AK": -0.6, "RK": -0.8, "KA"
                  "AWF": -0.8, "AxEAD": -0.5, "RadEAD": 0.5}
 NOISE_SD = {"FA": 0.08, "MD": 0.05, "AK": 0.10, "RK": 0.10, "MK": 0.08, "KA": 0.10,
             "AWF": 0.08, "AxEAD": 0.08, "RadEAD": 0.08}
+# Subject effects (module docstring): integrity-latent loadings and the independent per-map
+# log-SD, micro-structure modulation and the maps' nominal blur.
+INTEGRITY_LOADING = {"FA": -0.05, "MD": 0.035, "AK": -0.03, "RK": -0.04, "MK": -0.04,
+                     "KA": -0.04, "AWF": -0.04, "AxEAD": -0.02, "RadEAD": 0.03}
+MAP_FACTOR_LOG_SD = 0.03
+MODULATION_AMPLITUDE, MODULATION_LOG_SD, MODULATION_SIGMA_VOXELS = 0.04, 0.3, 2.0
+BLUR_SIGMA_VOXELS = 0.6
 
 _T = Tissue
 _WM, _CC, _IC, _BS, _CBWM = (_T.WHITE_MATTER,), (_T.CORPUS_CALLOSUM,), (_T.INTERNAL_CAPSULE,), \
@@ -160,27 +198,69 @@ def _injury_field(head, grid: Grid, params: dict) -> np.ndarray:
     return field
 
 
+@dataclass(frozen=True)
+class SubjectEffects:
+    """A subject's effects shared by all its ROIs and maps (module docstring)."""
+
+    session: Session
+    integrity: float                 # w ~ N(0, 1)
+    map_factors: dict                # F_m = exp(l_m w + f_m)
+    modulation_amplitude: float      # a
+
+
+def draw_subject_effects(rng: np.random.Generator) -> SubjectEffects:
+    """Session, integrity latent, per-map factors and modulation amplitude of one subject."""
+    session = draw_session(rng)
+    integrity = float(rng.standard_normal())
+    own = rng.standard_normal(len(_MAP_COLUMNS))
+    factors = {m: float(np.exp(INTEGRITY_LOADING[m] * integrity + MAP_FACTOR_LOG_SD * z))
+               for m, z in zip(_MAP_COLUMNS, own)}
+    amplitude = float(MODULATION_AMPLITUDE * np.exp(MODULATION_LOG_SD * rng.standard_normal()))
+    return SubjectEffects(session, integrity, factors, amplitude)
+
+
+def subject_log_sd(name: str) -> float:
+    """Between-subject SD of log F_m: sqrt(l_m^2 + MAP_FACTOR_LOG_SD^2)."""
+    return float(np.hypot(INTEGRITY_LOADING[name], MAP_FACTOR_LOG_SD))
+
+
+def dki_maps(labels: np.ndarray, injury: np.ndarray, effects: SubjectEffects,
+             rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The ten DKI maps (float32, 13-bit mantissa) of one subject from its tissue labels.
+
+    ``m = G_{0.6 b} * [mu_m F_m (1 + a t) (1 + k_m injury)] * (1 + s sd_m e)`` (module
+    docstring); 0 outside the brain, TORT = AxEAD / RadEAD.
+    """
+    brain = tissue_table("MD")[labels] > 0
+    # One smooth micro-structure field modulates every map (they describe the same tissue).
+    modulation = 1.0 + np.float32(effects.modulation_amplitude) * smooth_field(
+        rng, labels.shape, MODULATION_SIGMA_VOXELS)
+    blur = BLUR_SIGMA_VOXELS * effects.session.blur_scale
+    maps = {}
+    for name in _MAP_COLUMNS:
+        value = tissue_table(name)[labels] * modulation
+        value *= np.float32(effects.map_factors[name])
+        value *= 1.0 + INJURY_EFFECT[name] * injury
+        value = ndimage.gaussian_filter(value, blur, truncate=3.0)
+        # The fit's noise is spatially correlated (interpolation in motion / eddy-current
+        # correction): unit-SD noise smoothed by the session's blur, then scaled.
+        noise_sd = np.float32(NOISE_SD[name] * effects.session.noise_scale)
+        value *= 1.0 + noise_sd * smooth_field(rng, labels.shape, blur)
+        maps[name] = np.where(brain, np.maximum(value, 0.0), 0.0).astype(np.float32)
+    rad = maps["RadEAD"]
+    maps["TORT"] = np.where(rad > 0, maps["AxEAD"] / np.where(rad > 0, rad, 1.0),
+                            0.0).astype(np.float32)
+    return {name: keep_significant_bits(array) for name, array in maps.items()}
+
+
 def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
     """Write the 10 DKI maps and the ROI label map; return per-ROI means of FA, MD, MK."""
     rng = rng_for(seed, STUDY, subject.index)
     grid = Grid()
     head = random_head(rng, grid)
-    brain = tissue_table("MD")[head.labels] > 0
+    effects = draw_subject_effects(rng)
     injury = _injury_field(head, grid, subject.params)
-    # One smooth micro-structure field modulates every map (they describe the same tissue).
-    modulation = 1.0 + 0.04 * smooth_field(rng, grid.shape, 2.0)
-    maps = {}
-    for name in _MAP_COLUMNS:
-        value = tissue_table(name)[head.labels] * modulation
-        value *= np.float32(np.exp(rng.normal(0.0, 0.04)))
-        value *= 1.0 + INJURY_EFFECT[name] * injury
-        value = ndimage.gaussian_filter(value, 0.6, truncate=3.0)
-        value *= 1.0 + NOISE_SD[name] * rng.standard_normal(grid.shape, np.float32)
-        maps[name] = np.where(brain, np.maximum(value, 0.0), 0.0).astype(np.float32)
-    rad = maps["RadEAD"]
-    maps["TORT"] = np.where(rad > 0, maps["AxEAD"] / np.where(rad > 0, rad, 1.0),
-                            0.0).astype(np.float32)
-    maps = {name: keep_significant_bits(array) for name, array in maps.items()}
+    maps = dki_maps(head.labels, injury, effects, rng)
     rois = roi_discs(head, grid)
     folder = out_dir / subject.id
     for name in DKI_MAPS:
@@ -188,7 +268,10 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
     write_nifti(rois, grid, folder / "rois.nii.gz")
     return {"roi_means": {m: {r: float(maps[m][rois == k].mean())
                               for k, r in enumerate(ROI_NAMES, start=1)}
-                          for m in ("FA", "MD", "MK")}}
+                          for m in ("FA", "MD", "MK")},
+            "subject_effects": {**effects.session.as_dict(), "integrity": effects.integrity,
+                                "map_factors": effects.map_factors,
+                                "modulation_amplitude": effects.modulation_amplitude}}
 
 
 def keep_significant_bits(array: np.ndarray, bits: int = 13) -> np.ndarray:
@@ -204,6 +287,20 @@ def keep_significant_bits(array: np.ndarray, bits: int = 13) -> np.ndarray:
 def wm_mean(result: dict, map_name: str) -> float:
     """Subject-level statistic: mean over the white-matter ROIs of the ROI means."""
     return float(np.mean([result["roi_means"][map_name][r] for r in WHITE_ROIS]))
+
+
+def roi_icc(results: list[dict]) -> dict:
+    """ICC(1) across subjects of the log ROI means of FA, MD and MK, ROI-type mean removed.
+
+    Subtracting each ROI's cohort mean (of the log) leaves subject effects plus ROI-level
+    residuals; the ICC is the share of the subject effects in that variance (all subjects,
+    the 15 ROIs each; injuries add to the residual in patients).
+    """
+    out = {}
+    for m in ("FA", "MD", "MK"):
+        table = np.log([[r["roi_means"][m][roi] for roi in ROI_NAMES] for r in results])
+        out[f"roi_icc_log_{m}"] = intraclass_correlation(list(table - table.mean(axis=0)))
+    return out
 
 
 def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
@@ -224,6 +321,7 @@ def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
                                  ("random_label", "a", "b")):
             measured[target] = {f"cohens_d_wm_mean_{m}": d(target, pos, neg, m)
                                 for m in ("FA", "MD", "MK")}
+    subject_structure = {} if results is None else roi_icc(results)
     maps_changed = list(INJURY_EFFECT) + ["TORT"]
     direction = {m: ("lower" if INJURY_EFFECT[m] < 0 else "higher") + " in injured WM"
                  for m in INJURY_EFFECT} | {"TORT": "lower (AxEAD down, RadEAD up)"}
@@ -255,6 +353,14 @@ def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
             "maps": list(DKI_MAPS), "rois": list(ROI_NAMES), "targets": targets,
             "confounders": {"none": "grey-matter ROIs carry no effect; all subjects share the "
                             "same anatomy model"},
+            "subject_structure": subject_structure,
+            "subject_effects": effects_record(
+                "per subject, shared by its 15 ROIs and 10 maps, independent of every label: "
+                "map factors F_m = exp(l_m w + f_m) (integrity latent w, loadings "
+                f"{INTEGRITY_LOADING}, f_m ~ N(0, {MAP_FACTOR_LOG_SD}^2)), micro-structure "
+                f"amplitude {MODULATION_AMPLITUDE} x exp(N(0, {MODULATION_LOG_SD}^2)), session "
+                "noise and blur scales (neurorad.synth.subject.Session)",
+                [s.id for s in plan.subjects], results),
             "notes": ["Maps are brain-masked (0 outside the brain).",
                       "AWF/AxEAD/RadEAD/TORT are meaningful in white matter only; grey-matter "
                       "values are what a voxel-wise fit returns, CSF is 0.",

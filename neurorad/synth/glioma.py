@@ -16,6 +16,10 @@ Generative model (per patient; class means, patient-level SD in ``APPEARANCE``)
 * ``t2_level``: solid-tumour T2 mean; surrounding oedema (T2/FLAIR +``oedema``) out to 1.4 x
   the tumour radius.
 
+Every patient is scanned in its own session (:class:`neurorad.synth.subject.Session`: noise
+level and blur of all four sequences scaled by log-normal factors, SD 0.25 and 0.2, assumed),
+which reaches the texture of every ROI of the patient alike, whatever its histology.
+
 Every patient draws its own parameters around the class means, and all its ROIs share them:
 ROIs of one patient are strongly alike (intra-class correlation reported in truth.json),
 which is what makes ROI-level cross-validation leak. Tumour size does not depend on the class.
@@ -34,6 +38,7 @@ from neurorad.synth.cohort import CohortPlan, SubjectPlan, permute_targets
 from neurorad.synth.common import cohens_d, rng_for, scaled_counts, write_nifti
 from neurorad.synth.lesions import Blob, blob_mask, lesion_pattern
 from neurorad.synth.mri import MRI_SEQUENCES, acquire, base_images, subject_texture
+from neurorad.synth.subject import draw_session, effects_record, intraclass_correlation
 
 STUDY = "glioma"
 CLASS_COUNTS = {"oligodendroglioma": 15, "anaplastic_oligodendroglioma": 14,
@@ -48,6 +53,9 @@ APPEARANCE = {
 }
 P_NECROSIS = (0.0, 0.0, 0.15, 0.75)
 ROI_SIZE = 5                                # voxels per side of the cubic ROIs
+SESSION_MODEL = ("one scanning session per patient (neurorad.synth.subject.Session): noise SD "
+                 "and PSF width of all four sequences x log-normal factors (SD 0.25, 0.2), "
+                 "independent of the histology")
 TEXTURE_WEIGHTS = {"T1": -0.5, "T1c": 1.0, "T2": 1.0, "FLAIR": 0.7}
 TARGETS = {
     "histology": {"type": "categorical", "classes": list(CLASS_COUNTS)},
@@ -126,6 +134,7 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
     p = subject.params
     rng = rng_for(seed, STUDY, subject.index)
     head = random_head(rng, Grid())
+    session = draw_session(rng)
     base = base_images(head.labels, subject_texture(rng, head.grid), rng)
     blob = _tumour_blob(head, p, rng)
     # Intra-axial: the tumour stays inside the brain (it may abut the cortex, not the skull).
@@ -156,7 +165,7 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
         v[specks] *= 0.35
         base[sequence][tumour] = np.maximum(v, 1.0)
 
-    images = acquire(base, head.grid, rng)
+    images = acquire(base, head.grid, rng, session=session)
     label_map = np.zeros(head.grid.shape, np.uint8)
     # Sequences have their own scanner gain: enhancement is judged against normal white matter.
     wm = (head.labels == Tissue.WHITE_MATTER) & ~oedema & ~tumour
@@ -172,23 +181,7 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
     for sequence, array in images.items():
         write_nifti(array, head.grid, folder / f"{sequence}.nii.gz")
     write_nifti(label_map, head.grid, folder / "rois.nii.gz")
-    return {"rois": stats}
-
-
-def intraclass_correlation(values_by_group: list[list[float]]) -> float:
-    """One-way random-effects ICC(1) = (MSB - MSW) / (MSB + (k0 - 1) MSW).
-
-    ``k0`` is the usual adjusted mean group size for unbalanced groups (Shrout & Fleiss 1979).
-    """
-    groups = [np.asarray(g, float) for g in values_by_group if len(g) >= 1]
-    n = np.array([len(g) for g in groups])
-    total = np.concatenate(groups)
-    grand = total.mean()
-    a, big_n = len(groups), n.sum()
-    msb = sum(len(g) * (g.mean() - grand) ** 2 for g in groups) / (a - 1)
-    msw = sum(((g - g.mean()) ** 2).sum() for g in groups) / (big_n - a)
-    k0 = (big_n - (n ** 2).sum() / big_n) / (a - 1)
-    return float((msb - msw) / (msb + (k0 - 1) * msw))
+    return {"rois": stats, "subject_effects": session.as_dict()}
 
 
 def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
@@ -232,5 +225,7 @@ def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
     return {"study": STUDY, "seed": seed, "null": plan.null, "n_subjects": len(plan.subjects),
             "n_rois": sum(len(s.rois) for s in plan.subjects), "targets": targets,
             "confounders": {"tumour_size": "none: radius ~ U(16, 24) mm in every class"},
+            "subject_effects": effects_record(SESSION_MODEL, [s.id for s in plan.subjects],
+                                              results),
             "notes": ["ROIs of one patient share its appearance parameters; "
                       "cross-validation must be grouped by patient."]}

@@ -10,7 +10,9 @@ Image model for one subject and modality m::
 per-subject contrast jitter (SD 3 %), ``texture`` a unit-variance smooth field shared by all
 sequences (tissue micro-structure), ``bias`` a smooth multiplicative field of about +/- 8 %,
 and ``n1, n2`` independent normal noise with SD ``noise_fraction`` x the white-matter mean.
-Images are stored as int16, as scanners do.
+Images are stored as int16, as scanners do. In the NF2 and glioma cohorts every subject has
+its own scanning session (:class:`neurorad.synth.subject.Session`): the noise SD and the
+0.6-voxel blur of all four sequences are scaled by the session's log-normal factors.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import numpy as np
 from scipy import ndimage
 
 from neurorad.synth.anatomy import N_TISSUES, Grid, Tissue, smooth_field
+from neurorad.synth.subject import Session
 
 MRI_SEQUENCES = ("T1", "T1c", "T2", "FLAIR")
 
@@ -77,9 +80,17 @@ def bias_field(rng: np.random.Generator, grid: Grid, strength: float = 0.08) -> 
 
 
 def acquire(base: dict[str, np.ndarray], grid: Grid, rng: np.random.Generator, *,
-            noise_fraction: float = 0.025, psf_sigma_voxels: float = 0.6
-            ) -> dict[str, np.ndarray]:
-    """Simulate acquisition of each base image: blur, gain, bias field, Rician noise -> int16."""
+            noise_fraction: float = 0.025, psf_sigma_voxels: float = 0.6,
+            session: Session | None = None) -> dict[str, np.ndarray]:
+    """Simulate acquisition of each base image: blur, gain, bias field, Rician noise -> int16.
+
+    ``session`` (:class:`neurorad.synth.subject.Session`) scales the noise SD and the PSF
+    width of every sequence of the subject alike (one scanning session); None keeps the
+    nominal ``noise_fraction`` and ``psf_sigma_voxels``.
+    """
+    if session is not None:
+        noise_fraction = noise_fraction * session.noise_scale
+        psf_sigma_voxels = psf_sigma_voxels * session.blur_scale
     bias = bias_field(rng, grid)
     images = {}
     for sequence, ideal in base.items():

@@ -20,6 +20,10 @@ Generative model
 * ``variant_class`` (CNV vs SNV, P(CNV) = .25): **no effect** (the null target).
 * ``exon``: categorical annotation for colouring, no image effect.
 
+Every patient is scanned in its own session (:class:`neurorad.synth.subject.Session`: noise
+level and blur of all four sequences scaled by log-normal factors, SD 0.25 and 0.2, assumed):
+the lesions of one patient share it, together with the patient heterogeneity ``b``.
+
 ``--null`` permutes the four genotype columns jointly across patients.
 """
 from __future__ import annotations
@@ -35,6 +39,7 @@ from neurorad.synth.cohort import CohortPlan, SubjectPlan, permute_targets
 from neurorad.synth.common import cohens_d, rng_for, scaled_counts, write_nifti
 from neurorad.synth.lesions import Blob, blob_mask, lesion_pattern, slice_drawn_mask
 from neurorad.synth.mri import MRI_SEQUENCES, acquire, base_images, subject_texture
+from neurorad.synth.subject import draw_session, effects_record
 
 STUDY = "nf2"
 ORIGIN_COUNTS = {"germline": 34, "mosaic": 19}
@@ -158,6 +163,7 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
     """Write the subject's four sequences and lesion label map; measure each lesion."""
     rng = rng_for(seed, STUDY, subject.index)
     head = random_head(rng, Grid())
+    session = draw_session(rng)
     texture = subject_texture(rng, head.grid)
     base = base_images(head.labels, texture, rng)
     label_map = np.zeros(head.grid.shape, np.uint8)
@@ -178,13 +184,13 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
         drawn = slice_drawn_mask(head.grid, blob, rng) & allowed
         label_map[drawn] = k
         lesion_fields.append(k)
-    images = acquire(base, head.grid, rng)
+    images = acquire(base, head.grid, rng, session=session)
     folder = out_dir / subject.id
     for sequence, array in images.items():
         write_nifti(array, head.grid, folder / f"{sequence}.nii.gz")
     write_nifti(label_map, head.grid, folder / "lesions.nii.gz")
     return {"lesions": [lesion_measurements(images, label_map == k, head.grid)
-                        for k in lesion_fields]}
+                        for k in lesion_fields], "subject_effects": session.as_dict()}
 
 
 def lesion_measurements(images: dict, mask: np.ndarray, grid: Grid) -> dict:
@@ -241,6 +247,11 @@ def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
                             "germline patients (P .6 vs .4), so variant_type and "
                             "variant_origin are correlated and each shows a little of the "
                             "other's effect"},
+            "subject_effects": effects_record(
+                "one scanning session per patient (neurorad.synth.subject.Session): noise SD "
+                "and PSF width of all four sequences x log-normal factors (SD 0.25, 0.2), "
+                "shared by the patient's lesions, independent of the genotype",
+                [s.id for s in plan.subjects], results),
             "notes": ["Lesions of one patient share group (patient id) and a patient-level "
                       "heterogeneity effect: they are not independent.",
                       "Masks are drawn per axial slice with independent in-plane shifts "
