@@ -132,6 +132,32 @@ def matrices_from_prepared(prepared: list[PreparedRoi | None], distance: int,
     return out
 
 
+def coarsened(matrices: DirectionalMatrices | None, ratio: int) -> DirectionalMatrices | None:
+    """GLCMs of the grey levels ``(g - 1) // ratio + 1`` from the GLCMs of the levels ``g``.
+
+    A pair of voxels with levels ``(g1, g2)`` has the coarse levels ``(h1, h2)`` with
+    ``h = (g - 1) // ratio + 1``, so each coarse count is the sum of a ``ratio x ratio`` block
+    of fine counts: :math:`M'_{h_1 h_2} = \\sum_{g_1, g_2 \\in \\text{block}} M_{g_1 g_2}`.
+    Integer counts, so the result equals the matrices built from the coarse levels exactly
+    (FBN at ``N_g / 2^k`` nests this way, module ``neurorad.preprocess.discretise``); a test
+    compares them. ``N_g`` must be a multiple of ``ratio``.
+    """
+    if matrices is None:
+        return None
+    n_fine = matrices.n_levels
+    if ratio < 1 or n_fine % ratio:
+        raise ValueError(f"{FAMILY}: cannot merge {n_fine} grey levels by {ratio}")
+    n = n_fine // ratio
+
+    def merge(counts):
+        return counts.reshape(counts.shape[:-2] + (n, ratio, n, ratio)).sum(axis=(-3, -1))
+
+    xp = get_xp(matrices.out_of_plane)
+    return DirectionalMatrices(merge(matrices.in_plane), merge(matrices.out_of_plane),
+                               xp.arange(1, n + 1, dtype=xp.float64), n, matrices.per_slice,
+                               matrices.is_2d_image)
+
+
 def _pair_codes(roi: PreparedRoi, distance: int, per_slice: bool):
     """Pair codes of one ROI: blocks 0..4Z-1 are (slice, in-plane direction), then 9 3D ones.
 

@@ -153,18 +153,92 @@ def texture_features_batch(items: Sequence[TextureItem], params: TextureParams, 
         max_voxels = CHUNK_VOXELS["gpu" if on_gpu else "cpu"]
     out: list[dict] = [{} for _ in items]
     geometry: dict = {}
-    for chunk in chunk_items(items, max_voxels):
+    parents = coarsening_parents(items) if "glcm" in params.families else {}
+    # Within each ROI the items whose GLCMs others derive from come first.
+    first = {}
+    for i, item in enumerate(items):
+        first.setdefault(item.key, i)
+    order = sorted(range(len(items)), key=lambda i: (first[items[i].key], i in parents))
+    glcm_kept: dict = {}
+    for positions in chunk_items([items[i] for i in order], max_voxels):
+        chunk = [order[p] for p in positions]
         chunk_items_ = [items[i] for i in chunk]
         keys = {item.key for item in chunk_items_}
         # Keep only the ROIs of this chunk (a ROI's items are consecutive, so the previous
         # chunk's last ROI may continue here).
         geometry = {k: g for k, g in geometry.items() if k in keys}
+        glcm_kept = {i: m for i, m in glcm_kept.items() if items[i].key in keys}
         for item in chunk_items_:
             if item.key not in geometry:
                 geometry[item.key] = _roi_geometry(item)
-        for index, features in zip(chunk, _chunk_features(chunk_items_, params, geometry)):
+        glcm_plan = _GlcmPlan(chunk, parents, glcm_kept)
+        for index, features in zip(chunk, _chunk_features(chunk_items_, params, geometry,
+                                                          glcm_plan)):
             out[index] = features
     return out
+
+
+def coarsening_parents(items: Sequence[TextureItem]) -> dict[int, tuple[int, int]]:
+    """``{child: (parent, ratio)}``: items whose grey levels are those of another item of the
+    same ROI merged ``ratio`` at a time, ``child = (parent - 1) // ratio + 1`` voxel by voxel.
+
+    Checked on the arrays, not assumed from the settings: fixed bin numbers 2, 4, ..., 128
+    nest this way (``fbn_nested_levels``), and so do equal-probability levels whenever their
+    quantile breaks do. A child's GLCMs are then block sums of its parent's
+    (:func:`neurorad.features.glcm.coarsened`) instead of a new count over every voxel pair.
+    Parents are items with no parent themselves, tried from the most grey levels down.
+    """
+    by_roi: dict = {}
+    for i, item in enumerate(items):
+        by_roi.setdefault(item.key, []).append(i)
+    parents: dict = {}
+    for members in by_roi.values():
+        roots: list[int] = []
+        for i in sorted(members, key=lambda k: -int(items[k].n_levels)):
+            child = items[i]
+            for j in roots:
+                parent = items[j]
+                ratio = int(parent.n_levels) // int(child.n_levels)
+                if (ratio > 1 and ratio * int(child.n_levels) == int(parent.n_levels)
+                        and _merges_to(parent.levels, child.levels, ratio)):
+                    parents[i] = (j, ratio)
+                    break
+            else:
+                roots.append(i)
+    return parents
+
+
+def _merges_to(fine, coarse, ratio: int) -> bool:
+    xp = get_xp(fine, coarse)
+    if fine.shape != coarse.shape:
+        return False
+    return bool(xp.array_equal((fine.astype(xp.int64) - 1) // ratio + 1, coarse))
+
+
+@dataclass
+class _GlcmPlan:
+    """Which items of a chunk build their GLCMs and which merge a parent's (``kept``: the
+    parents' matrices, by item index, carried over to later chunks of the same ROI)."""
+
+    chunk: list
+    parents: dict
+    kept: dict
+
+    def matrices(self, build) -> list:
+        """Per chunk item: built by ``build(positions)`` (a list of matrices for those chunk
+        positions) or merged from the parent's."""
+        own = [p for p, i in enumerate(self.chunk) if i not in self.parents]
+        out: list = [None] * len(self.chunk)
+        needed = {parent for parent, _ in self.parents.values()}
+        for p, m in zip(own, build(own)):
+            out[p] = m
+            if self.chunk[p] in needed:
+                self.kept[self.chunk[p]] = m
+        for p, i in enumerate(self.chunk):
+            if i in self.parents:
+                parent, ratio = self.parents[i]
+                out[p] = glcm.coarsened(self.kept[parent], ratio)
+        return out
 
 
 def _roi_geometry(item: TextureItem) -> _RoiGeometry:
@@ -204,8 +278,8 @@ def _gldzm_distances(item: TextureItem, geometry: _RoiGeometry, roi: PreparedRoi
     return geometry.distances
 
 
-def _chunk_features(items: list[TextureItem], params: TextureParams, geometry: dict
-                    ) -> list[dict[str, float]]:
+def _chunk_features(items: list[TextureItem], params: TextureParams, geometry: dict,
+                    glcm_plan: "_GlcmPlan | None" = None) -> list[dict[str, float]]:
     """Matrices of every enabled family for all items of a chunk, then features per item."""
     families = set(params.families)
     directional_slices = needs_slices(params.directional)
@@ -226,8 +300,15 @@ def _chunk_features(items: list[TextureItem], params: TextureParams, geometry: d
 
     if "glcm" in families:
         d = params.glcm_distance
+        rois = prepared(d)
+
+        def build(positions):
+            return glcm.matrices_from_prepared([rois[p] for p in positions], d,
+                                               directional_slices)
+
         add(glcm.glcm_features_from_matrices,
-            glcm.matrices_from_prepared(prepared(d), d, directional_slices), params.directional)
+            build(range(len(items))) if glcm_plan is None else glcm_plan.matrices(build),
+            params.directional)
     if "glrlm" in families:
         add(glrlm.glrlm_features_from_matrices,
             glrlm.matrices_from_prepared(prepared(1), directional_slices), params.directional)

@@ -327,3 +327,37 @@ def test_gpu_script_batched_parity_wiring_on_numpy():
     problems = harness.check_batched_parity(small, np)
     assert set(problems) == {f"batched:{k}" for k in small}
     assert not any(problems.values()), problems
+
+
+def test_coarsened_glcm_equals_the_glcm_of_the_merged_levels():
+    # Block sums of the fine counts against counting the pairs of the merged levels again.
+    rng = np.random.default_rng(12)
+    for shape, n_fine, ratio in (((5, 8, 7), 16, 4), ((1, 9, 9), 8, 2), ((3, 6, 5), 6, 3)):
+        fine = rng.integers(1, n_fine + 1, size=shape) * (rng.random(shape) < 0.8)
+        coarse = np.where(fine > 0, (fine - 1) // ratio + 1, 0)
+        for per_slice in (True, False):
+            (built_fine,) = glcm.glcm_matrices([(fine, n_fine)], per_slice=per_slice)
+            (built_coarse,) = glcm.glcm_matrices([(coarse, n_fine // ratio)], per_slice=per_slice)
+            merged = glcm.coarsened(built_fine, ratio)
+            np.testing.assert_array_equal(merged.in_plane, built_coarse.in_plane)
+            np.testing.assert_array_equal(merged.out_of_plane, built_coarse.out_of_plane)
+            np.testing.assert_array_equal(merged.j_values, built_coarse.j_values)
+            assert (merged.n_levels, merged.per_slice) == (built_coarse.n_levels, per_slice)
+    with pytest.raises(ValueError, match="cannot merge"):
+        glcm.coarsened(built_fine, 4)
+
+
+def test_coarsening_parents_are_found_on_the_levels_not_assumed():
+    from neurorad.features.texture_batch import coarsening_parents
+
+    rng = np.random.default_rng(13)
+    mask = rng.random((4, 5, 6)) < 0.7
+    fine = rng.integers(1, 17, size=int(mask.sum()))
+    nested = (fine - 1) // 4 + 1
+    not_nested = nested.copy()
+    not_nested[0] = nested[0] % 4 + 1  # one voxel off
+    other_mask = mask.copy()
+    items = [TextureItem(nested, 4, mask), TextureItem(fine, 16, mask),
+             TextureItem(not_nested, 4, mask), TextureItem((fine - 1) // 2 + 1, 8, mask),
+             TextureItem(nested, 4, other_mask)]  # another ROI: never a child of the first
+    assert coarsening_parents(items) == {0: (1, 4), 3: (1, 2)}
