@@ -82,7 +82,15 @@ def _folded_index(length: int, xp, parity=None):
     return xp.minimum(f, length - f)
 
 
-def kernel_pair_sums(mask, centred, spacing, xp) -> tuple[float, float, float]:
+#: Bytes of spectrum per slab of last-axis frequencies in :func:`kernel_pair_sums` on the CPU:
+#: the two remaining transforms and the Parseval sums of a slab then run in the processor's
+#: cache (measured at 250k-voxel ROIs: 0.16-0.21 s with the whole spectrum at once, 0.04-0.06 s
+#: in 256 KiB slabs; 1 MiB slabs were as slow as none). A GPU takes the whole spectrum at once.
+SLAB_BYTES = 1 << 18
+
+
+def kernel_pair_sums(mask, centred, spacing, xp, *, slab_bytes: int | None = None
+                     ) -> tuple[float, float, float]:
     """``W = sum m (K*m)``, ``S_I = sum y (K*y)``, ``T = sum y^2 (K*m)`` over the ROI box, exactly.
 
     Each is a Parseval sum ``(1/L^3) sum_f K_hat(f) conj(A(f)) B(f)`` over the DFT of the inputs
@@ -91,7 +99,10 @@ def kernel_pair_sums(mask, centred, spacing, xp) -> tuple[float, float, float]:
     other axes the even and odd frequencies are computed separately without any padding:
     ``A(2k) = FFT_m(a)[k]`` and ``A(2k + 1) = FFT_m(a e^{-i pi j/m})[k]``. Same arithmetic as
     one padded transform, but the working arrays are 4x smaller (no 100 MB temporaries at
-    250k-voxel ROIs), which is what made the padded version slow.
+    250k-voxel ROIs), which is what made the padded version slow. After the first transform
+    every last-axis frequency is independent of the others, so the rest runs on slabs of
+    ``slab_bytes`` of spectrum (default :data:`SLAB_BYTES` on the CPU, everything at once on a
+    GPU); the slabs only change the order in which the Parseval sums are added.
     """
     import scipy.fft
 
@@ -111,22 +122,31 @@ def kernel_pair_sums(mask, centred, spacing, xp) -> tuple[float, float, float]:
     stacked[0, :roi_shape[0], :roi_shape[1]] = mask
     stacked[1, :roi_shape[0], :roi_shape[1]] = centred
     stacked[2, :roi_shape[0], :roi_shape[1]] = centred * centred
-    spectrum = fft.rfft(stacked, n=last, axis=-1)
+    spectrum = fft.rfft(stacked, n=last, axis=-1)  # (3, m0, m1, F)
     del stacked
+    n_freq = spectrum.shape[-1]
+    if slab_bytes is None:
+        slab_bytes = SLAB_BYTES if xp is np else n_freq * spectrum[..., :1].nbytes
+    width = max(1, int(slab_bytes) // int(spectrum[..., :1].nbytes))
     twiddle = [xp.exp(-1j * xp.pi * xp.arange(m) / m) for m in half[:2]]
+    folded = [[_folded_index(fft_shape[axis], xp, parity) for parity in (0, 1)]
+              for axis in (0, 1)]
     sums = np.zeros(3)
-    for p0 in (0, 1):
-        part0 = spectrum * twiddle[0][None, :, None, None] if p0 else spectrum
-        part0 = fft.fft(part0, axis=1)
-        rows = _folded_index(fft_shape[0], xp, p0)
-        for p1 in (0, 1):
-            part = part0 * twiddle[1][None, None, :, None] if p1 else part0
-            part = fft.fft(part, axis=2)
-            weights = octant[rows][:, _folded_index(fft_shape[1], xp, p1)]
-            m_hat, y_hat, y2_hat = part
-            weighted_m = m_hat * weights
-            sums += [float(xp.vdot(m_hat, weighted_m).real), float(xp.vdot(y_hat, y_hat * weights).real),
-                     float(xp.vdot(y2_hat, weighted_m).real)]
+    for start in range(0, n_freq, width):
+        # One slab of last-axis frequencies, frequency before space: (3, w, m0, m1).
+        slab = xp.ascontiguousarray(spectrum[..., start:start + width].transpose(0, 3, 1, 2))
+        slab_octant = xp.ascontiguousarray(octant[..., start:start + width].transpose(2, 0, 1))
+        for p0 in (0, 1):
+            part0 = fft.fft(slab * twiddle[0][:, None] if p0 else slab, axis=2)
+            rows = slab_octant[:, folded[0][p0]]
+            for p1 in (0, 1):
+                part = fft.fft(part0 * twiddle[1] if p1 else part0, axis=3)
+                weights = rows[:, :, folded[1][p1]]
+                m_hat, y_hat, y2_hat = part
+                weighted_m = m_hat * weights
+                sums += [float(xp.vdot(m_hat, weighted_m).real),
+                         float(xp.vdot(y_hat, y_hat * weights).real),
+                         float(xp.vdot(y2_hat, weighted_m).real)]
     return float(sums[0]), float(sums[1]), float(sums[2])
 
 
