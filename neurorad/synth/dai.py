@@ -13,7 +13,7 @@ MD ~0.75e-3; MK ~1.0 in white matter, 0.75 in grey matter; CSF MD 3e-3. For map 
 
     m(v) = | G_{0.6 b} * [ mu_m[tissue(v)] F_m (1 + a t(v)) (1 + k_m injury(v)) ] | (1 + s sd_m e(v))
 
-``t`` is a unit-SD smooth micro-structure field (Gaussian, 2 voxels) shared by the maps, ``e``
+``t`` is a unit-SD smooth micro-structure field (Gaussian, ~2 voxels) shared by the maps, ``e``
 unit-SD noise of the map, spatially correlated like the rest of the map (white noise smoothed
 by the same Gaussian ``G_{0.6 b}``, then rescaled: interpolation in motion and eddy-current
 correction correlates neighbouring voxels), ``sd_m`` = 5-10 % (``NOISE_SD``). Maps are
@@ -33,7 +33,8 @@ Subject effects (shared by all 15 ROIs and all 10 maps of a subject; independent
   the intra-site 0.90-0.99 and inside the inter-site 0.82-0.99 of Vollmar et al. (2010).
   The split between latent and per-map factor is assumed. References in
   :mod:`neurorad.synth.subject`.
-* Micro-structure: the modulation amplitude ``a = 0.04 exp(N(0, 0.3^2))`` (assumed).
+* Micro-structure: the modulation amplitude ``a = 0.04 exp(N(0, 0.3^2))`` and its
+  correlation width ``2 exp(N(0, 0.25^2))`` voxels (the subject's tissue pattern; assumed).
 * Session (one DWI acquisition gives all ten maps): noise ``s`` and blur ``b`` scales,
   log-normal SD 0.25 and 0.2 (:class:`neurorad.synth.subject.Session`; assumed). They are
   what the texture features see: each ROI is discretised over its own range, so ``F_m``
@@ -96,6 +97,7 @@ INTEGRITY_LOADING = {"FA": -0.05, "MD": 0.035, "AK": -0.03, "RK": -0.04, "MK": -
                      "KA": -0.04, "AWF": -0.04, "AxEAD": -0.02, "RadEAD": 0.03}
 MAP_FACTOR_LOG_SD = 0.03
 MODULATION_AMPLITUDE, MODULATION_LOG_SD, MODULATION_SIGMA_VOXELS = 0.04, 0.3, 2.0
+MODULATION_SIGMA_LOG_SD = 0.25
 BLUR_SIGMA_VOXELS = 0.6
 
 _T = Tissue
@@ -206,6 +208,7 @@ class SubjectEffects:
     integrity: float                 # w ~ N(0, 1)
     map_factors: dict                # F_m = exp(l_m w + f_m)
     modulation_amplitude: float      # a
+    modulation_sigma: float          # correlation width of t (voxels)
 
 
 def draw_subject_effects(rng: np.random.Generator) -> SubjectEffects:
@@ -216,7 +219,9 @@ def draw_subject_effects(rng: np.random.Generator) -> SubjectEffects:
     factors = {m: float(np.exp(INTEGRITY_LOADING[m] * integrity + MAP_FACTOR_LOG_SD * z))
                for m, z in zip(_MAP_COLUMNS, own)}
     amplitude = float(MODULATION_AMPLITUDE * np.exp(MODULATION_LOG_SD * rng.standard_normal()))
-    return SubjectEffects(session, integrity, factors, amplitude)
+    sigma = float(MODULATION_SIGMA_VOXELS
+                  * np.exp(MODULATION_SIGMA_LOG_SD * rng.standard_normal()))
+    return SubjectEffects(session, integrity, factors, amplitude, sigma)
 
 
 def subject_log_sd(name: str) -> float:
@@ -234,7 +239,7 @@ def dki_maps(labels: np.ndarray, injury: np.ndarray, effects: SubjectEffects,
     brain = tissue_table("MD")[labels] > 0
     # One smooth micro-structure field modulates every map (they describe the same tissue).
     modulation = 1.0 + np.float32(effects.modulation_amplitude) * smooth_field(
-        rng, labels.shape, MODULATION_SIGMA_VOXELS)
+        rng, labels.shape, effects.modulation_sigma)
     blur = BLUR_SIGMA_VOXELS * effects.session.blur_scale
     maps = {}
     for name in _MAP_COLUMNS:
@@ -271,7 +276,8 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
                           for m in ("FA", "MD", "MK")},
             "subject_effects": {**effects.session.as_dict(), "integrity": effects.integrity,
                                 "map_factors": effects.map_factors,
-                                "modulation_amplitude": effects.modulation_amplitude}}
+                                "modulation_amplitude": effects.modulation_amplitude,
+                                "modulation_sigma_voxels": effects.modulation_sigma}}
 
 
 def keep_significant_bits(array: np.ndarray, bits: int = 13) -> np.ndarray:
@@ -358,7 +364,8 @@ def finalise(plan: CohortPlan, results: list[dict] | None, seed: int) -> dict:
                 "per subject, shared by its 15 ROIs and 10 maps, independent of every label: "
                 "map factors F_m = exp(l_m w + f_m) (integrity latent w, loadings "
                 f"{INTEGRITY_LOADING}, f_m ~ N(0, {MAP_FACTOR_LOG_SD}^2)), micro-structure "
-                f"amplitude {MODULATION_AMPLITUDE} x exp(N(0, {MODULATION_LOG_SD}^2)), session "
+                f"amplitude {MODULATION_AMPLITUDE} x exp(N(0, {MODULATION_LOG_SD}^2)) and width "
+                f"{MODULATION_SIGMA_VOXELS} x exp(N(0, {MODULATION_SIGMA_LOG_SD}^2)) voxels, session "
                 "noise and blur scales (neurorad.synth.subject.Session)",
                 [s.id for s in plan.subjects], results),
             "notes": ["Maps are brain-masked (0 outside the brain).",

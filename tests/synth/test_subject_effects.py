@@ -68,7 +68,8 @@ def test_dai_roi_mean_icc_matches_parameters():
     log(ROI mean) = log F_FA + a t_R + e_R (+ O(a^2)): between-subject variance
     l_FA^2 + sd_f^2; within-subject variance E[a^2] Var(t_R) + E[s^2] sd_FA^2 Var(e_R) with
     Var(t_R), Var(e_R) from the smoothing kernels (modulation, then the nominal blur; the
-    noise smoothed by the nominal blur) and
+    noise smoothed by the nominal blur), Var(t_R) averaged over the log-normal modulation
+    width, and
     E[a^2] = a0^2 exp(2 sd_a^2), E[s^2] = exp(2 sd_s^2) for the log-normal draws.
     """
     n_subjects, side = 60, 6
@@ -84,12 +85,19 @@ def test_dai_roi_mean_icc_matches_parameters():
                        for z, y, x in starts])
         drawn.append(np.log(effects.map_factors["FA"]))
     between = dai.INTEGRITY_LOADING["FA"] ** 2 + dai.MAP_FACTOR_LOG_SD ** 2
-    smooth = np.convolve(_kernel(dai.MODULATION_SIGMA_VOXELS), _kernel(dai.BLUR_SIGMA_VOXELS))
-    # smooth_field scales the modulation to unit SD before the blur; the blur then lowers the
-    # variance, but the ROI mean's variance is what the combined kernel gives, rescaled by
-    # the modulation kernel's own energy.
-    var_t = (_roi_mean_variance(smooth, side) * (smooth ** 2).sum() ** 3
-             / (_kernel(dai.MODULATION_SIGMA_VOXELS) ** 2).sum() ** 3)
+    def var_t_at(sigma):
+        # smooth_field scales the modulation to unit SD before the blur; the ROI mean's
+        # variance is what the combined kernel gives, rescaled by the modulation kernel's
+        # own energy.
+        smooth = np.convolve(_kernel(sigma), _kernel(dai.BLUR_SIGMA_VOXELS))
+        return (_roi_mean_variance(smooth, side) * (smooth ** 2).sum() ** 3
+                / (_kernel(sigma) ** 2).sum() ** 3)
+
+    # E over the log-normal width (Gauss-Hermite, 12 nodes; a independent of the width).
+    nodes, weights = np.polynomial.hermite_e.hermegauss(12)
+    var_t = sum(w * var_t_at(dai.MODULATION_SIGMA_VOXELS
+                             * np.exp(dai.MODULATION_SIGMA_LOG_SD * x))
+                for x, w in zip(nodes, weights)) / weights.sum()
     e_a2 = dai.MODULATION_AMPLITUDE ** 2 * np.exp(2 * dai.MODULATION_LOG_SD ** 2)
     e_s2 = np.exp(2 * SESSION_NOISE_LOG_SD ** 2)
     var_e = _roi_mean_variance(_kernel(dai.BLUR_SIGMA_VOXELS), side)   # correlated noise
