@@ -22,8 +22,10 @@ precision 1.2e-4).
 
 Subject effects (shared by all 15 ROIs and all 10 maps of a subject; independent of labels)
 ----------------------------------------------------------------------------------------------
-* Tissue: ``F_m = exp(l_m w + f_m)`` with a white-matter integrity latent ``w ~ N(0, 1)``
-  (age, overall myelination: FA and the kurtosis maps fall while MD and RadEAD rise;
+* Tissue: ``F_m = exp(l_m w + f_m)`` with a white-matter integrity latent ``w`` (SD 1;
+  age, overall myelination: FA and the kurtosis maps fall while MD and RadEAD rise;
+  matched between patients and volunteers as the published age-matched groups are: each
+  group gets the same normal quantiles, in random order;
   loadings ``INTEGRITY_LOADING``, FA -0.05, MD +0.035) and an independent per-map factor
   ``f_m ~ N(0, 0.03^2)``. Between-subject log-SD: FA 5.8 %, MD 4.6 %, chosen inside the
   published bounds: regional FA varies between healthy subjects by more than its
@@ -162,6 +164,7 @@ def plan_cohort(seed: int, null: bool, n_subjects: int | None) -> CohortPlan:
             params={"severity": severity, "injured": injured,
                     "outcome_latent": severity + 0.3 * injured.get("brainstem", False)
                     + float(rng.normal(0.0, 0.25))}))
+    _assign_matched_integrity(subjects, rng)
     patients = [s for s in subjects if s.targets["diagnosis"] == "patient"]
     n_unfavourable = max(2, int(round(UNFAVOURABLE_FRACTION * len(patients))))
     ranked = sorted(patients, key=lambda s: -s.params["outcome_latent"])
@@ -170,6 +173,24 @@ def plan_cohort(seed: int, null: bool, n_subjects: int | None) -> CohortPlan:
     return CohortPlan(STUDY, "Synthetic diffuse axonal injury DKI cohort "
                       "(neurorad demo-data; planted effects in truth.json)",
                       {k: dict(v) for k, v in TARGETS.items()}, subjects, null)
+
+
+def _assign_matched_integrity(subjects: list[SubjectPlan], rng) -> None:
+    """Integrity latent w per subject, matched between patients and volunteers.
+
+    The published groups are age-matched (32 +/- 11 vs 34 +/- 11 years), and w stands for the
+    age-related part of white-matter integrity: each diagnosis group gets the same normal
+    quantiles ``Phi^-1((k + 1/2) / n_group)``, k = 0..n_group-1, in random order. w still
+    varies between subjects (mean 0, SD ~1 in each group) but cannot, by chance, differ
+    between the groups and mask or mimic the injury.
+    """
+    from scipy.stats import norm
+
+    for group in ("patient", "volunteer"):
+        members = [s for s in subjects if s.targets["diagnosis"] == group]
+        quantiles = norm.ppf((np.arange(len(members)) + 0.5) / len(members))
+        for s, w in zip(members, quantiles[rng.permutation(len(members))]):
+            s.params["integrity"] = float(w)
 
 
 def roi_discs(head, grid: Grid) -> np.ndarray:
@@ -211,10 +232,16 @@ class SubjectEffects:
     modulation_sigma: float          # correlation width of t (voxels)
 
 
-def draw_subject_effects(rng: np.random.Generator) -> SubjectEffects:
-    """Session, integrity latent, per-map factors and modulation amplitude of one subject."""
+def draw_subject_effects(rng: np.random.Generator,
+                         integrity: float | None = None) -> SubjectEffects:
+    """Session, integrity latent, per-map factors and micro-structure of one subject.
+
+    ``integrity`` (the latent w) is drawn from N(0, 1) unless given (the cohort plans it,
+    matched between groups); the stream consumes the same draws either way.
+    """
     session = draw_session(rng)
-    integrity = float(rng.standard_normal())
+    drawn = float(rng.standard_normal())
+    integrity = drawn if integrity is None else float(integrity)
     own = rng.standard_normal(len(_MAP_COLUMNS))
     factors = {m: float(np.exp(INTEGRITY_LOADING[m] * integrity + MAP_FACTOR_LOG_SD * z))
                for m, z in zip(_MAP_COLUMNS, own)}
@@ -263,7 +290,7 @@ def render_subject(subject: SubjectPlan, out_dir: Path, seed: int) -> dict:
     rng = rng_for(seed, STUDY, subject.index)
     grid = Grid()
     head = random_head(rng, grid)
-    effects = draw_subject_effects(rng)
+    effects = draw_subject_effects(rng, subject.params.get("integrity"))
     injury = _injury_field(head, grid, subject.params)
     maps = dki_maps(head.labels, injury, effects, rng)
     rois = roi_discs(head, grid)

@@ -164,3 +164,20 @@ def test_dai_truth_reports_subject_structure(small_cohorts):
     # Loadings of opposite sign: FA falls and MD rises with the integrity latent.
     assert spearmanr(integrity, fa)[0] < -0.5 < 0.5 < spearmanr(integrity, md)[0]
     assert -1 <= truth["subject_structure"]["roi_icc_log_FA"] <= 1
+
+
+def test_dai_integrity_latent_matched_between_groups():
+    """Each diagnosis group holds the same normal quantiles (age-matched design)."""
+    from scipy.stats import norm
+    plan = dai.plan_cohort(0, False, None)
+    for group, n in dai.COUNTS.items():
+        w = sorted(s.params["integrity"] for s in plan.subjects
+                   if s.targets["diagnosis"] == group)
+        assert np.allclose(w, norm.ppf((np.arange(n) + 0.5) / n))
+    # The rendered subject uses the planned value.
+    subject = plan.subjects[0]
+    rng = rng_for(0, dai.STUDY, subject.index)
+    from neurorad.synth.anatomy import Grid, random_head
+    random_head(rng, Grid())
+    effects = dai.draw_subject_effects(rng, subject.params["integrity"])
+    assert effects.integrity == subject.params["integrity"]
