@@ -134,13 +134,13 @@ def _run_codes(roi: PreparedRoi, per_slice: bool):
 
 
 def _fold_codes(levels, lengths, row_offset, constant: int, n_runs: int):
-    """``levels * L + lengths + row_offset + constant``, computed in place on ``levels``."""
-    levels *= n_runs
-    levels += lengths
+    """``levels * L + lengths + row_offset + constant`` (int64), computed in place on ``lengths``."""
+    xp = get_xp(levels)
+    lengths += levels.astype(xp.int64) * n_runs
     if row_offset is not None:
-        levels += row_offset
-    levels += constant
-    return levels
+        lengths += row_offset
+    lengths += constant
+    return lengths
 
 
 def glrlm_stack_features(counts, j_values) -> dict:

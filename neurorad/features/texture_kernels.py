@@ -72,7 +72,10 @@ def chain_runs(rows, stride: int):
     chain through ``p`` then visits the voxels of the geometric line through ``p`` in order,
     and consecutive lines are separated by padding zeros. Reshaping a row to (Q, stride) and
     transposing lays every chain out contiguously, so runs are found with vectorised
-    comparisons (no loop over voxels or lines).
+    comparisons (no loop over voxels or lines). The chains are laid out one after the other
+    in one flat array, each followed by a zero (and the first preceded by one), so a run
+    starts where the value changes to a non-zero one and ends where a non-zero value changes;
+    the k-th start and the k-th end delimit the k-th run.
 
     Parameters
     ----------
@@ -83,31 +86,28 @@ def chain_runs(rows, stride: int):
 
     Returns
     -------
-    row, length, level : 1-D int64 arrays
-        For every run: the row it lies in (None when there is a single row), its length
-        (voxels) and its value.
+    row, length, level : 1-D arrays
+        For every run: the row it lies in (int64; None when there is a single row), its
+        length (int64, voxels) and its value (the dtype of ``rows``).
     """
     xp = get_xp(rows)
     n_rows, n = rows.shape
     q = -(-n // stride)
-    buf = xp.zeros((n_rows, q * stride), dtype=rows.dtype)
-    buf[:, :n] = rows
-    chains = xp.ascontiguousarray(buf.reshape(n_rows, q, stride).transpose(0, 2, 1))
-    # boundary[..., t] is True between chain positions t-1 and t when the value changes
-    # (and at both chain ends).
-    boundary = xp.empty((n_rows, stride, q + 1), dtype=bool)
-    boundary[..., 0] = True
-    boundary[..., -1] = True
-    xp.not_equal(chains[..., 1:], chains[..., :-1], out=boundary[..., 1:-1])
-    inside = chains > 0
-    # Runs do not overlap and start/end alternate along each chain, so the k-th start and the
-    # k-th end (both in chain order) delimit the k-th run.
-    starts = xp.flatnonzero(boundary[..., :-1] & inside)
-    lengths = xp.flatnonzero(boundary[..., 1:] & inside)
+    width = q + 1
+    flat = xp.zeros(n_rows * stride * width + 1, dtype=rows.dtype)
+    chains = flat[1:].reshape(n_rows, stride, width)
+    full = (q - 1) * stride
+    chains[..., :q - 1] = rows[:, :full].reshape(n_rows, q - 1, stride).transpose(0, 2, 1)
+    chains[:, :n - full, q - 1] = rows[:, full:]
+    nonzero = flat > 0
+    change = flat[1:] != flat[:-1]
+    starts = xp.flatnonzero(change & nonzero[1:])
+    starts += 1
+    lengths = xp.flatnonzero(change & nonzero[:-1])  # last voxel of each run
     lengths -= starts
     lengths += 1
-    levels = chains.ravel()[starts].astype(xp.int64)
-    row = starts // (stride * q) if n_rows > 1 else None
+    levels = flat[starts]
+    row = (starts - 1) // (stride * width) if n_rows > 1 else None
     return row, lengths, levels
 
 
