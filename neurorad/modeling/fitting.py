@@ -25,7 +25,8 @@ from sklearn.pipeline import Pipeline
 from neurorad.modeling.metrics import weighted_auc
 from neurorad.modeling.models import get_model
 from neurorad.modeling.pipelines import (ModelSpec, PreprocessOptions, make_label_step,
-                                         make_preprocessor, selected_input_columns,
+                                         CalibratedSVC, make_preprocessor,
+                                         selected_input_columns, squared_distances,
                                          with_params)
 from neurorad.modeling.splits import Split, feasible_inner_folds, kfold_splits
 
@@ -47,17 +48,19 @@ class FoldFit:
     convergence_warnings: int = 0
 
 
-def inner_score(estimator, X, y, task: str, classes) -> float:
-    """Inner-CV criterion: ROC AUC (binary), balanced accuracy (multi-class), -MSE."""
+def inner_score(estimator, X, y, task: str, classes, **extra) -> float:
+    """Inner-CV criterion: ROC AUC (binary), balanced accuracy (multi-class), -MSE.
+    ``extra``: passed to the estimator's prediction methods (``sq_distances``)."""
     if task == "regression":
-        return -float(np.mean((estimator.predict(X) - y) ** 2))
+        return -float(np.mean((estimator.predict(X, **extra) - y) ** 2))
     if len(classes) == 2:
         if hasattr(estimator, "decision_function"):
-            score = estimator.decision_function(X)
+            score = estimator.decision_function(X, **extra)
         else:
-            score = estimator.predict_proba(X)[:, list(estimator.classes_).index(classes[1])]
+            score = estimator.predict_proba(X, **extra)[
+                :, list(estimator.classes_).index(classes[1])]
         return float(weighted_auc(y == classes[1], np.ravel(score), np.ones((1, len(y))))[0])
-    pred = estimator.predict(X)
+    pred = estimator.predict(X, **extra)
     recalls = [np.mean(pred[y == c] == c) for c in classes if np.any(y == c)]
     return float(np.mean(recalls))
 
@@ -79,7 +82,29 @@ def _one_class(y, task: str) -> bool:
     return task == "classification" and len(np.unique(y)) < 2
 
 
-def _add_grid_scores(scores, tunable, fit_x, fit_y, val_x, val_y, task, classes) -> None:
+class _Design:
+    """A preprocessed training matrix and its held-out rows (validation or test fold).
+
+    The RBF SVM (:class:`~neurorad.modeling.pipelines.CalibratedSVC`) gets the squared
+    distances of these rows to the training rows, computed on first use and then shared by
+    every grid point, the calibration folds and every label vector that uses this design,
+    instead of libsvm recomputing the distances in each fit."""
+
+    def __init__(self, fit_x, held_x):
+        self.fit_x, self.held_x = fit_x, held_x
+        self._distances = None
+
+    def extra(self, estimator) -> tuple[dict, dict]:
+        """Extra keyword arguments of ``estimator``'s ``fit`` and of its prediction
+        methods."""
+        if not isinstance(estimator, CalibratedSVC):
+            return {}, {}
+        if self._distances is None:
+            self._distances = squared_distances(self.fit_x, self.held_x)
+        return {"sq_distances": self._distances[0]}, {"sq_distances": self._distances[1]}
+
+
+def _add_grid_scores(scores, tunable, design: _Design, fit_y, val_y, task, classes) -> None:
     """Add each grid point's inner-CV score on one inner fold to ``scores`` (in place).
 
     A non-finite score (e.g. a validation fold with one class) and a training fold with one
@@ -89,8 +114,9 @@ def _add_grid_scores(scores, tunable, fit_x, fit_y, val_x, val_y, task, classes)
     for spec in tunable:
         for i, params in enumerate(spec.grid):
             est = with_params(spec, {**params, **spec.tuning_params})
-            est.fit(fit_x, fit_y)
-            value = inner_score(est, val_x, val_y, task, classes)
+            fit_extra, val_extra = design.extra(est)
+            est.fit(design.fit_x, fit_y, **fit_extra)
+            value = inner_score(est, design.held_x, val_y, task, classes, **val_extra)
             scores[spec.name][i] += value if np.isfinite(value) else 0.0
 
 
@@ -116,8 +142,8 @@ def tune(specs, X, y, groups, *, task, classes, prep_options, inner_folds, seed,
         prep = make_preprocessor(task, prep_options)
         fit_x = prep.fit_transform(X[split.train], y[split.train])
         val_x = prep.transform(X[split.test])
-        _add_grid_scores(scores, tunable, fit_x, y[split.train], val_x, y[split.test], task,
-                         classes)
+        _add_grid_scores(scores, tunable, _Design(fit_x, val_x), y[split.train], y[split.test],
+                         task, classes)
     return _best_params(specs, scores)
 
 
@@ -134,7 +160,7 @@ def _importance(name: str, estimator) -> np.ndarray | None:
     return None
 
 
-def _fit_models(specs, best, split: Split, fit_x, y_train, test_x, columns, *, task,
+def _fit_models(specs, best, split: Split, design: _Design, y_train, columns, *, task,
                 classes, split_seed) -> list[FoldFit]:
     """Fit every model with its chosen parameters on a preprocessed training set; predict
     the preprocessed test set.
@@ -149,17 +175,19 @@ def _fit_models(specs, best, split: Split, fit_x, y_train, test_x, columns, *, t
             est.set_params(random_state=split_seed)
         if _one_class(y_train, task):
             est = DummyClassifier(strategy="prior")
-        est.fit(fit_x, y_train)
+        fit_extra, test_extra = design.extra(est)
+        fit_x, test_x = design.fit_x, design.held_x
+        est.fit(fit_x, y_train, **fit_extra)
         result = FoldFit(spec.name, split.repeat, split.fold, split.test,
                          params=best[spec.name])
         if task == "classification":
             proba = np.zeros((len(split.test), len(classes)))
-            raw = est.predict_proba(test_x)
+            raw = est.predict_proba(test_x, **test_extra)
             for j, c in enumerate(est.classes_):
                 proba[:, list(classes).index(c)] = raw[:, j]
-            result.proba, result.predicted = proba, est.predict(test_x)
+            result.proba, result.predicted = proba, est.predict(test_x, **test_extra)
         else:
-            result.predicted = est.predict(test_x)
+            result.predicted = est.predict(test_x, **test_extra)
             result.train_mean = float(np.mean(y_train))
         importance = _importance(spec.name, est)
         if spec.name == "null" or isinstance(est, DummyClassifier):
@@ -215,7 +243,7 @@ def fit_split(X, y, groups, split: Split, specs: list[ModelSpec], *, task, class
                     grouped=grouped, strata=None if strata is None else strata[train])
         prep = make_preprocessor(task, prep_options)
         fit_x, test_x = prep.fit_transform(X[train], y[train]), prep.transform(X[test])
-        results = _fit_models(specs, best, split, fit_x, y[train], test_x,
+        results = _fit_models(specs, best, split, _Design(fit_x, test_x), y[train],
                               selected_input_columns(prep, n_features), task=task,
                               classes=classes, split_seed=split_seed)
     if results:
@@ -229,17 +257,19 @@ class _SharedFold:
 
     def __init__(self, X_train, X_held_out, task, prep_options):
         self.prep = make_preprocessor(task, replace(prep_options, top_k=None))
-        self.fit_x = self.prep.fit_transform(X_train)
-        self.held_x = self.prep.transform(X_held_out)
+        fit_x = self.prep.fit_transform(X_train)
+        self.design = _Design(fit_x, self.prep.transform(X_held_out))
         self.task, self.options = task, prep_options
 
-    def for_labels(self, y_train):
-        """``(fit_x, held_x, preprocessor)`` for one training label vector."""
+    def for_labels(self, y_train) -> tuple[_Design, Pipeline]:
+        """The design (shared unless ``top_k`` selects per label vector) and the fitted
+        preprocessor for one training label vector."""
         step = make_label_step(self.task, self.options)
         if step is None:
-            return self.fit_x, self.held_x, self.prep
-        fit_x = step[1].fit_transform(self.fit_x, y_train)
-        return fit_x, step[1].transform(self.held_x), Pipeline(self.prep.steps + [step])
+            return self.design, self.prep
+        fit_x = step[1].fit_transform(self.design.fit_x, y_train)
+        return (_Design(fit_x, step[1].transform(self.design.held_x)),
+                Pipeline(self.prep.steps + [step]))
 
 
 def fit_split_labels(X, labels, groups, split: Split, specs: list[ModelSpec], *, task,
@@ -267,6 +297,9 @@ def fit_split_labels(X, labels, groups, split: Split, specs: list[ModelSpec], *,
     inner one) and its output reused for every label vector; the univariate ``top_k``
     selection and the models are fitted per label vector. Each label vector sees exactly the
     transformed matrices :func:`fit_split` would compute for it, so the fits are the same.
+    The RBF SVM's squared distances (label-free too) are likewise computed once per
+    training set and shared by its grid points, calibration folds and the label vectors
+    (in :func:`fit_split` once per training set, shared by the grid points).
     """
     labels = [np.asarray(y) for y in labels]
     strata = labels[0] if strata is None else np.asarray(strata)
@@ -285,13 +318,13 @@ def fit_split_labels(X, labels, groups, split: Split, specs: list[ModelSpec], *,
             y_train = y[train]
             scores = {s.name: np.zeros(len(s.grid)) for s in tunable} if inner else {}
             for s, shared in zip(inner, shared_inner):
-                fit_x, val_x, _ = shared.for_labels(y_train[s.train])
-                _add_grid_scores(scores, tunable, fit_x, y_train[s.train], val_x,
-                                 y_train[s.test], task, classes)
-            fit_x, test_x, prep = shared_outer.for_labels(y_train)
-            out.append(_fit_models(specs, _best_params(specs, scores), split, fit_x, y_train,
-                                   test_x, selected_input_columns(prep, n_features),
-                                   task=task, classes=classes, split_seed=split_seed))
+                design, _ = shared.for_labels(y_train[s.train])
+                _add_grid_scores(scores, tunable, design, y_train[s.train], y_train[s.test],
+                                 task, classes)
+            design, prep = shared_outer.for_labels(y_train)
+            out.append(_fit_models(specs, _best_params(specs, scores), split, design, y_train,
+                                   selected_input_columns(prep, n_features), task=task,
+                                   classes=classes, split_seed=split_seed))
     if out and out[0]:
         out[0][0].convergence_warnings = caught.n_convergence
     return out

@@ -198,3 +198,61 @@ def test_permutation_splits_option_is_checked(make_clustered):
     X, y, groups = make_clustered(n_patients=10, seed=1)
     with pytest.raises(ValueError, match="permutation_splits"):
         evaluate(X, y, groups=groups, permutation_splits="fixed")
+
+
+# -- the RBF SVM on shared squared distances (same fits as libsvm's own kernel) ----------
+
+def test_squared_distances_match_scipy():
+    from scipy.spatial.distance import cdist
+
+    from neurorad.modeling.pipelines import squared_distances
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(30, 50)), rng.normal(size=(7, 50))
+    own, other = squared_distances(a, b)
+    np.testing.assert_allclose(own, cdist(a, a, "sqeuclidean"), rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(other, cdist(b, a, "sqeuclidean"), rtol=1e-12, atol=1e-10)
+    assert np.all(np.diag(own) == 0.0)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_svm_on_shared_distances_equals_libsvm_kernel(n_classes):
+    from neurorad.modeling.pipelines import CalibratedSVC, squared_distances
+
+    rng = np.random.default_rng(n_classes)
+    y = np.resize(np.arange(n_classes), 45)
+    X = rng.normal(size=(45, 20)) + 0.7 * y[:, None] * (np.arange(20) < 3)
+    test = rng.normal(size=(12, 20))
+    own, other = squared_distances(X, test)
+    for C in (0.1, 1.0, 10.0):
+        plain = CalibratedSVC(C=C, random_state=4).fit(X, y)
+        shared = CalibratedSVC(C=C, random_state=4).fit(X, y, sq_distances=own)
+        np.testing.assert_allclose(shared.decision_function(test, sq_distances=other),
+                                   plain.decision_function(test), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(np.array(shared.sigmoids_), np.array(plain.sigmoids_),
+                                   rtol=1e-9)
+        np.testing.assert_allclose(shared.predict_proba(test, sq_distances=other),
+                                   plain.predict_proba(test), rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(shared.predict(test, sq_distances=other),
+                                      plain.predict(test))
+
+
+def test_evaluate_is_the_same_without_the_shared_distances(make_clustered, monkeypatch):
+    # The SVM's shared squared distances against libsvm computing the kernel itself:
+    # same hyper-parameters, predictions, metrics and permutation p-values.
+    from neurorad.modeling import fitting
+
+    X, y, groups = make_clustered(n_patients=16, rois_per_patient=2, n_features=9,
+                                  signal=0.6, seed=17)
+    kw = dict(groups=groups, models=("null", "svm"), outer_folds=3, repeats=2, seed=5,
+              n_bootstrap=30, n_permutations=3, permutation_repeats=1)
+    shared = evaluate(X, y, **kw)
+    monkeypatch.setattr(fitting._Design, "extra", lambda self, estimator: ({}, {}))
+    plain = evaluate(X, y, **kw)
+    assert list(shared.hyperparameters.params) == list(plain.hyperparameters.params)
+    pd.testing.assert_frame_equal(shared.predictions, plain.predictions, check_exact=False,
+                                  rtol=0, atol=1e-12)
+    pd.testing.assert_frame_equal(shared.metrics, plain.metrics, check_exact=False, rtol=0,
+                                  atol=1e-12)
+    pd.testing.assert_frame_equal(shared.tests, plain.tests, check_exact=False, rtol=0,
+                                  atol=1e-12)
