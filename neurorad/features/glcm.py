@@ -150,7 +150,9 @@ def coarsened(matrices: DirectionalMatrices | None, ratio: int) -> DirectionalMa
     n = n_fine // ratio
 
     def merge(counts):
-        return counts.reshape(counts.shape[:-2] + (n, ratio, n, ratio)).sum(axis=(-3, -1))
+        # Strided slices added up (a reshape-and-sum over two axes is ~15x slower here).
+        rows = sum(counts[..., k::ratio, :] for k in range(1, ratio)) + counts[..., 0::ratio, :]
+        return sum(rows[..., k::ratio] for k in range(1, ratio)) + rows[..., 0::ratio]
 
     xp = get_xp(matrices.out_of_plane)
     return DirectionalMatrices(merge(matrices.in_plane), merge(matrices.out_of_plane),

@@ -154,11 +154,11 @@ def texture_features_batch(items: Sequence[TextureItem], params: TextureParams, 
     out: list[dict] = [{} for _ in items]
     geometry: dict = {}
     parents = coarsening_parents(items) if "glcm" in params.families else {}
-    # Within each ROI the items whose GLCMs others derive from come first.
+    # Within each ROI the items with more grey levels first: a parent precedes its children.
     first = {}
     for i, item in enumerate(items):
         first.setdefault(item.key, i)
-    order = sorted(range(len(items)), key=lambda i: (first[items[i].key], i in parents))
+    order = sorted(range(len(items)), key=lambda i: (first[items[i].key], -int(items[i].n_levels)))
     glcm_kept: dict = {}
     for positions in chunk_items([items[i] for i in order], max_voxels):
         chunk = [order[p] for p in positions]
@@ -178,6 +178,13 @@ def texture_features_batch(items: Sequence[TextureItem], params: TextureParams, 
     return out
 
 
+#: A child's GLCMs are merged from its parent's only when the ROI has at least this many
+#: voxels per cell of the parent's ``N_g x N_g`` matrix: merging costs ~``N_g^2`` per
+#: direction, counting the pairs again ~the number of voxels, so small ROIs (e.g. 250 voxels at
+#: 128 grey levels) count their pairs.
+COARSEN_MIN_VOXELS_PER_CELL = 1.0
+
+
 def coarsening_parents(items: Sequence[TextureItem]) -> dict[int, tuple[int, int]]:
     """``{child: (parent, ratio)}``: items whose grey levels are those of another item of the
     same ROI merged ``ratio`` at a time, ``child = (parent - 1) // ratio + 1`` voxel by voxel.
@@ -186,25 +193,27 @@ def coarsening_parents(items: Sequence[TextureItem]) -> dict[int, tuple[int, int
     nest this way (``fbn_nested_levels``), and so do equal-probability levels whenever their
     quantile breaks do. A child's GLCMs are then block sums of its parent's
     (:func:`neurorad.features.glcm.coarsened`) instead of a new count over every voxel pair.
-    Parents are items with no parent themselves, tried from the most grey levels down.
+    The parent is the item with the fewest grey levels that works (128 -> 64 -> 32 ...: each
+    merge is then of 2 x 2 blocks of a matrix half the size of the previous one), and only
+    where merging is the cheaper (:data:`COARSEN_MIN_VOXELS_PER_CELL`).
     """
     by_roi: dict = {}
     for i, item in enumerate(items):
         by_roi.setdefault(item.key, []).append(i)
     parents: dict = {}
     for members in by_roi.values():
-        roots: list[int] = []
+        done: list[int] = []  # by decreasing number of grey levels
         for i in sorted(members, key=lambda k: -int(items[k].n_levels)):
             child = items[i]
-            for j in roots:
+            for j in reversed(done):
                 parent = items[j]
                 ratio = int(parent.n_levels) // int(child.n_levels)
-                if (ratio > 1 and ratio * int(child.n_levels) == int(parent.n_levels)
+                worth = int(child.levels.size) >= COARSEN_MIN_VOXELS_PER_CELL * int(parent.n_levels) ** 2
+                if (worth and ratio > 1 and ratio * int(child.n_levels) == int(parent.n_levels)
                         and _merges_to(parent.levels, child.levels, ratio)):
                     parents[i] = (j, ratio)
                     break
-            else:
-                roots.append(i)
+            done.append(i)
     return parents
 
 
@@ -234,10 +243,12 @@ class _GlcmPlan:
             out[p] = m
             if self.chunk[p] in needed:
                 self.kept[self.chunk[p]] = m
-        for p, i in enumerate(self.chunk):
+        for p, i in enumerate(self.chunk):  # parents precede their children in the chunk
             if i in self.parents:
                 parent, ratio = self.parents[i]
                 out[p] = glcm.coarsened(self.kept[parent], ratio)
+                if i in needed:
+                    self.kept[i] = out[p]
         return out
 
 

@@ -351,7 +351,7 @@ def test_coarsening_parents_are_found_on_the_levels_not_assumed():
     from neurorad.features.texture_batch import coarsening_parents
 
     rng = np.random.default_rng(13)
-    mask = rng.random((4, 5, 6)) < 0.7
+    mask = rng.random((8, 9, 10)) < 0.7  # > 16 x 16 voxels: merging pays
     fine = rng.integers(1, 17, size=int(mask.sum()))
     nested = (fine - 1) // 4 + 1
     not_nested = nested.copy()
@@ -360,4 +360,21 @@ def test_coarsening_parents_are_found_on_the_levels_not_assumed():
     items = [TextureItem(nested, 4, mask), TextureItem(fine, 16, mask),
              TextureItem(not_nested, 4, mask), TextureItem((fine - 1) // 2 + 1, 8, mask),
              TextureItem(nested, 4, other_mask)]  # another ROI: never a child of the first
-    assert coarsening_parents(items) == {0: (1, 4), 3: (1, 2)}
+    # the closest parent: 16 -> 8 -> 4
+    assert coarsening_parents(items) == {3: (1, 2), 0: (3, 2)}
+
+
+def test_seed_protocol_with_merged_glcms_equals_per_discretisation(monkeypatch):
+    # Small ROIs count their pairs; force the merging (FBN 2..64 from 128 and equal
+    # probability where the breaks nest) and compare with one discretisation at a time.
+    from neurorad.features import texture_batch
+    from neurorad.preprocess.discretise import fbn_nested_levels
+
+    monkeypatch.setattr(texture_batch, "COARSEN_MIN_VOXELS_PER_CELL", 0.0)
+    image, mask = random_image_and_mask(4, (14, 22, 19))
+    roi = preprocess_roi(image, mask, SEED, diagnostics=False)
+    nested = fbn_nested_levels(roi.image[roi.int_mask], [8, 32, 128])
+    items = [TextureItem(levels, n, roi.int_mask) for n, (levels, _) in nested.items()]
+    assert texture_batch.coarsening_parents(items) == {0: (1, 4), 1: (2, 4)}
+    assert_same_features(quietly(features_from_roi, roi, SEED),
+                         quietly(features_one_by_one, roi, SEED))
