@@ -35,6 +35,7 @@ class ValidationDesign:
     inner: str = ""
     models: tuple[str, ...] = ()
     permutations: int = 0
+    permutation_splits: str = "shared"
     ci_method: str = "bootstrap over subjects"
     extra: list[str] = field(default_factory=list)
 
@@ -222,9 +223,19 @@ def methods_paragraph(*, study_sentence: str, n_subjects: int, n_groups: int, n_
         f"({validation.ci_method}).",
     ]
     if validation.permutations:
-        text.append(f"As a leakage control the whole procedure was repeated on "
-                    f"{validation.permutations} label permutations (labels permuted "
-                    "between patients), whose performance must be at chance.")
+        if validation.permutation_splits == "shared":
+            # evaluate(..., permutation_splits="shared"): the observed partitions are reused and
+            # only the label-dependent steps (tuning, selection, fitting) are redone.
+            text.append(f"As a leakage control every model was tuned and refitted on "
+                        f"{validation.permutations} label permutations (labels permuted "
+                        "between patients) within the same cross-validation partitions, "
+                        "reusing the label-free preprocessing of each training set; the "
+                        "permuted runs' performance must be at chance.")
+        else:
+            text.append(f"As a leakage control the whole procedure, partitions included, "
+                        f"was repeated on {validation.permutations} label permutations "
+                        "(labels permuted between patients), whose performance must be at "
+                        "chance.")
     if fdr_alpha is not None:
         text.append("Univariate associations were tested per feature and corrected for "
                     f"multiple testing with the Benjamini-Hochberg procedure (FDR "

@@ -52,6 +52,20 @@ def test_paragraph_states_the_run_parameters():
     assert "morphology and glcm" in text and "scikit-learn 1.2.3" in text
 
 
+def test_permutation_sentence_says_whether_partitions_were_shared():
+    def paragraph(splits):
+        return methods_paragraph(
+            study_sentence="S.", n_subjects=10, n_groups=10, n_rois=10, images=["T1"],
+            settings=SETTINGS, settings_id="x", packages={}, seed=0,
+            validation=ValidationDesign(scheme="grouped_cv", models=("svm",), permutations=99,
+                                        permutation_splits=splits))
+    shared, resplit = paragraph("shared"), paragraph("resplit")
+    assert "within the same cross-validation partitions" in shared
+    assert "whole procedure" not in shared
+    assert "whole procedure, partitions included" in resplit
+    assert "same cross-validation partitions" not in resplit
+
+
 def test_grouped_cv_wording_and_no_optional_sentences():
     text = methods_paragraph(
         study_sentence="S.", n_subjects=43, n_groups=43, n_rois=645, images=["FA", "MD"],
