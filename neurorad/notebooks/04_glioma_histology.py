@@ -131,8 +131,10 @@ display(report_table(validation.side_by_side(multi[multi["class"].isna()],
 
 # %% [markdown]
 # ## Label-permutation control
-# The whole grouped validation (splits, in-fold filters, tuning, fitting) rerun with the labels
-# permuted between patients. Its mean must sit at chance (ROC AUC 0.5, rho 0): if it does
+# The grouped validation repeated with the labels permuted between patients: on the same
+# partitions, each training set's label-free preprocessing (imputation, variance and
+# correlation filters, scaling) is reused and everything that sees labels (tuning, selection,
+# fitting) is redone. Its mean must sit at chance (ROC AUC 0.5, rho 0): if it does
 # not, information leaks from test to training data.
 
 # %%
