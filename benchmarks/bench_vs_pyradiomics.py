@@ -56,7 +56,7 @@ SHAPES = ("lumpy", "sphere", "lobulated")
 
 
 def synthetic_case(n_voxels: int, seed: int = 0, margin: int = 8, shape_kind: str = "lumpy"):
-    """(image, mask) SimpleITK images: a ROI of ~n_voxels, MR-like values (mean ~500, range
+    r"""(image, mask) SimpleITK images: a ROI of ~n_voxels, MR-like values (mean ~500, range
     ~1000, so bin width 25 gives ~40 grey levels), 1 x 1 x 1.5 mm voxels.
 
     ``shape_kind``: ``lumpy`` -- an ellipsoid with a noisy surface (the original case);

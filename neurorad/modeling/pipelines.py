@@ -224,7 +224,7 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
                    random_state=self.random_state)
 
     def _gamma_of(self, X) -> float:
-        """The RBF :math:`\gamma` scikit-learn's SVC uses on training rows ``X``."""
+        """The RBF gamma scikit-learn's SVC uses on training rows ``X``."""
         if not isinstance(self.gamma, str):
             return float(self.gamma)
         if self.gamma != "scale":
